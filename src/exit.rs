@@ -1,0 +1,36 @@
+//! Exit codes, documented in docs/commands.md.
+
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything verified (or the command succeeded): exit 0.
+    Success,
+    /// Evidence was refused or a policy was not met: exit 1.
+    Refused,
+    /// The command could not run: bad usage, unreadable input, unusable
+    /// trust material: exit 2.
+    CouldNotRun,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        ExitCode::from(match outcome {
+            Outcome::Success => 0,
+            Outcome::Refused => 1,
+            Outcome::CouldNotRun => 2,
+        })
+    }
+}
+
+impl Outcome {
+    /// The outcome for a verification error: the environment's fault is
+    /// "could not run", anything about the evidence is "refused".
+    pub fn for_error(error: &verifier::Error) -> Self {
+        match error.kind() {
+            verifier::ErrorKind::Environment => Self::CouldNotRun,
+            _ => Self::Refused,
+        }
+    }
+}

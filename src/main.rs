@@ -1,0 +1,25 @@
+//! `airlock`: carry container images into air-gapped networks and prove,
+//! offline, that they are exactly what their publishers signed.
+//!
+//! This binary is flags plus glue: each `cmd/` file builds typed inputs,
+//! calls one library function and renders the result. Exit codes are in
+//! [`exit`].
+
+mod cli;
+mod cmd;
+mod exit;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(outcome) => outcome.into(),
+        Err(error) => {
+            eprintln!("airlock: {error:#}");
+            exit::Outcome::CouldNotRun.into()
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! cosign `.sig` and `.att` layers, verified through the same engine as
+//! Sigstore bundles, plus the one check that is cosign's own: the payload
+//! must name the image it is attached to.
+
+use super::signature::{Artifact, Authority, Requirements, SignatureFacts, SignatureVerifier};
+use crate::evidence::cosign::{CosignLayer, CosignSignature, LayerKind, SimpleSigning};
+use crate::{Check, Error, Result, Verified};
+
+/// What a verified cosign layer established.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CosignFacts {
+    /// The simple-signing payload, for signature layers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<SimpleSigning>,
+    /// The verified signature (with its in-toto statement, for attestations).
+    pub signature: SignatureFacts,
+}
+
+/// Verify one cosign layer attached to the image manifest `image`.
+///
+/// A signature layer must sign a simple-signing payload whose
+/// `critical.image.docker-manifest-digest` is `image`; an attestation layer
+/// must be a DSSE in-toto statement with `image` among its subjects.
+pub fn verify_layer(
+    verifier: &SignatureVerifier,
+    layer: &CosignLayer,
+    image: &oci::Digest,
+    authority: &Authority,
+    requirements: &Requirements,
+) -> Result<Verified<CosignFacts>> {
+    let signature = CosignSignature::from_layer(layer)?;
+    let payload = match signature.kind() {
+        LayerKind::Signature => Some(signed_payload_for(&signature, image)?),
+        LayerKind::Attestation => None,
+    };
+    let facts = match (authority, signature.has_signing_time_evidence()) {
+        // A bare-key signature with neither a log entry nor a timestamp is
+        // not expressible as a Sigstore bundle (nothing says when it was
+        // made); it can only be accepted where the log is waived.
+        (Authority::Key(key), false) if !signature.has_certificate() => {
+            if requirements.transparency_log() {
+                return Err(Error::failed(
+                    Check::TransparencyLog,
+                    "the signature has no Rekor bundle (SET) and a transparency-log entry is required",
+                ));
+            }
+            let raw = signature.message_signature().ok_or_else(|| {
+                Error::Unsupported("a key-signed attestation without a log entry or timestamp".into())
+            })?;
+            verifier.verify_key_only(key, signature.payload(), raw)?
+        }
+        _ => {
+            let bundle = signature.to_sigstore_bundle()?;
+            let artifact = match signature.kind() {
+                LayerKind::Signature => Artifact::Bytes(signature.payload()),
+                LayerKind::Attestation => Artifact::Digest(image.clone()),
+            };
+            verifier.verify(&bundle, artifact, authority, requirements)?
+        }
+    };
+    let mut signature_facts = facts.into_inner();
+    if payload.is_some() {
+        signature_facts.checks.push(Check::PayloadDigest);
+    }
+    Ok(Verified::new(CosignFacts {
+        payload,
+        signature: signature_facts,
+    }))
+}
+
+fn signed_payload_for(signature: &CosignSignature, image: &oci::Digest) -> Result<SimpleSigning> {
+    let payload = SimpleSigning::parse(signature.payload())?;
+    if &payload.manifest_digest != image {
+        return Err(Error::failed(
+            Check::PayloadDigest,
+            format!(
+                "the signed payload names manifest {}, not this image {image}",
+                payload.manifest_digest
+            ),
+        ));
+    }
+    Ok(payload)
+}

@@ -1,0 +1,417 @@
+//! cosign's legacy signatures and attestations: one layer of a
+//! `sha256-<hex>.sig` or `.att` manifest, with its annotations.
+//!
+//! A layer is normalised into a [`SigstoreBundle`] so that one checker
+//! verifies both encodings: the layer signature becomes a message signature
+//! (or the layer is a DSSE envelope), `dev.sigstore.cosign/certificate` and
+//! `/chain` become the certificate chain, `/bundle` (Rekor's SET payload)
+//! becomes a transparency-log entry with its inclusion promise, and
+//! `/rfc3161timestamp` becomes a signed timestamp.
+
+use super::sigstore::SigstoreBundle;
+use crate::{Error, Result};
+use base64::Engine as _;
+use sigstore_types::bundle::{
+    CertificateContent, InclusionPromise, LogId, MediaType, MessageDigest, MessageSignature,
+    PublicKeyIdentifier, Rfc3161Timestamp, SignatureContent, TimestampVerificationData,
+    TransparencyLogEntry, VerificationMaterial, VerificationMaterialContent, X509Certificate,
+};
+use sigstore_types::{
+    Bundle, CanonicalizedBody, DerCertificate, DigestBytes, DsseEnvelope, HashAlgorithm, KindVersion,
+    LogIndex, LogKeyId, SignatureBytes, SignedTimestamp, TimestampToken,
+};
+use std::collections::BTreeMap;
+
+/// Media type of a cosign simple-signing payload (a `.sig` layer).
+pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// Media type of a DSSE envelope layer (an `.att` layer).
+pub const DSSE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
+
+/// The annotation keys cosign uses on signature layers.
+pub mod annotation {
+    /// Base64 signature over the layer payload (empty for DSSE layers).
+    pub const SIGNATURE: &str = "dev.cosignproject.cosign/signature";
+    /// PEM signing certificate.
+    pub const CERTIFICATE: &str = "dev.sigstore.cosign/certificate";
+    /// PEM certificate chain (intermediates, then root).
+    pub const CHAIN: &str = "dev.sigstore.cosign/chain";
+    /// JSON Rekor bundle: the SET and the entry it signs.
+    pub const BUNDLE: &str = "dev.sigstore.cosign/bundle";
+    /// JSON holding a base64 RFC 3161 timestamp response.
+    pub const RFC3161_TIMESTAMP: &str = "dev.sigstore.cosign/rfc3161timestamp";
+}
+
+/// A layer is a signature payload: a few kilobytes, or an attestation.
+const MAX_LAYER_BYTES: usize = 64 * 1024 * 1024;
+
+/// One layer of a cosign signature or attestation manifest, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CosignLayer {
+    /// The layer's media type.
+    pub media_type: String,
+    /// The layer blob: a simple-signing payload or a DSSE envelope.
+    pub payload: Vec<u8>,
+    /// The layer's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// What a cosign layer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerKind {
+    /// A signature over a simple-signing payload.
+    Signature,
+    /// A DSSE attestation.
+    Attestation,
+}
+
+impl CosignLayer {
+    /// Parse containers/image's on-disk form of one layer:
+    /// `\0sigstore-json\n` then `{"mimeType", "payload" (base64), "annotations"}`.
+    pub fn from_containers_image_file(bytes: &[u8]) -> Result<Self> {
+        const MAGIC: &[u8] = b"\x00sigstore-json\n";
+        let what = "containers/image sigstore signature";
+        let json = bytes
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| Error::malformed(what, "missing the \\0sigstore-json header"))?;
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            #[serde(rename = "mimeType")]
+            mime_type: String,
+            payload: String,
+            #[serde(default)]
+            annotations: BTreeMap<String, String>,
+        }
+        let wire: Wire = serde_json::from_slice(json).map_err(|e| Error::malformed(what, e))?;
+        let payload = base64::engine::general_purpose::STANDARD
+            .decode(wire.payload)
+            .map_err(|e| Error::malformed(what, format!("payload is not base64: {e}")))?;
+        Ok(Self {
+            media_type: wire.mime_type,
+            payload,
+            annotations: wire.annotations,
+        })
+    }
+
+    /// Whether this layer is a signature or an attestation; `None` for any
+    /// other attachment (an SBOM, say), which is not evidence of signing.
+    pub fn kind(&self) -> Option<LayerKind> {
+        match self.media_type.as_str() {
+            SIMPLE_SIGNING_MEDIA_TYPE => Some(LayerKind::Signature),
+            DSSE_MEDIA_TYPE => Some(LayerKind::Attestation),
+            _ => None,
+        }
+    }
+
+    fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
+/// A cosign layer parsed into its parts (unverified).
+#[derive(Debug, Clone)]
+pub struct CosignSignature {
+    kind: LayerKind,
+    content: SignatureContent,
+    payload: Vec<u8>,
+    certificate_chain: Vec<DerCertificate>,
+    log_entry: Option<TransparencyLogEntry>,
+    timestamp: Option<TimestampToken>,
+}
+
+impl CosignSignature {
+    /// Parse a layer and its annotations.
+    pub fn from_layer(layer: &CosignLayer) -> Result<Self> {
+        if layer.payload.len() > MAX_LAYER_BYTES {
+            return Err(Error::TooLarge {
+                what: "cosign signature layer".into(),
+                limit: MAX_LAYER_BYTES as u64,
+            });
+        }
+        let kind = layer.kind().ok_or_else(|| {
+            Error::Unsupported(format!(
+                "layer media type {:?} is not a cosign signature ({SIMPLE_SIGNING_MEDIA_TYPE}) or attestation ({DSSE_MEDIA_TYPE})",
+                layer.media_type
+            ))
+        })?;
+        let content = match kind {
+            LayerKind::Signature => SignatureContent::MessageSignature(message_signature(layer)?),
+            LayerKind::Attestation => SignatureContent::DsseEnvelope(
+                serde_json::from_slice::<DsseEnvelope>(&layer.payload)
+                    .map_err(|e| Error::malformed("cosign attestation DSSE envelope", e))?,
+            ),
+        };
+        let mut certificate_chain = Vec::new();
+        if let Some(pem) = layer.annotation(annotation::CERTIFICATE) {
+            certificate_chain.extend(pem_certificates(annotation::CERTIFICATE, pem)?.into_iter().take(1));
+            if let Some(chain) = layer.annotation(annotation::CHAIN) {
+                certificate_chain.extend(pem_certificates(annotation::CHAIN, chain)?);
+            }
+        }
+        let log_entry = layer
+            .annotation(annotation::BUNDLE)
+            .map(rekor_bundle_entry)
+            .transpose()?;
+        let timestamp = layer
+            .annotation(annotation::RFC3161_TIMESTAMP)
+            .map(rfc3161_token)
+            .transpose()?;
+        Ok(Self {
+            kind,
+            content,
+            payload: layer.payload.clone(),
+            certificate_chain,
+            log_entry,
+            timestamp,
+        })
+    }
+
+    /// Signature or attestation.
+    pub fn kind(&self) -> LayerKind {
+        self.kind
+    }
+
+    /// The signed payload bytes (simple-signing JSON, or the DSSE envelope).
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Whether the signer is identified by a certificate.
+    pub fn has_certificate(&self) -> bool {
+        !self.certificate_chain.is_empty()
+    }
+
+    /// Whether the layer carries a Rekor entry (SET) or an RFC 3161
+    /// timestamp, i.e. any evidence of *when* it was signed.
+    pub fn has_signing_time_evidence(&self) -> bool {
+        self.log_entry.is_some() || self.timestamp.is_some()
+    }
+
+    /// The raw signature, for a message-signature layer.
+    pub(crate) fn message_signature(&self) -> Option<&SignatureBytes> {
+        match &self.content {
+            SignatureContent::MessageSignature(sig) => Some(&sig.signature),
+            _ => None,
+        }
+    }
+
+    /// The equivalent Sigstore bundle: v0.1 when a Rekor SET is present (the
+    /// only version that accepts a SET without an inclusion proof), v0.2
+    /// otherwise. Both allow a certificate chain, which cosign layers carry.
+    pub fn to_sigstore_bundle(&self) -> Result<SigstoreBundle> {
+        let material = if self.certificate_chain.is_empty() {
+            VerificationMaterialContent::PublicKey(PublicKeyIdentifier::new(""))
+        } else if self.certificate_chain.len() == 1 {
+            VerificationMaterialContent::Certificate(CertificateContent::new(
+                self.certificate_chain[0].clone(),
+            ))
+        } else {
+            VerificationMaterialContent::X509CertificateChain {
+                certificates: self
+                    .certificate_chain
+                    .iter()
+                    .cloned()
+                    .map(X509Certificate::new)
+                    .collect(),
+            }
+        };
+        let media_type = if self.log_entry.is_some() {
+            MediaType::Bundle0_1
+        } else {
+            MediaType::Bundle0_2
+        };
+        let material = VerificationMaterial::new(material)
+            .with_tlog_entries(self.log_entry.iter().cloned().collect())
+            .with_timestamp_verification_data(TimestampVerificationData::new(
+                self.timestamp
+                    .iter()
+                    .cloned()
+                    .map(Rfc3161Timestamp::new)
+                    .collect(),
+            ));
+        SigstoreBundle::from_parsed(Bundle::new(media_type, material, self.content.clone()))
+    }
+}
+
+fn message_signature(layer: &CosignLayer) -> Result<MessageSignature> {
+    let b64 = layer.annotation(annotation::SIGNATURE).ok_or_else(|| {
+        Error::malformed("cosign signature layer", format!("no {} annotation", annotation::SIGNATURE))
+    })?;
+    let signature = SignatureBytes::from_base64(b64)
+        .map_err(|e| Error::malformed(annotation::SIGNATURE, e))?;
+    let digest = oci::Digest::sha256_of(&layer.payload);
+    Ok(MessageSignature::new(signature).with_message_digest(MessageDigest::new(
+        HashAlgorithm::Sha2256,
+        DigestBytes::new(digest.as_bytes().to_vec()),
+    )))
+}
+
+fn pem_certificates(what: &str, text: &str) -> Result<Vec<DerCertificate>> {
+    let blocks = pem::parse_many(text).map_err(|e| Error::malformed(what, e))?;
+    let certs: Vec<_> = blocks
+        .into_iter()
+        .filter(|b| b.tag() == "CERTIFICATE")
+        .map(|b| DerCertificate::new(b.into_contents()))
+        .collect();
+    if certs.is_empty() {
+        return Err(Error::malformed(what, "no PEM CERTIFICATE block"));
+    }
+    Ok(certs)
+}
+
+/// cosign's `dev.sigstore.cosign/bundle`: Rekor's SET and the entry it signs.
+fn rekor_bundle_entry(json: &str) -> Result<TransparencyLogEntry> {
+    let what = annotation::BUNDLE;
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct RekorBundle {
+        signed_entry_timestamp: String,
+        payload: Payload,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Payload {
+        body: String,
+        integrated_time: i64,
+        log_index: i64,
+        #[serde(rename = "logID")]
+        log_id: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct BodyKind {
+        kind: String,
+        #[serde(rename = "apiVersion")]
+        api_version: String,
+    }
+    let bundle: RekorBundle = serde_json::from_str(json).map_err(|e| Error::malformed(what, e))?;
+    let body = CanonicalizedBody::from_base64(&bundle.payload.body)
+        .map_err(|e| Error::malformed(what, format!("body: {e}")))?;
+    let body_kind: BodyKind = serde_json::from_slice(body.as_bytes())
+        .map_err(|e| Error::malformed(what, format!("body: {e}")))?;
+    let kind_version: KindVersion = serde_json::from_value(serde_json::json!({
+        "kind": body_kind.kind, "version": body_kind.api_version
+    }))
+    .map_err(|e| Error::Unsupported(format!("{what}: {e}")))?;
+    let log_id = hex::decode(&bundle.payload.log_id)
+        .map_err(|e| Error::malformed(what, format!("logID is not hex: {e}")))?;
+    let log_index = LogIndex::try_from(bundle.payload.log_index)
+        .map_err(|e| Error::malformed(what, format!("logIndex: {e}")))?;
+    let integrated_time = jiff::Timestamp::from_second(bundle.payload.integrated_time)
+        .map_err(|e| Error::malformed(what, format!("integratedTime: {e}")))?;
+    let set = SignedTimestamp::from_base64(&bundle.signed_entry_timestamp)
+        .map_err(|e| Error::malformed(what, format!("SignedEntryTimestamp: {e}")))?;
+    Ok(
+        TransparencyLogEntry::new(log_index, LogId::new(LogKeyId::new(log_id)), kind_version, body)
+            .with_integrated_time(integrated_time)
+            .with_inclusion_promise(InclusionPromise::new(set)),
+    )
+}
+
+/// cosign's `dev.sigstore.cosign/rfc3161timestamp`: `{"SignedRFC3161Timestamp": base64}`.
+fn rfc3161_token(json: &str) -> Result<TimestampToken> {
+    let what = annotation::RFC3161_TIMESTAMP;
+    #[derive(serde::Deserialize)]
+    struct Wire {
+        #[serde(rename = "SignedRFC3161Timestamp")]
+        signed: String,
+    }
+    let wire: Wire = serde_json::from_str(json).map_err(|e| Error::malformed(what, e))?;
+    TimestampToken::from_base64(&wire.signed).map_err(|e| Error::malformed(what, e))
+}
+
+/// cosign's simple-signing payload: what a `.sig` layer signs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SimpleSigning {
+    /// `critical.image.docker-manifest-digest`: the signed image manifest.
+    pub manifest_digest: oci::Digest,
+    /// `critical.identity.docker-reference`: the repository it was signed as.
+    pub docker_reference: String,
+    /// `optional`: signer-chosen annotations.
+    pub optional: BTreeMap<String, serde_json::Value>,
+}
+
+impl SimpleSigning {
+    /// The `critical.type` every cosign signature payload carries.
+    pub const TYPE: &'static str = "cosign container image signature";
+
+    /// Parse a simple-signing payload.
+    pub fn parse(payload: &[u8]) -> Result<Self> {
+        let what = "cosign simple-signing payload";
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            critical: Critical,
+            #[serde(default)]
+            optional: Option<BTreeMap<String, serde_json::Value>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Critical {
+            identity: Identity,
+            image: Image,
+            #[serde(rename = "type")]
+            kind: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Identity {
+            #[serde(rename = "docker-reference")]
+            docker_reference: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Image {
+            #[serde(rename = "docker-manifest-digest")]
+            docker_manifest_digest: String,
+        }
+        let wire: Wire = serde_json::from_slice(payload).map_err(|e| Error::malformed(what, e))?;
+        if wire.critical.kind != Self::TYPE {
+            return Err(Error::malformed(
+                what,
+                format!("critical.type is {:?}, expected {:?}", wire.critical.kind, Self::TYPE),
+            ));
+        }
+        let manifest_digest = wire
+            .critical
+            .image
+            .docker_manifest_digest
+            .parse()
+            .map_err(|e| Error::malformed(what, e))?;
+        Ok(Self {
+            manifest_digest,
+            docker_reference: wire.critical.identity.docker_reference,
+            optional: wire.optional.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_signing_requires_the_cosign_type_and_a_digest() {
+        let good = br#"{"critical":{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"},"type":"cosign container image signature"},"optional":null}"#;
+        let parsed = SimpleSigning::parse(good).unwrap();
+        assert_eq!(parsed.manifest_digest, oci::Digest::sha256_of(b"hello"));
+        let wrong_type = String::from_utf8_lossy(good).replace("cosign container image signature", "x");
+        assert!(SimpleSigning::parse(wrong_type.as_bytes()).is_err());
+        let bad_digest = String::from_utf8_lossy(good).replace("sha256:2cf2", "sha256:XXXX");
+        assert!(SimpleSigning::parse(bad_digest.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn other_attachments_are_not_signatures() {
+        let layer = CosignLayer {
+            media_type: "text/plain".into(),
+            payload: b"hi".to_vec(),
+            annotations: BTreeMap::new(),
+        };
+        assert!(matches!(CosignSignature::from_layer(&layer), Err(Error::Unsupported(_))));
+    }
+
+    #[test]
+    fn a_signature_layer_needs_its_signature_annotation() {
+        let layer = CosignLayer {
+            media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
+            payload: b"{}".to_vec(),
+            annotations: BTreeMap::new(),
+        };
+        assert!(matches!(CosignSignature::from_layer(&layer), Err(Error::Malformed { .. })));
+    }
+}

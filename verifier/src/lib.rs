@@ -1,0 +1,26 @@
+//! airlock's offline verifier.
+//!
+//! The pipeline reads like the spec it implements:
+//!
+//! - [`evidence`] turns untrusted bytes (Sigstore bundles, cosign signature
+//!   layers, in-toto statements) into typed values. It parses; it decides
+//!   nothing.
+//! - [`check`] turns evidence plus a [`trust_roots::VerifiedTrustRoot`] into
+//!   [`Verified`] facts, or an [`Error`] naming the [`Check`] that failed.
+//!   `check::signature` is the only caller of the `sigstore-verify` engine.
+//!
+//! Nothing here touches the network, reads the clock for a decision other
+//! than the engine's "not in the future" sanity checks, prints, or exits.
+//! Certificates are checked at the *signing* time established by a Rekor SET
+//! or an RFC 3161 timestamp, never at "now".
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod check;
+mod error;
+pub mod evidence;
+mod verified;
+
+pub use error::{Check, Error, ErrorKind, Result};
+pub use verified::Verified;
