@@ -179,9 +179,7 @@ impl Error {
         use sigstore_verify::{CertificateError, TimestampError, TransparencyLogError};
         use sigstore_verify::Error as E;
         let check = match &source {
-            E::UnsupportedBundle(_) | E::UnsupportedArtifact(_) => {
-                return Self::Unsupported(source.to_string())
-            }
+            E::UnsupportedBundle(_) => return Self::Unsupported(source.to_string()),
             E::InvalidTrustRoot(_) | E::TrustRoot(_) | E::TrustedCertificate(_) => {
                 return Self::TrustRoot(source)
             }
@@ -198,7 +196,11 @@ impl Error {
             E::Timestamp(_) => Check::TimestampAuthority,
             E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => Check::Identity,
             E::SignatureInvalid(_) | E::Crypto(_) => Check::Signature,
-            E::ArtifactMismatch(_) | E::ArtifactRead(_) => Check::ArtifactBinding,
+            // A digest of another algorithm than the one signed cannot
+            // be the signed artifact: a binding failure, not a limitation.
+            E::ArtifactMismatch(_) | E::ArtifactRead(_) | E::UnsupportedArtifact(_) => {
+                Check::ArtifactBinding
+            }
             _ => Check::BundleFormat,
         };
         Self::Rejected { check, source }

@@ -8,6 +8,7 @@ use crate::{Check, Error, Result, Verified};
 
 /// What a verified cosign layer established.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CosignFacts {
     /// The simple-signing payload, for signature layers.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -124,6 +124,7 @@ pub enum Signer {
 
 /// The identity in a verified signing certificate.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CertificateIdentity {
     /// The SAN that satisfied the policy.
     pub identity: San,
@@ -141,6 +142,7 @@ pub struct CertificateIdentity {
 
 /// Fulcio's CI claims (extensions 1.3.6.1.4.1.57264.1.9 onwards).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WorkflowClaims {
     /// Build config that requested the signature (with its ref).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,6 +187,7 @@ impl From<&sigstore_crypto::FulcioCiClaims> for WorkflowClaims {
 
 /// A verified transparency-log entry.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LogEntryFacts {
     /// Index in the log.
     pub log_index: u64,
@@ -214,6 +217,7 @@ pub enum TimeSource {
 
 /// A verified time at which the signature existed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignedTime {
     /// Its source.
     pub source: TimeSource,
@@ -223,6 +227,7 @@ pub struct SignedTime {
 
 /// Everything a successful verification established.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SignatureFacts {
     /// The Sigstore bundle media type (after normalisation, for cosign layers).
     pub media_type: &'static str,

@@ -236,7 +236,10 @@ fn message_signature(layer: &CosignLayer) -> Result<MessageSignature> {
     let b64 = layer.annotation(annotation::SIGNATURE).ok_or_else(|| {
         Error::malformed("cosign signature layer", format!("no {} annotation", annotation::SIGNATURE))
     })?;
-    let signature = SignatureBytes::from_base64(b64)
+    // Go's base64 decoder, which cosign and containers/image use, skips line
+    // breaks, and RSA signatures are often written wrapped at 76 columns.
+    let unwrapped: String = b64.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    let signature = SignatureBytes::from_base64(&unwrapped)
         .map_err(|e| Error::malformed(annotation::SIGNATURE, e))?;
     let digest = oci::Digest::sha256_of(&layer.payload);
     Ok(MessageSignature::new(signature).with_message_digest(MessageDigest::new(
@@ -320,6 +323,7 @@ fn rfc3161_token(json: &str) -> Result<TimestampToken> {
 
 /// cosign's simple-signing payload: what a `.sig` layer signs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SimpleSigning {
     /// `critical.image.docker-manifest-digest`: the signed image manifest.
     pub manifest_digest: oci::Digest,
