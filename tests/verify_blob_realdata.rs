@@ -118,10 +118,14 @@ fn java_p384_and_p521_bundles_are_refused_as_unsupported() {
     // Engine limits (documented in docs/architecture.md): hashedrekord
     // entries with SHA-384/512 digests and P-521 leaf keys. Refused, never
     // accepted unchecked.
-    for name in ["PKIX_ECDSA_P384_SHA_384.sigstore.json", "PKIX_ECDSA_P521_SHA_512.sigstore.json"] {
-        let run = VerifyBlob::new(java(name)).identity(JAVA_SA, GOOGLE).run(java("artifact.txt"));
-        assert_eq!(run.code, 1, "{name}: {}", run.stdout);
-    }
+    let error = VerifyBlob::new(java("PKIX_ECDSA_P384_SHA_384.sigstore.json"))
+        .identity(JAVA_SA, GOOGLE)
+        .refused_as_unsupported(java("artifact.txt"));
+    assert!(error.contains("sha384"), "{error}");
+    let error = VerifyBlob::new(java("PKIX_ECDSA_P521_SHA_512.sigstore.json"))
+        .identity(JAVA_SA, GOOGLE)
+        .refused_as_unsupported(java("artifact.txt"));
+    assert!(error.contains("P-521"), "{error}");
 }
 
 #[test]
@@ -527,11 +531,11 @@ fn gh_sigstore_js_210_provenance_is_valid_in_every_form() {
 
 #[test]
 fn gh_bundle_with_invalid_signature_is_refused() {
-    // Its DSSE payload is text/plain, so no artifact can be bound to it: the
-    // engine refuses before checking the (invalid) signature.
+    // Its DSSE payload is text/plain, not an in-toto statement, so nothing
+    // binds it to an artifact: refused before its (invalid) signature.
     let error = VerifyBlob::new(gh("sigstoreBundle-invalid-signature.json"))
         .identity_regexp(".*", ".*")
-        .refused_as_unsupported(format!("sha256:{}", hex_sha256(b"hello, world!")));
+        .refused_by("statement", format!("sha256:{}", hex_sha256(b"hello, world!")));
     assert!(error.contains("text/plain"), "{error}");
 }
 

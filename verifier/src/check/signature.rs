@@ -12,7 +12,7 @@
 
 use super::identity::{self, IdentityPolicy, San};
 use crate::evidence::sigstore::{ContentKind, SigstoreBundle};
-use crate::evidence::statement::Statement;
+use crate::evidence::statement::{Statement, IN_TOTO_PAYLOAD_TYPE};
 use crate::{Check, Error, Result, Verified};
 use sigstore_types::{ArtifactDigest, Bundle, HashAlgorithm};
 use sigstore_verify::{Policy, PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
@@ -269,6 +269,17 @@ impl SignatureVerifier {
         requirements: &Requirements,
     ) -> Result<Verified<SignatureFacts>> {
         let inner = bundle.inner();
+        if let Some((payload_type, _)) = bundle.dsse_payload() {
+            // airlock accepts DSSE only as in-toto attestations; say so
+            // rather than let the engine call the bundle "unsupported".
+            if payload_type != IN_TOTO_PAYLOAD_TYPE {
+                return Err(Error::failed(
+                    Check::Statement,
+                    format!("DSSE payload type is {payload_type:?}, not an in-toto statement ({IN_TOTO_PAYLOAD_TYPE})"),
+                ));
+            }
+        }
+        refuse_unsupported_algorithms(inner)?;
         let result = match authority {
             Authority::Keyless(_) => {
                 if !bundle.has_certificate() {
@@ -383,6 +394,60 @@ impl SignatureVerifier {
         };
         result.map_err(Error::from_engine)
     }
+}
+
+/// The engine (sigstore-verify 0.15) cannot verify P-521 signing keys or
+/// hashedrekord entries that log a non-SHA-256 digest. Name those limits
+/// before it runs, instead of letting them surface as a failed check that
+/// would suggest tampering.
+fn refuse_unsupported_algorithms(bundle: &Bundle) -> Result<()> {
+    const SECP521R1: const_oid::ObjectIdentifier = const_oid::ObjectIdentifier::new_unwrap("1.3.132.0.35");
+    if let Some(cert) = bundle.signing_certificate() {
+        use der::Decode;
+        if let Ok(cert) = x509_cert::Certificate::from_der(cert.as_bytes()) {
+            let spki = &cert.tbs_certificate.subject_public_key_info;
+            let curve = spki
+                .algorithm
+                .parameters
+                .as_ref()
+                .and_then(|p| p.decode_as::<const_oid::ObjectIdentifier>().ok());
+            if curve == Some(SECP521R1) {
+                return Err(Error::Unsupported(
+                    "the signing certificate has a P-521 key, which this airlock version cannot verify".into(),
+                ));
+            }
+        }
+    }
+    for entry in &bundle.verification_material.tlog_entries {
+        if entry.kind_version != sigstore_types::KindVersion::HashedRekordV001 {
+            continue;
+        }
+        #[derive(serde::Deserialize)]
+        struct Body {
+            spec: Spec,
+        }
+        #[derive(serde::Deserialize)]
+        struct Spec {
+            data: Data,
+        }
+        #[derive(serde::Deserialize)]
+        struct Data {
+            hash: Hash,
+        }
+        #[derive(serde::Deserialize)]
+        struct Hash {
+            algorithm: String,
+        }
+        if let Ok(body) = serde_json::from_slice::<Body>(entry.canonicalized_body.as_bytes()) {
+            if body.spec.data.hash.algorithm != "sha256" {
+                return Err(Error::Unsupported(format!(
+                    "the hashedrekord log entry records a {} digest; this airlock version verifies only sha256 hashedrekord entries",
+                    body.spec.data.hash.algorithm
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn certificate_identity(
