@@ -178,7 +178,7 @@ fn render_text(report: &Report<'_>) {
         );
     }
     for time in &facts.signed_times {
-        println!("  signed:   {} ({:?})", time.time, time.source);
+        println!("  signed:   {} ({})", time.time, time.source.name());
     }
     if let Some(statement) = &facts.statement {
         println!("  predicate: {}", statement.predicate_type);

@@ -215,6 +215,16 @@ pub enum TimeSource {
     TimestampAuthority,
 }
 
+impl TimeSource {
+    /// The report name of this source.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TransparencyLog => "transparency-log",
+            Self::TimestampAuthority => "timestamp-authority",
+        }
+    }
+}
+
 /// A verified time at which the signature existed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

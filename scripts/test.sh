@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# test.sh — install what the tests need and run airlock's whole test suite.
+# This is the README's test command and what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+# The disconnected side must build without the connected (network-fetching) code.
+cargo build --locked --no-default-features --bin airlock
+cargo test --locked --workspace
