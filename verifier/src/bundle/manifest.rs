@@ -1,0 +1,526 @@
+//! The bundle manifest, `airlock/manifest.json`: every image, piece of
+//! evidence, blob and file in a bundle, by digest. Its sha256 is the bundle
+//! id, and the transfer signature covers it.
+
+use crate::{Error, Result};
+use oci::Digest;
+use std::collections::BTreeSet;
+
+/// Media type of a v1 bundle manifest.
+pub const MEDIA_TYPE: &str = "application/vnd.airlock.bundle.manifest.v1+json";
+/// Where the manifest lives in a bundle.
+pub const PATH: &str = "airlock/manifest.json";
+/// Where the optional transfer signature lives.
+pub const SIGNATURE_PATH: &str = "airlock/manifest.json.sig";
+/// Directory of the carried trust material.
+pub const TRUST_DIR: &str = "airlock/trust";
+/// The SBOM convenience archive.
+pub const SBOMS_PATH: &str = "sboms.tar.gz";
+
+/// Thousands of images with their blobs fit in a few megabytes.
+pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The bundle manifest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BundleManifest {
+    /// Always [`MEDIA_TYPE`].
+    pub media_type: String,
+    /// When the bundle was made.
+    pub created: jiff::Timestamp,
+    /// The airlock that wrote it.
+    pub tool: Tool,
+    /// The bundle this one extends, for incremental bundles.
+    pub extends: Option<Extends>,
+    /// The trust material carried in `airlock/trust/`.
+    pub trust: TrustMaterial,
+    /// One entry per requested reference, sorted by reference.
+    pub images: Vec<ImageEntry>,
+    /// Every blob the images and evidence need, sorted by digest.
+    pub blobs: Vec<BlobEntry>,
+    /// Every other file, sorted by path.
+    pub files: Vec<FileEntry>,
+}
+
+/// The tool that wrote a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// `airlock`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// The previous bundle in an incremental chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extends {
+    /// Its bundle id (the sha256 of its manifest).
+    pub bundle: Digest,
+}
+
+/// How the bundle carries trust material.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TrustMaterial {
+    /// A TUF snapshot written by `airlock trust fetch`.
+    Tuf {
+        /// Its directory in the bundle.
+        path: String,
+        /// The mirror it was fetched from (informational).
+        mirror: String,
+    },
+    /// A hand-managed trusted_root.json, carried as is (no TUF chain).
+    TrustedRoot {
+        /// Its path in the bundle.
+        path: String,
+    },
+}
+
+/// One requested image.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageEntry {
+    /// The reference as the operator requested it.
+    pub reference: String,
+    /// What it resolved to at bundle time.
+    pub digest: Digest,
+    /// Media type of the manifest or index at `digest`.
+    pub media_type: String,
+    /// For an index: the children carried.
+    #[serde(default)]
+    pub platforms: Vec<PlatformEntry>,
+    /// For an index: the children left out by a platform filter.
+    #[serde(default)]
+    pub dropped_platforms: Vec<PlatformEntry>,
+    /// Every signature, attestation and referrer found.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceEntry>,
+    /// SBOMs for the image.
+    #[serde(default)]
+    pub sboms: Vec<SbomEntry>,
+}
+
+/// A platform child of an index.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformEntry {
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    /// The child manifest.
+    pub digest: Digest,
+}
+
+/// What kind of evidence a manifest is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceKind {
+    /// cosign `sha256-<hex>.sig`.
+    CosignSignature,
+    /// cosign `sha256-<hex>.att`.
+    CosignAttestation,
+    /// cosign `sha256-<hex>.sbom`.
+    CosignSbom,
+    /// An OCI 1.1 referrer carrying a Sigstore bundle.
+    SigstoreBundle,
+    /// Any other referrer.
+    Referrer,
+}
+
+/// Where the bundler found a piece of evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceSource {
+    /// cosign's `sha256-<hex>.{sig,att,sbom}` tags.
+    Tag,
+    /// The registry's referrers API.
+    ReferrersApi,
+    /// The OCI 1.1 referrers tag-schema fallback.
+    ReferrersTag,
+}
+
+/// One evidence manifest and what it is attached to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EvidenceEntry {
+    /// What it is.
+    pub kind: EvidenceKind,
+    /// The image, index or platform child it is attached to.
+    pub subject: Digest,
+    /// Its own manifest digest.
+    pub manifest: Digest,
+    /// Where it was found.
+    pub source: EvidenceSource,
+    /// For referrers: the artifact type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// Rekor entries fetched with fresh proofs for SET-only cosign layers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_entries: Vec<FetchedLogEntry>,
+}
+
+/// A Rekor entry fetched at bundle time for a cosign layer carrying only a SET.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FetchedLogEntry {
+    /// The signature layer it belongs to.
+    pub layer: Digest,
+    /// Its global log index.
+    pub log_index: u64,
+    /// Rekor's entry UUID (hex).
+    pub uuid: String,
+    /// The inclusion proof and signed checkpoint Rekor returned.
+    pub inclusion_proof: InclusionProofJson,
+}
+
+/// An inclusion proof as Rekor serves it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InclusionProofJson {
+    /// The shard-local index the proof is for.
+    pub log_index: u64,
+    /// Tree size the proof is against.
+    pub tree_size: u64,
+    /// Root hash at that size (hex).
+    pub root_hash: String,
+    /// Audit path (hex).
+    pub hashes: Vec<String>,
+    /// The signed checkpoint (a signed note).
+    pub checkpoint: String,
+}
+
+/// SBOM document formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SbomFormat {
+    /// SPDX 2.x JSON.
+    SpdxJson,
+    /// SPDX 2.x tag-value.
+    SpdxTagValue,
+    /// CycloneDX JSON.
+    CyclonedxJson,
+}
+
+/// Where an SBOM came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SbomSource {
+    /// The predicate of an SBOM attestation.
+    Attestation,
+    /// A cosign `.sbom` attachment.
+    Attachment,
+    /// An SBOM referrer.
+    Referrer,
+    /// Supplied by the operator with `--sbom FILE=IMAGE`.
+    Operator,
+}
+
+/// One SBOM.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SbomEntry {
+    /// Its format.
+    pub format: SbomFormat,
+    /// The image, index or platform child it describes.
+    pub subject: Digest,
+    /// Its blob.
+    pub blob: Digest,
+    /// Where it came from.
+    pub source: SbomSource,
+    /// Its name inside `sboms.tar.gz`.
+    pub file: String,
+}
+
+/// One blob.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobEntry {
+    /// Its digest.
+    pub digest: Digest,
+    /// Its size in bytes.
+    pub size: u64,
+    /// `false` when left out of an incremental bundle.
+    pub carried: bool,
+}
+
+/// One non-blob file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Its path in the bundle.
+    pub path: String,
+    /// Its sha256.
+    pub sha256: Digest,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A manifest as read from a bundle, with its id.
+#[derive(Debug, Clone)]
+pub struct ParsedManifest {
+    /// The manifest.
+    pub manifest: BundleManifest,
+    /// Its bundle id: the sha256 of its bytes.
+    pub id: Digest,
+}
+
+impl BundleManifest {
+    /// Parse and structurally check manifest bytes.
+    pub fn parse(bytes: &[u8]) -> Result<ParsedManifest> {
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(Error::TooLarge {
+                what: PATH.into(),
+                limit: MAX_MANIFEST_BYTES,
+            });
+        }
+        let manifest: Self = serde_json::from_slice(bytes).map_err(|e| Error::malformed(PATH, e))?;
+        manifest.check_structure()?;
+        Ok(ParsedManifest {
+            id: Digest::sha256_of(bytes),
+            manifest,
+        })
+    }
+
+    /// The canonical bytes: sorted keys, two-space indentation, trailing
+    /// newline. Writers must use exactly these bytes.
+    pub fn to_canonical_json(&self) -> Vec<u8> {
+        let value = serde_json::to_value(self).expect("manifest serialises");
+        let mut bytes = serde_json::to_vec_pretty(&sort_keys(value)).expect("value serialises");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// The blob entry for `digest`, if listed.
+    pub fn blob(&self, digest: &Digest) -> Option<&BlobEntry> {
+        self.blobs
+            .binary_search_by(|b| b.digest.cmp(digest))
+            .ok()
+            .map(|i| &self.blobs[i])
+    }
+
+    fn check_structure(&self) -> Result<()> {
+        if self.media_type != MEDIA_TYPE {
+            return Err(Error::Unsupported(format!(
+                "{PATH}: media type {:?} (this airlock reads {MEDIA_TYPE})",
+                self.media_type
+            )));
+        }
+        strictly_sorted(self.images.iter().map(|i| &i.reference), "images", "reference")?;
+        strictly_sorted(self.blobs.iter().map(|b| &b.digest), "blobs", "digest")?;
+        strictly_sorted(self.files.iter().map(|f| &f.path), "files", "path")?;
+        for file in &self.files {
+            check_file_path(&file.path)?;
+        }
+        let trust_path = match &self.trust {
+            TrustMaterial::Tuf { path, .. } | TrustMaterial::TrustedRoot { path } => path,
+        };
+        if !trust_path.starts_with(TRUST_DIR) {
+            return Err(malformed(format!("trust path {trust_path:?} is not under {TRUST_DIR}")));
+        }
+        for image in &self.images {
+            self.check_image(image)?;
+        }
+        Ok(())
+    }
+
+    fn check_image(&self, image: &ImageEntry) -> Result<()> {
+        let context = |what: String| malformed(format!("image {}: {what}", image.reference));
+        self.require_blob(&image.digest)
+            .map_err(|_| context(format!("its manifest {} is not in blobs", image.digest)))?;
+        let mut subjects: BTreeSet<&Digest> = BTreeSet::from([&image.digest]);
+        for platform in &image.platforms {
+            self.require_blob(&platform.digest)
+                .map_err(|_| context(format!("platform {} ({}) is not in blobs", platform.platform, platform.digest)))?;
+            subjects.insert(&platform.digest);
+        }
+        for evidence in &image.evidence {
+            if !subjects.contains(&evidence.subject) {
+                return Err(context(format!(
+                    "evidence {} is attached to {}, which is not this image or one of its carried platforms",
+                    evidence.manifest, evidence.subject
+                )));
+            }
+            self.require_blob(&evidence.manifest)
+                .map_err(|_| context(format!("evidence manifest {} is not in blobs", evidence.manifest)))?;
+        }
+        for sbom in &image.sboms {
+            if !subjects.contains(&sbom.subject) {
+                return Err(context(format!("SBOM {} describes {}, not this image", sbom.blob, sbom.subject)));
+            }
+            self.require_blob(&sbom.blob)
+                .map_err(|_| context(format!("SBOM blob {} is not in blobs", sbom.blob)))?;
+            check_sbom_file_name(&sbom.file)?;
+        }
+        Ok(())
+    }
+
+    fn require_blob(&self, digest: &Digest) -> Result<()> {
+        self.blob(digest).map(|_| ()).ok_or_else(|| malformed(format!("{digest} is not in blobs")))
+    }
+}
+
+fn malformed(reason: String) -> Error {
+    Error::malformed(PATH, reason)
+}
+
+fn strictly_sorted<'a, T: Ord + std::fmt::Display + 'a>(
+    items: impl Iterator<Item = &'a T>,
+    list: &str,
+    key: &str,
+) -> Result<()> {
+    let mut previous: Option<&T> = None;
+    for item in items {
+        if let Some(p) = previous {
+            if p >= item {
+                return Err(malformed(format!(
+                    "{list} must be sorted by {key} without duplicates ({item} after {p})"
+                )));
+            }
+        }
+        previous = Some(item);
+    }
+    Ok(())
+}
+
+/// The layout's own files, listed in `files` so the signature covers them.
+pub const LAYOUT_FILES: [&str; 2] = ["index.json", "oci-layout"];
+
+/// Non-blob files may only be the layout's own files, trust material or the
+/// SBOM archive, at plain relative paths.
+fn check_file_path(path: &str) -> Result<()> {
+    let allowed = LAYOUT_FILES.contains(&path)
+        || path == SBOMS_PATH
+        || path.starts_with(&format!("{TRUST_DIR}/"));
+    let plain = !path.is_empty()
+        && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+        && path.bytes().all(|b| b.is_ascii_graphic());
+    if allowed && plain {
+        Ok(())
+    } else {
+        Err(malformed(format!("file path {path:?} is not allowed in a bundle")))
+    }
+}
+
+fn check_sbom_file_name(name: &str) -> Result<()> {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b'\\');
+    if plain {
+        Ok(())
+    } else {
+        Err(malformed(format!("SBOM file name {name:?} is not a plain file name")))
+    }
+}
+
+/// Rebuild every JSON object with its keys in sorted order, whatever map
+/// type serde_json was built with.
+fn sort_keys(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Digest {
+        Digest::sha256_of(s.as_bytes())
+    }
+
+    pub(crate) fn sample() -> BundleManifest {
+        let mut blobs: Vec<BlobEntry> = ["image", "child", "sig", "layer", "sbom"]
+            .iter()
+            .map(|n| BlobEntry { digest: d(n), size: 10, carried: true })
+            .collect();
+        blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
+        BundleManifest {
+            media_type: MEDIA_TYPE.into(),
+            created: "2026-11-23T10:00:00Z".parse().unwrap(),
+            tool: Tool { name: "airlock".into(), version: "0.1.0".into() },
+            extends: None,
+            trust: TrustMaterial::TrustedRoot { path: "airlock/trust/trusted_root.json".into() },
+            images: vec![ImageEntry {
+                reference: "registry.example/app:v1".into(),
+                digest: d("image"),
+                media_type: "application/vnd.oci.image.index.v1+json".into(),
+                platforms: vec![PlatformEntry { platform: "linux/amd64".into(), digest: d("child") }],
+                dropped_platforms: vec![],
+                evidence: vec![EvidenceEntry {
+                    kind: EvidenceKind::CosignSignature,
+                    subject: d("child"),
+                    manifest: d("sig"),
+                    source: EvidenceSource::Tag,
+                    artifact_type: None,
+                    log_entries: vec![],
+                }],
+                sboms: vec![SbomEntry {
+                    format: SbomFormat::SpdxJson,
+                    subject: d("image"),
+                    blob: d("sbom"),
+                    source: SbomSource::Operator,
+                    file: "registry.example/app@sha256-x.spdx.json".replace('/', "_"),
+                }],
+            }],
+            blobs,
+            files: vec![FileEntry {
+                path: "airlock/trust/trusted_root.json".into(),
+                sha256: d("root"),
+                size: 3,
+            }],
+        }
+    }
+
+    #[test]
+    fn canonical_json_round_trips_with_sorted_keys() {
+        let manifest = sample();
+        let bytes = manifest.to_canonical_json();
+        let parsed = BundleManifest::parse(&bytes).unwrap();
+        assert_eq!(parsed.manifest, manifest);
+        assert_eq!(parsed.id, Digest::sha256_of(&bytes));
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.find("\"blobs\"").unwrap() < text.find("\"created\"").unwrap());
+        assert!(text.ends_with("}\n"));
+        assert_eq!(manifest.to_canonical_json(), text.into_bytes(), "deterministic");
+    }
+
+    fn refused(mutate: impl FnOnce(&mut BundleManifest)) -> String {
+        let mut m = sample();
+        mutate(&mut m);
+        let bytes = m.to_canonical_json();
+        BundleManifest::parse(&bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn refuses_structural_errors() {
+        assert!(refused(|m| m.media_type = "application/vnd.airlock.bundle.manifest.v9+json".into()).contains("unsupported"));
+        assert!(refused(|m| m.blobs.reverse()).contains("sorted"));
+        assert!(refused(|m| { let b = m.blobs[0].clone(); m.blobs.insert(0, b) }).contains("sorted"));
+        assert!(refused(|m| m.images[0].evidence[0].subject = d("elsewhere")).contains("not this image"));
+        assert!(refused(|m| m.images[0].evidence[0].manifest = d("missing")).contains("not in blobs"));
+        assert!(refused(|m| m.images[0].digest = d("missing")).contains("not in blobs"));
+        assert!(refused(|m| m.files[0].path = "airlock/trust/../../etc/passwd".into()).contains("not allowed"));
+        assert!(refused(|m| m.files[0].path = "/etc/passwd".into()).contains("not allowed"));
+        assert!(refused(|m| m.files[0].path = "blobs/extra".into()).contains("not allowed"));
+        assert!(refused(|m| m.images[0].sboms[0].file = "../x".into()).contains("plain file name"));
+        assert!(refused(|m| m.trust = TrustMaterial::TrustedRoot { path: "etc/root.json".into() }).contains("not under"));
+    }
+
+    #[test]
+    fn refuses_unknown_fields_and_garbage() {
+        let mut value: serde_json::Value = serde_json::from_slice(&sample().to_canonical_json()).unwrap();
+        value["surprise"] = serde_json::json!(1);
+        let err = BundleManifest::parse(&serde_json::to_vec(&value).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("surprise"), "{err}");
+        assert!(BundleManifest::parse(b"[]").is_err());
+        assert!(BundleManifest::parse(b"").is_err());
+    }
+}
