@@ -12,6 +12,13 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Check {
+    /// The bundle manifest is signed by the site's pinned transfer key.
+    TransferSignature,
+    /// The bundle manifest parses and is internally consistent.
+    BundleManifest,
+    /// Every blob and file is present, with the digest and size the
+    /// manifest gives, and nothing else is.
+    Content,
     /// The evidence parses and has the structure its format requires.
     BundleFormat,
     /// A trusted signing time exists (Rekor SET or RFC 3161 timestamp).
@@ -44,6 +51,9 @@ impl Check {
     /// The report name of this check.
     pub fn name(self) -> &'static str {
         match self {
+            Self::TransferSignature => "transfer-signature",
+            Self::BundleManifest => "bundle-manifest",
+            Self::Content => "content",
             Self::BundleFormat => "bundle-format",
             Self::SignedTime => "signed-time",
             Self::TimestampAuthority => "timestamp-authority",

@@ -3,5 +3,7 @@
 //! bundler writes bundles through the same types.
 
 pub mod archive;
+pub mod content;
 pub mod manifest;
+pub mod transfer;
 pub mod volumes;

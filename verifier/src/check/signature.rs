@@ -49,6 +49,15 @@ impl PublicKey {
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
+
+    /// Verify a raw signature over `message` with this key's default scheme
+    /// (ECDSA with SHA-256 for P-256, as cosign signs).
+    pub(crate) fn verify_message(&self, message: &[u8], signature: &sigstore_types::SignatureBytes) -> std::result::Result<(), String> {
+        let scheme = sigstore_crypto::KeyAlgorithm::from_spki(&self.der)
+            .map_err(|e| e.to_string())?
+            .default_signing_scheme();
+        sigstore_crypto::verify_signature(&self.der, message, signature, scheme).map_err(|e| e.to_string())
+    }
 }
 
 /// What must be present besides a valid signature. The default is strict;
@@ -365,10 +374,7 @@ impl SignatureVerifier {
         payload: &[u8],
         signature: &sigstore_types::SignatureBytes,
     ) -> Result<Verified<SignatureFacts>> {
-        let scheme = sigstore_crypto::KeyAlgorithm::from_spki(&key.der)
-            .map_err(|e| Error::Unsupported(format!("public key: {e}")))?
-            .default_signing_scheme();
-        sigstore_crypto::verify_signature(&key.der, payload, signature, scheme)
+        key.verify_message(payload, signature)
             .map_err(|e| Error::failed(Check::Signature, format!("signature does not verify with key {}: {e}", key.fingerprint)))?;
         Ok(Verified::new(SignatureFacts {
             media_type: "application/vnd.dev.cosign.simplesigning.v1+json",
