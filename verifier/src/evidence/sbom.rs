@@ -1,0 +1,241 @@
+//! SBOM documents: SPDX 2.2/2.3 (JSON and tag-value) and CycloneDX
+//! 1.4–1.6 (JSON), reduced to the packages they list. Parse only; what is
+//! trusted is decided by the bundle verification that carried them.
+
+use crate::{Error, Result};
+
+/// SBOMs can be large (tens of megabytes for big images), never this large.
+pub const MAX_SBOM_BYTES: usize = 256 * 1024 * 1024;
+/// CycloneDX components nest; real SBOMs stay shallow.
+const MAX_COMPONENT_DEPTH: usize = 64;
+
+const SPDX_VERSIONS: [&str; 2] = ["SPDX-2.2", "SPDX-2.3"];
+const CYCLONEDX_VERSIONS: [&str; 3] = ["1.4", "1.5", "1.6"];
+
+/// The format and version of an SBOM.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SbomKind {
+    /// `spdx-json`, `spdx-tag-value` or `cyclonedx-json`.
+    pub format: &'static str,
+    /// `SPDX-2.3`, `1.5`, ….
+    pub spec_version: String,
+}
+
+/// One package an SBOM lists.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Package {
+    /// Its name.
+    pub name: String,
+    /// Its version, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Its package URL, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+}
+
+/// An SBOM reduced to what queries need.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Sbom {
+    /// Format and version.
+    pub kind: SbomKind,
+    /// Every package (SPDX) or component, nested ones included (CycloneDX).
+    pub packages: Vec<Package>,
+}
+
+fn malformed(reason: impl std::fmt::Display) -> Error {
+    Error::malformed("SBOM", reason)
+}
+
+impl Sbom {
+    /// Parse an SBOM, recognising its format from its content.
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_SBOM_BYTES {
+            return Err(Error::TooLarge { what: "SBOM".into(), limit: MAX_SBOM_BYTES as u64 });
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| malformed("not UTF-8"))?;
+        if text.trim_start().starts_with('{') {
+            let value: serde_json::Value = serde_json::from_str(text).map_err(malformed)?;
+            if value.get("spdxVersion").is_some() {
+                return spdx_json(value);
+            }
+            if value.get("bomFormat").and_then(|f| f.as_str()) == Some("CycloneDX") {
+                return cyclonedx_json(&value);
+            }
+            return Err(malformed("JSON that is neither SPDX (spdxVersion) nor CycloneDX (bomFormat)"));
+        }
+        spdx_tag_value(text)
+    }
+
+    /// Packages named `name` (or whose purl is `name`, or starts with it
+    /// when `name` is a `pkg:` prefix), at `version` when one is given.
+    pub fn matching<'a>(&'a self, name: &'a str, version: Option<&'a str>) -> impl Iterator<Item = &'a Package> + 'a {
+        self.packages.iter().filter(move |p| {
+            let name_matches = if name.starts_with("pkg:") {
+                p.purl.as_deref().is_some_and(|purl| purl.starts_with(name))
+            } else {
+                p.name == name || p.purl.as_deref().and_then(purl_name) == Some(name)
+            };
+            name_matches
+                && version.is_none_or(|v| {
+                    p.version.as_deref() == Some(v) || p.purl.as_deref().and_then(purl_version) == Some(v)
+                })
+        })
+    }
+}
+
+/// The name segment of `pkg:type/namespace/name@version?qualifiers#subpath`.
+fn purl_name(purl: &str) -> Option<&str> {
+    let path = purl.strip_prefix("pkg:")?.split(['?', '#']).next()?;
+    let path = path.split('@').next()?;
+    path.rsplit('/').next()
+}
+
+fn purl_version(purl: &str) -> Option<&str> {
+    let path = purl.strip_prefix("pkg:")?.split(['?', '#']).next()?;
+    path.rsplit_once('@').map(|(_, v)| v)
+}
+
+fn check_version(known: &[&str], version: &str, what: &str) -> Result<()> {
+    if known.contains(&version) {
+        Ok(())
+    } else {
+        Err(Error::Unsupported(format!("{what} version {version:?} (airlock reads {})", known.join(", "))))
+    }
+}
+
+fn spdx_json(value: serde_json::Value) -> Result<Sbom> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Doc {
+        spdx_version: String,
+        #[serde(default)]
+        packages: Vec<Pkg>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Pkg {
+        name: String,
+        version_info: Option<String>,
+        #[serde(default)]
+        external_refs: Vec<ExternalRef>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ExternalRef {
+        reference_type: String,
+        reference_locator: String,
+    }
+    let doc: Doc = serde_json::from_value(value).map_err(malformed)?;
+    check_version(&SPDX_VERSIONS, &doc.spdx_version, "SPDX")?;
+    let packages = doc
+        .packages
+        .into_iter()
+        .map(|p| Package {
+            purl: p.external_refs.into_iter().find(|r| r.reference_type == "purl").map(|r| r.reference_locator),
+            name: p.name,
+            version: p.version_info,
+        })
+        .collect();
+    Ok(Sbom { kind: SbomKind { format: "spdx-json", spec_version: doc.spdx_version }, packages })
+}
+
+fn spdx_tag_value(text: &str) -> Result<Sbom> {
+    let mut version = None;
+    let mut packages: Vec<Package> = Vec::new();
+    let mut in_text = false;
+    for line in text.lines() {
+        // Multi-line values live between <text> and </text>; skip them.
+        if in_text {
+            in_text = !line.contains("</text>");
+            continue;
+        }
+        let Some((tag, value)) = line.split_once(':') else { continue };
+        let value = value.trim();
+        if value.starts_with("<text>") && !value.contains("</text>") {
+            in_text = true;
+        }
+        match tag.trim() {
+            "SPDXVersion" => version = Some(value.to_string()),
+            "PackageName" => packages.push(Package { name: value.to_string(), version: None, purl: None }),
+            "PackageVersion" => {
+                if let Some(p) = packages.last_mut() {
+                    p.version = Some(value.to_string());
+                }
+            }
+            "ExternalRef" => {
+                let mut parts = value.split_whitespace();
+                let (_category, kind, locator) = (parts.next(), parts.next(), parts.next());
+                if let (Some("purl"), Some(locator), Some(p)) = (kind, locator, packages.last_mut()) {
+                    p.purl = Some(locator.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    let version = version.ok_or_else(|| malformed("no SPDXVersion: not an SPDX tag-value document"))?;
+    check_version(&SPDX_VERSIONS, &version, "SPDX")?;
+    Ok(Sbom { kind: SbomKind { format: "spdx-tag-value", spec_version: version }, packages })
+}
+
+fn cyclonedx_json(value: &serde_json::Value) -> Result<Sbom> {
+    let version = value
+        .get("specVersion")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| malformed("CycloneDX document without specVersion"))?;
+    check_version(&CYCLONEDX_VERSIONS, version, "CycloneDX")?;
+    let mut packages = Vec::new();
+    if let Some(components) = value.get("components") {
+        collect_components(components, 0, &mut packages)?;
+    }
+    Ok(Sbom { kind: SbomKind { format: "cyclonedx-json", spec_version: version.to_string() }, packages })
+}
+
+fn collect_components(components: &serde_json::Value, depth: usize, out: &mut Vec<Package>) -> Result<()> {
+    if depth > MAX_COMPONENT_DEPTH {
+        return Err(malformed(format!("components nest deeper than {MAX_COMPONENT_DEPTH}")));
+    }
+    let list = components.as_array().ok_or_else(|| malformed("components is not a list"))?;
+    for component in list {
+        let text = |key: &str| component.get(key).and_then(|v| v.as_str()).map(str::to_string);
+        let name = text("name").ok_or_else(|| malformed("a component has no name"))?;
+        out.push(Package { name, version: text("version"), purl: text("purl") });
+        if let Some(nested) = component.get("components") {
+            collect_components(nested, depth + 1, out)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purl_parts() {
+        let purl = "pkg:rpm/centos/bash@4.2.46-31.el7?arch=x86_64&distro=centos-7.6.1810";
+        assert_eq!(purl_name(purl), Some("bash"));
+        assert_eq!(purl_version(purl), Some("4.2.46-31.el7"));
+        assert_eq!(purl_name("pkg:npm/%40angular/core@1.0.0"), Some("core"));
+        assert_eq!(purl_name("not a purl"), None);
+    }
+
+    #[test]
+    fn refuses_unknown_documents_and_versions() {
+        assert!(Sbom::parse(b"{\"hello\":1}").is_err());
+        assert!(matches!(Sbom::parse(br#"{"bomFormat":"CycloneDX","specVersion":"1.2"}"#), Err(Error::Unsupported(_))));
+        assert!(matches!(Sbom::parse(br#"{"spdxVersion":"SPDX-3.0"}"#), Err(Error::Unsupported(_))));
+        assert!(Sbom::parse(b"just text").is_err());
+        let deep = format!(r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","components":{}{}}}"#,
+            r#"[{"name":"a","components":"#.repeat(100), format!("[]{}", "}]".repeat(100)));
+        assert!(Sbom::parse(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn tag_value_skips_multi_line_text() {
+        let doc = "SPDXVersion: SPDX-2.2\nPackageName: a\nPackageComment: <text>line one\nPackageName: not-a-package\n</text>\nPackageVersion: 1\n";
+        let sbom = Sbom::parse(doc.as_bytes()).unwrap();
+        assert_eq!(sbom.packages, vec![Package { name: "a".into(), version: Some("1".into()), purl: None }]);
+    }
+}
