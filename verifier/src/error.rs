@@ -45,6 +45,8 @@ pub enum Check {
     PayloadDigest,
     /// A DSSE payload is a well-formed in-toto statement.
     Statement,
+    /// An incremental bundle extends one the site imported.
+    IncrementalChain,
 }
 
 impl Check {
@@ -67,6 +69,7 @@ impl Check {
             Self::ArtifactBinding => "artifact-binding",
             Self::PayloadDigest => "payload-digest",
             Self::Statement => "statement",
+            Self::IncrementalChain => "incremental-chain",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod bundle;
 pub mod check;
 mod error;
 pub mod evidence;
+pub mod ledger;
 mod verified;
 
 pub use error::{Check, Error, ErrorKind, Result};
