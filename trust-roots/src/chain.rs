@@ -209,6 +209,10 @@ impl TrustedSet {
         self.root.signed()
     }
 
+    pub fn root_bytes(&self) -> &[u8] {
+        &self.root.bytes
+    }
+
     pub fn timestamp(&self) -> Option<&Held<Timestamp>> {
         self.timestamp.as_ref()
     }
@@ -743,7 +747,7 @@ pub(crate) fn verify_threshold<T: Role>(
 }
 
 fn role_label(role: &str, file: &str) -> String {
-    if file == role || file.is_empty() {
+    if file == role || file.is_empty() || file.strip_suffix(".json") == Some(role) {
         role.to_string()
     } else {
         format!("{role} ({file})")

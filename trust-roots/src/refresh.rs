@@ -419,6 +419,27 @@ impl<'a, S: Source> Updater<'a, S> {
         Ok(blob)
     }
 
+    /// Store the whole trusted set in the local store (a site's state after
+    /// a verified snapshot), under non-versioned names.
+    pub fn persist_trusted(&self) -> Result<()> {
+        let set = &self.set;
+        self.persist("root.json", set.root_bytes())?;
+        if let Some(held) = set.timestamp() {
+            self.persist("timestamp.json", &held.bytes)?;
+        }
+        if let Some(held) = set.snapshot() {
+            self.persist("snapshot.json", &held.bytes)?;
+        }
+        let roles =
+            std::iter::once("targets").chain(self.loaded_roles.iter().map(|(r, _)| r.as_str()));
+        for role in roles {
+            if let Some(held) = set.targets_role(role) {
+                self.persist(&names::role_file(role, None), &held.bytes)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Replay this update's accepted chain through sigstore-tuf.
     pub fn second_opinion(&self) -> Result<()> {
         let mut accepted = Accepted::default();

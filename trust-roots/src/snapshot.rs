@@ -294,6 +294,7 @@ pub fn verify_snapshot_with(
     };
     let root = VerifiedTrustRoot::from_tuf_target(&trusted_root.bytes, source)?;
     if let Some(state) = &state {
+        updater.persist_trusted()?;
         state.commit()?;
     }
     Ok((root, report))
