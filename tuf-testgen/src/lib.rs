@@ -285,7 +285,8 @@ impl Repo {
         self.artifacts.insert(path.to_string(), bytes.to_vec());
     }
 
-    /// Delegate `paths` from `delegator` to a new role with one `kind` key.
+    /// Delegate `paths` from `delegator` to a role with one `kind` key (a
+    /// role delegated twice keeps its first key).
     pub fn delegate(
         &mut self,
         delegator: &str,
@@ -294,23 +295,26 @@ impl Repo {
         terminating: bool,
         kind: KeyKind,
     ) {
-        let signer = Signer::generate(kind);
+        let signers = self
+            .signers
+            .entry(role.to_string())
+            .or_insert_with(|| vec![Signer::generate(kind)]);
+        let (keyid, public) = (signers[0].keyid.clone(), signers[0].public.clone());
         let parent = self.targets.get_mut(delegator).expect("delegator exists");
         if parent.get("delegations").is_none() {
             parent["delegations"] = json!({"keys": {}, "roles": []});
         }
-        parent["delegations"]["keys"][&signer.keyid] = signer.public.clone();
+        parent["delegations"]["keys"][&keyid] = public;
         parent["delegations"]["roles"]
             .as_array_mut()
             .unwrap()
             .push(json!({
-                "name": role, "keyids": [signer.keyid], "threshold": 1,
+                "name": role, "keyids": [keyid], "threshold": 1,
                 "terminating": terminating, "paths": paths,
             }));
         self.targets
             .entry(role.to_string())
             .or_insert_with(targets_payload);
-        self.signers.insert(role.to_string(), vec![signer]);
         if !self.delegations.iter().any(|(r, _)| r == role) {
             self.delegations
                 .push((role.to_string(), delegator.to_string()));
