@@ -62,14 +62,7 @@ fn s(p: &Path) -> &str {
 
 /// Unpack the recorded repository and serve it on loopback.
 fn serve_real_repository(tmp: &Path) -> Server {
-    let status = Command::new("tar")
-        .arg("xzf")
-        .arg(realdata().join("sigstore-public-good.tar.gz"))
-        .arg("-C")
-        .arg(tmp)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    tuf_testgen::untar_gz(&realdata().join("sigstore-public-good.tar.gz"), tmp);
     Server::serve(&tmp.join("sigstore-public-good"))
 }
 

@@ -225,6 +225,34 @@ impl TrustedSet {
         self.targets.get(role)
     }
 
+    /// A targets role that must already be loaded.
+    pub fn loaded_targets(&self, role: &str) -> Result<&Held<Targets>> {
+        self.targets
+            .get(role)
+            .ok_or_else(|| Error::Usage(format!("internal: {role} not loaded")))
+    }
+
+    fn held_timestamp(&self) -> Result<&Held<Timestamp>> {
+        self.timestamp
+            .as_ref()
+            .ok_or_else(|| Error::Usage("internal: no trusted timestamp".into()))
+    }
+
+    fn held_snapshot(&self) -> Result<&Held<Snapshot>> {
+        self.snapshot
+            .as_ref()
+            .ok_or_else(|| Error::Usage("internal: no trusted snapshot".into()))
+    }
+
+    /// The timestamp, snapshot and top-level targets of a completed update.
+    pub fn final_roles(&self) -> Result<(&Timestamp, &Snapshot, &Targets)> {
+        Ok((
+            self.held_timestamp()?.signed(),
+            self.held_snapshot()?.signed(),
+            self.loaded_targets("targets")?.signed(),
+        ))
+    }
+
     /// §5.3.4 to §5.3.9: accept version N+1 of the root, signed to threshold
     /// by the trusted root's root keys *and* by its own.
     pub fn update_root(&mut self, bytes: &[u8], file: &str) -> Result<()> {
@@ -305,24 +333,16 @@ impl TrustedSet {
         };
         if let Some(current) = &self.timestamp {
             let (have, got) = (current.signed().version, new.signed().version);
-            if got < have {
-                return Err(Error::Rollback {
-                    role: "timestamp".into(),
-                    trusted: have,
-                    new: got,
-                });
-            }
+            no_rollback("timestamp", have, got)?;
             if got == have {
                 return Ok(TimestampUpdate::Unchanged);
             }
             let have_pin = current.signed().snapshot_meta().map_or(0, |m| m.version);
-            if new_pin.version < have_pin {
-                return Err(Error::Rollback {
-                    role: "snapshot (as pinned by timestamp)".into(),
-                    trusted: have_pin,
-                    new: new_pin.version,
-                });
-            }
+            no_rollback(
+                "snapshot (as pinned by timestamp)",
+                have_pin,
+                new_pin.version,
+            )?;
         }
         self.timestamp = Some(Held {
             md: new,
@@ -334,20 +354,17 @@ impl TrustedSet {
 
     /// §5.4.4: the timestamp in use must not be expired.
     fn check_final_timestamp(&self, t: &ReferenceTime) -> Result<&Held<Timestamp>> {
-        let ts = self
-            .timestamp
-            .as_ref()
-            .ok_or_else(|| Error::Usage("internal: no trusted timestamp".into()))?;
+        let ts = self.held_timestamp()?;
         fresh("timestamp", ts.signed().expires, t)?;
         Ok(ts)
     }
 
     /// The snapshot version and file the trusted timestamp pins.
     pub fn snapshot_pin(&self) -> Result<&MetaFile> {
-        self.timestamp
-            .as_ref()
-            .and_then(|ts| ts.signed().snapshot_meta())
-            .ok_or_else(|| Error::Usage("internal: no trusted timestamp".into()))
+        let ts = self.held_timestamp()?;
+        ts.signed()
+            .snapshot_meta()
+            .ok_or_else(|| Error::malformed("timestamp.json", "no snapshot.json"))
     }
 
     /// §5.5: a new snapshot. With `local`, the bytes are the client's own
@@ -388,31 +405,15 @@ impl TrustedSet {
         )?;
         // §5.5.5: no targets role may disappear or go back in version.
         if let Some(current) = &self.snapshot {
-            let (have, got) = (current.signed().version, new.signed().version);
-            if got < have {
-                return Err(Error::Rollback {
-                    role: "snapshot".into(),
-                    trusted: have,
-                    new: got,
-                });
-            }
+            no_rollback("snapshot", current.signed().version, new.signed().version)?;
             for (name, have) in &current.signed().meta {
-                match new.signed().meta.get(name) {
-                    None => {
-                        return Err(Error::malformed(
-                            file,
-                            format!("drops {name}, which the trusted snapshot lists"),
-                        ))
-                    }
-                    Some(got) if got.version < have.version => {
-                        return Err(Error::Rollback {
-                            role: name.trim_end_matches(".json").to_string(),
-                            trusted: have.version,
-                            new: got.version,
-                        })
-                    }
-                    Some(_) => {}
-                }
+                let Some(got) = new.signed().meta.get(name) else {
+                    return Err(Error::malformed(
+                        file,
+                        format!("drops {name}, which the trusted snapshot lists"),
+                    ));
+                };
+                no_rollback(name.trim_end_matches(".json"), have.version, got.version)?;
             }
         }
         self.snapshot = Some(Held {
@@ -427,10 +428,7 @@ impl TrustedSet {
     /// pins (and, for a local copy, still has the pinned length and hashes)
     /// and is not expired.
     fn check_final_snapshot(&self, t: &ReferenceTime, file: &str) -> Result<&Held<Snapshot>> {
-        let snap = self
-            .snapshot
-            .as_ref()
-            .ok_or_else(|| Error::Usage("internal: no trusted snapshot".into()))?;
+        let snap = self.held_snapshot()?;
         fresh("snapshot", snap.signed().expires, t)?;
         let pin = self.snapshot_pin()?;
         if snap.signed().version != pin.version {
@@ -447,10 +445,7 @@ impl TrustedSet {
 
     /// The snapshot's entry for a targets role (`<role>.json`).
     pub fn targets_pin(&self, role: &str, delegator: &str) -> Result<&MetaFile> {
-        let snap = self
-            .snapshot
-            .as_ref()
-            .ok_or_else(|| Error::Usage("internal: no trusted snapshot".into()))?;
+        let snap = self.held_snapshot()?;
         snap.signed()
             .meta
             .get(&format!("{role}.json"))
@@ -502,10 +497,7 @@ impl TrustedSet {
     /// A role already loaded through one delegator, reached again through
     /// another: it must also satisfy this delegator's keys and threshold.
     pub fn reverify_targets(&self, role: &str, delegator: &str, t: &ReferenceTime) -> Result<()> {
-        let held = self
-            .targets
-            .get(role)
-            .ok_or_else(|| Error::Usage(format!("internal: {role} not loaded")))?;
+        let held = self.loaded_targets(role)?;
         self.verify_delegated(&held.md, role, delegator, role)?;
         fresh(role, held.signed().expires, t)
     }
@@ -521,10 +513,7 @@ impl TrustedSet {
             let root = self.root();
             return verify_threshold(md, &root.keys, role_of(root, "targets"), "targets", file);
         }
-        let parent = self
-            .targets
-            .get(delegator)
-            .ok_or_else(|| Error::Usage(format!("internal: delegator {delegator} not loaded")))?;
+        let parent = self.loaded_targets(delegator)?;
         let delegations = parent.signed().delegations.as_ref();
         let found = delegations.and_then(|d| d.roles.iter().find(|r| r.name == role));
         let (Some(delegations), Some(found)) = (delegations, found) else {
@@ -754,7 +743,19 @@ fn role_label(role: &str, file: &str) -> String {
     }
 }
 
-// ---- expiry, lengths and hashes -------------------------------------------------
+// ---- versions, expiry, lengths and hashes ----------------------------------------
+
+/// Rollback (§5.4.3, §5.5.5): a version below the trusted one.
+fn no_rollback(role: &str, trusted: u64, new: u64) -> Result<()> {
+    if new < trusted {
+        return Err(Error::Rollback {
+            role: role.to_string(),
+            trusted,
+            new,
+        });
+    }
+    Ok(())
+}
 
 fn fresh(role: &str, expires: jiff::Timestamp, t: &ReferenceTime) -> Result<()> {
     if t.has_reached(expires) {

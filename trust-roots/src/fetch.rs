@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 use crate::names;
 use crate::pinned::{PinnedRoot, TRUSTED_ROOT_TARGET};
 use crate::refresh::{Source, Updater};
-use crate::snapshot::{write_atomic, IndexClaims, PinnedSummary, TargetSummary, INDEX_MEDIA_TYPE};
+use crate::snapshot::{
+    target_summaries, write_atomic, IndexClaims, PinnedSummary, TargetSummary, INDEX_MEDIA_TYPE,
+};
 use crate::time::ReferenceTime;
 use jiff::Timestamp;
 use std::future::Future;
@@ -189,25 +191,12 @@ pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions) -> Resu
         )?;
     }
 
-    let set = &updater.set;
-    let internal = |what: &str| Error::Usage(format!("internal: no trusted {what}"));
+    let (ts, snap, top) = updater.set.final_roles()?;
     let versions = Versions {
-        root: set.root().version,
-        timestamp: set
-            .timestamp()
-            .ok_or_else(|| internal("timestamp"))?
-            .signed()
-            .version,
-        snapshot: set
-            .snapshot()
-            .ok_or_else(|| internal("snapshot"))?
-            .signed()
-            .version,
-        targets: set
-            .targets_role("targets")
-            .ok_or_else(|| internal("targets"))?
-            .signed()
-            .version,
+        root: updater.set.root().version,
+        timestamp: ts.version,
+        snapshot: snap.version,
+        targets: top.version,
     };
     let pinned_summary = PinnedSummary {
         version: pinned.version(),
@@ -258,15 +247,7 @@ pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions) -> Resu
             .iter()
             .map(|(r, _)| r.clone())
             .collect(),
-        targets: targets
-            .iter()
-            .map(|(name, role, blob)| TargetSummary {
-                name: name.clone(),
-                sha256: blob.sha256_hex(),
-                length: blob.bytes.len() as u64,
-                signed_by: role.clone(),
-            })
-            .collect(),
+        targets: target_summaries(&targets),
     })
 }
 

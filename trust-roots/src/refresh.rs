@@ -335,10 +335,7 @@ impl<'a, S: Source> Updater<'a, S> {
                 continue;
             }
             self.load_targets(&role, &delegator).await?;
-            let held = self
-                .set
-                .targets_role(&role)
-                .ok_or_else(|| Error::Usage(format!("internal: {role} not loaded")))?;
+            let held = self.set.loaded_targets(&role)?;
             if let Some(info) = held.signed().target(target) {
                 return Ok(Some(Resolved {
                     info: info.clone(),
@@ -379,10 +376,7 @@ impl<'a, S: Source> Updater<'a, S> {
                 });
             }
             self.load_targets(&role, &delegator).await?;
-            let held = self
-                .set
-                .targets_role(&role)
-                .ok_or_else(|| Error::Usage(format!("internal: {role} not loaded")))?;
+            let held = self.set.loaded_targets(&role)?;
             if let Some(delegations) = &held.signed().delegations {
                 for child in delegations.roles.iter().rev() {
                     to_visit.push((child.name.clone(), role.clone()));

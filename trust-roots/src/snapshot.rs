@@ -316,16 +316,7 @@ fn build_report<S: Source>(
             expires,
             delegator: delegator.map(str::to_string),
         };
-    let internal = |what: &str| Error::Usage(format!("internal: no trusted {what}"));
-    let ts = set
-        .timestamp()
-        .ok_or_else(|| internal("timestamp"))?
-        .signed();
-    let snap = set.snapshot().ok_or_else(|| internal("snapshot"))?.signed();
-    let top = set
-        .targets_role("targets")
-        .ok_or_else(|| internal("targets"))?
-        .signed();
+    let (ts, snap, top) = set.final_roles()?;
     let root = set.root();
     let delegated = updater
         .loaded_roles
@@ -368,19 +359,24 @@ fn build_report<S: Source>(
         },
         reference_time: *updater.time(),
         reference_time_explained: updater.time().to_string(),
-        targets: targets
-            .iter()
-            .map(|(name, role, blob)| TargetSummary {
-                name: name.clone(),
-                sha256: blob.sha256_hex(),
-                length: blob.bytes.len() as u64,
-                signed_by: role.clone(),
-            })
-            .collect(),
+        targets: target_summaries(targets),
         unauthenticated_index: index,
         state: options.state.clone(),
         warnings,
     })
+}
+
+/// Verified targets (name, signing role, bytes) for reports.
+pub(crate) fn target_summaries(targets: &[(String, String, Blob)]) -> Vec<TargetSummary> {
+    targets
+        .iter()
+        .map(|(name, role, blob)| TargetSummary {
+            name: name.clone(),
+            sha256: blob.sha256_hex(),
+            length: blob.bytes.len() as u64,
+            signed_by: role.clone(),
+        })
+        .collect()
 }
 
 /// Roots older than the pin are carried for sites pinned further back.

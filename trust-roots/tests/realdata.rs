@@ -3,7 +3,6 @@
 //! directory and verified offline from every supported pinned root.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use trust_roots::{verify_snapshot, PinnedRoot, ReferenceTime, TimePolicy};
 
 fn realdata() -> PathBuf {
@@ -13,14 +12,7 @@ fn realdata() -> PathBuf {
 /// Unpack the repository and lay it out as a snapshot: metadata as
 /// published, targets under their plain names.
 fn snapshot_of_real_repository(tmp: &Path) -> PathBuf {
-    let status = Command::new("tar")
-        .arg("xzf")
-        .arg(realdata().join("sigstore-public-good.tar.gz"))
-        .arg("-C")
-        .arg(tmp)
-        .status()
-        .expect("tar runs");
-    assert!(status.success());
+    tuf_testgen::untar_gz(&realdata().join("sigstore-public-good.tar.gz"), tmp);
     let repo = tmp.join("sigstore-public-good");
     let snap = tmp.join("snapshot");
     std::fs::create_dir_all(snap.join("metadata")).unwrap();

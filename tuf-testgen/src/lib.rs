@@ -475,6 +475,19 @@ fn write(path: &Path, bytes: &[u8]) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Unpack a `.tar.gz` (the recorded Sigstore repository in shared/realdata)
+/// into `dest` with the system `tar`.
+pub fn untar_gz(archive: &Path, dest: &Path) {
+    let status = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(archive)
+        .arg("-C")
+        .arg(dest)
+        .status()
+        .expect("tar runs");
+    assert!(status.success(), "tar xzf {}", archive.display());
+}
+
 /// A static file server on 127.0.0.1 for tests: GET only, 404 for anything
 /// missing, every requested path logged. Stops when dropped.
 pub struct Server {
