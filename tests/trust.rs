@@ -788,3 +788,29 @@ fn fetch_then_verify_round_trips_on_a_generated_repository() {
     );
     assert!(snap.join("targets/team%2Fa%20b.json").is_file());
 }
+
+#[test]
+fn the_site_state_is_only_a_floor_every_snapshot_file_is_still_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let mut repo = repo(KeyKind::Ed25519);
+    let case = snap(&mut repo);
+    assert_eq!(code(&verify_with_state(&case, &state)), 0);
+    // Verified again: nothing flagged, nothing taken from the state instead.
+    let out = verify_with_state(&case, &state);
+    assert_eq!(code(&out), 0);
+    assert_eq!(json_of(&out)["warnings"], json!([]));
+    // A snapshot file that differs from what the state holds (same version,
+    // hashes not pinned) is checked in its own right, not replaced by the
+    // state's copy.
+    let mut other = repo.targets["targets"].clone();
+    other["expires"] = json!(PAST);
+    std::fs::write(
+        case.dir.join("metadata/1.targets.json"),
+        repo.sign_role("targets", &other),
+    )
+    .unwrap();
+    let out = verify_with_state(&case, &state);
+    assert_eq!(code(&out), 1);
+    assert_eq!(json_of(&out)["failedCheck"], "expired");
+}

@@ -46,13 +46,17 @@ pub(crate) trait Source: Sync {
 /// A client's trusted metadata on disk, under non-versioned names
 /// (`root.json`, `timestamp.json`, `<quoted role>.json`).
 ///
-/// An immediate store writes as the workflow accepts each file (the TUF
+/// A client's store writes as the workflow accepts each file (the TUF
 /// client contract: a rotated root stays persisted even if a later step
-/// fails). A deferred store (a site's state for `trust verify`) keeps the
-/// writes until [`LocalStore::commit`], after every check has passed.
+/// fails), and a stored snapshot or targets role that still matches its pin
+/// is used instead of downloading it again. A site's state for
+/// `trust verify` is only a set of rollback floors: every file of the
+/// snapshot is verified, and writes wait for [`LocalStore::commit`], after
+/// every check has passed.
 #[derive(Debug)]
 pub(crate) struct LocalStore {
     dir: PathBuf,
+    /// Site state: deferred writes, floors only.
     pending: Option<Mutex<Vec<(String, Vec<u8>)>>>,
 }
 
@@ -65,14 +69,19 @@ impl LocalStore {
         }
     }
 
-    pub fn deferred(dir: &Path) -> Self {
+    pub fn site_state(dir: &Path) -> Self {
         Self {
             dir: dir.to_path_buf(),
             pending: Some(Mutex::new(Vec::new())),
         }
     }
 
-    /// Write what a deferred store holds.
+    /// Whether stored metadata may stand in for the source's.
+    fn reuse(&self) -> bool {
+        self.pending.is_none()
+    }
+
+    /// Write what a site state holds.
     pub fn commit(&self) -> Result<()> {
         if let Some(pending) = &self.pending {
             let pending = std::mem::take(&mut *pending.lock().unwrap_or_else(|e| e.into_inner()));
@@ -199,6 +208,11 @@ impl<'a, S: Source> Updater<'a, S> {
         }
     }
 
+    /// Whether a stored copy that is still valid replaces a download.
+    fn reuse_stored(&self) -> bool {
+        self.local.is_some_and(LocalStore::reuse)
+    }
+
     fn load_local(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>> {
         match self.local {
             Some(local) => local.load(name, limit),
@@ -241,9 +255,22 @@ impl<'a, S: Source> Updater<'a, S> {
             .metadata(&file, self.limits.timestamp)
             .await?
             .ok_or_else(|| missing(&file, "the TUF update (every refresh starts from it)"))?;
-        if self.set.update_timestamp(&blob.bytes, &file, &self.time)? == TimestampUpdate::Updated {
-            self.persist("timestamp.json", &blob.bytes)?;
-            self.accept(file, "timestamp", blob);
+        match self.set.update_timestamp(&blob.bytes, &file, &self.time)? {
+            TimestampUpdate::Updated => {
+                self.persist("timestamp.json", &blob.bytes)?;
+                self.accept(file, "timestamp", blob);
+            }
+            // The same version: the stored copy stays trusted (§5.4.3); it is
+            // the source's file too when the bytes are the same.
+            TimestampUpdate::Unchanged => {
+                if self
+                    .set
+                    .timestamp()
+                    .is_some_and(|held| held.bytes == blob.bytes)
+                {
+                    self.accept(file, "timestamp", blob);
+                }
+            }
         }
         Ok(())
     }
@@ -252,11 +279,10 @@ impl<'a, S: Source> Updater<'a, S> {
     /// otherwise it is the rollback reference for the source's.
     async fn update_snapshot(&mut self) -> Result<()> {
         if let Some(bytes) = self.load_local("snapshot.json", self.limits.snapshot)? {
-            if self
-                .set
-                .update_snapshot(&bytes, "snapshot.json (stored)", &self.time, true)
-                .is_ok()
-            {
+            let stored =
+                self.set
+                    .update_snapshot(&bytes, "snapshot.json (stored)", &self.time, true);
+            if stored.is_ok() && self.reuse_stored() {
                 return Ok(());
             }
         }
@@ -286,7 +312,11 @@ impl<'a, S: Source> Updater<'a, S> {
             return self.set.reverify_targets(role, delegator, &self.time);
         }
         let stored = names::role_file(role, None);
-        if let Some(bytes) = self.load_local(&stored, self.limits.targets)? {
+        let local = match self.reuse_stored() {
+            true => self.load_local(&stored, self.limits.targets)?,
+            false => None,
+        };
+        if let Some(bytes) = local {
             let label = format!("{stored} (stored)");
             if self
                 .set

@@ -223,7 +223,7 @@ pub fn verify_snapshot_with(
         }
     };
     let limits = options.limits;
-    let state = options.state.as_deref().map(LocalStore::deferred);
+    let state = options.state.as_deref().map(LocalStore::site_state);
     let floor = match &state {
         Some(state) => state_root_version(state, &limits)?,
         None => None,
@@ -477,7 +477,7 @@ struct DirSource {
 
 impl DirSource {
     fn read(&self, path: PathBuf, what: String, limit: u64) -> Result<Option<Blob>> {
-        let file = match std::fs::File::open(&path) {
+        let file = match open_regular(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(Error::Read { path, source }),
@@ -541,9 +541,22 @@ pub(crate) fn read_blob(
     }
 }
 
-/// Read a whole file, refusing one larger than `limit`.
+/// Open a regular file (following symlinks), refusing FIFOs, devices and
+/// directories before opening: a FIFO planted in a snapshot would
+/// otherwise block the open forever.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    std::fs::File::open(path)
+}
+
+/// Read a whole regular file, refusing one larger than `limit`.
 pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|source| Error::Read {
+    let file = open_regular(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
@@ -579,6 +592,19 @@ mod tests {
         assert_eq!(read_bounded(&path, 5).unwrap(), b"12345");
         let err = read_bounded(&path, 4).unwrap_err();
         assert!(matches!(err, Error::TooLarge { limit: 4, .. }), "{err}");
+    }
+
+    #[test]
+    fn fifos_and_devices_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("timestamp.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let err = read_bounded(&fifo, 10).unwrap_err();
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+        }
+        let err = read_bounded(Path::new("/dev/zero"), 10).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
     }
 
     #[test]
