@@ -22,6 +22,108 @@ pub enum Command {
     /// its transparency-log proof and the signer's identity all verify;
     /// exit 1 with the failed check named otherwise; exit 2 if it could not run.
     VerifyBlob(VerifyBlobArgs),
+
+    /// Sigstore trust roots: fetch a TUF snapshot (connected side) and verify
+    /// it offline (disconnected side).
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Refresh a TUF repository over HTTP(S) and write a self-contained
+    /// snapshot directory to carry across the air gap (connected side).
+    ///
+    /// Every root version in the chain, timestamp, snapshot, targets,
+    /// delegated roles, the targets airlock needs (trusted_root.json,
+    /// signing_config*.json) and an index.json of what was fetched and when.
+    /// The snapshot is written only if it verified at the reference time.
+    /// Exit 0 when written, 1 when the repository was refused, 2 if it could
+    /// not run (network, disk, usage, or a build without `connected`).
+    Fetch(TrustFetchArgs),
+
+    /// Verify a TUF snapshot offline, from a pinned root, with no network.
+    ///
+    /// Pinned root → newest root → timestamp → snapshot → targets → target
+    /// hashes, with expiry evaluated at the reference time: --at, or by
+    /// default the snapshot's fetch time if it is within --max-age of the
+    /// local clock and not after it. Exit 0 when verified, 1 when refused
+    /// (with the role and check named), 2 if it could not run.
+    Verify(TrustVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrustFetchArgs {
+    /// The TUF repository's metadata base URL.
+    #[arg(long, value_name = "URL", default_value = trust_roots::PUBLIC_GOOD_TUF_MIRROR)]
+    pub mirror: String,
+
+    /// Where the repository's targets are (default: <mirror>/targets/).
+    #[arg(long, value_name = "URL")]
+    pub targets_url: Option<String>,
+
+    /// The pinned TUF root to start from (default: the Sigstore public-good
+    /// root v15 embedded in airlock).
+    #[arg(long, value_name = "PINNED_ROOT.json")]
+    pub root: Option<PathBuf>,
+
+    /// Evaluate expiry at this RFC 3339 instant instead of the local clock
+    /// (for recorded repositories, e.g. 2026-08-22T00:00:00Z).
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<jiff::Timestamp>,
+
+    /// Also carry this target (repeatable); trusted_root.json and the
+    /// top-level signing_config*.json are always carried.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+
+    /// The snapshot directory to create (must be absent or empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustVerifyArgs {
+    /// The snapshot directory written by `airlock trust fetch`.
+    #[arg(value_name = "DIR", required_unless_present = "trusted_root")]
+    pub dir: Option<PathBuf>,
+
+    /// The pinned TUF root the chain must descend from (default: the
+    /// Sigstore public-good root v15 embedded in airlock).
+    #[arg(long, value_name = "PINNED_ROOT.json")]
+    pub root: Option<PathBuf>,
+
+    /// Evaluate expiry at this RFC 3339 instant (e.g. the local clock's now:
+    /// the strictest choice) instead of the snapshot's fetch time.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<jiff::Timestamp>,
+
+    /// How old the snapshot's fetch time may be, against the local clock,
+    /// to serve as the default reference time (e.g. 30d, 72h, 2w).
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+    pub max_age: jiff::SignedDuration,
+
+    /// The site's trust state directory: refuse versions lower than those
+    /// last accepted here (rollback), and record this snapshot's on success.
+    #[arg(long, value_name = "DIR", conflicts_with = "trusted_root")]
+    pub state: Option<PathBuf>,
+
+    /// No TUF: check and report a hand-managed trusted_root.json (the report
+    /// states that no TUF chain was checked).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dir", "root", "at", "state"])]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+fn parse_duration(text: &str) -> Result<jiff::SignedDuration, String> {
+    trust_roots::parse_max_age(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]

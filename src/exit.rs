@@ -33,4 +33,13 @@ impl Outcome {
             _ => Self::Refused,
         }
     }
+
+    /// The outcome for a trust-material error: I/O, network and usage are
+    /// "could not run"; everything the TUF checks refuse is "refused".
+    pub fn for_trust_error(error: &trust_roots::Error) -> Self {
+        match error.kind() {
+            trust_roots::ErrorKind::Environment => Self::CouldNotRun,
+            _ => Self::Refused,
+        }
+    }
 }

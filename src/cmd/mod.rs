@@ -1,13 +1,16 @@
 //! One file per subcommand.
 
+mod trust;
 mod verify_blob;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, TrustCommand};
 use crate::exit::Outcome;
 
 /// Dispatch a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::VerifyBlob(args) => verify_blob::run(args),
+        Command::Trust(TrustCommand::Fetch(args)) => trust::fetch(args),
+        Command::Trust(TrustCommand::Verify(args)) => trust::verify(args),
     }
 }

@@ -1,9 +1,9 @@
 //! The one type verifiers accept as trust material.
 
 use crate::error::{Error, Result};
+use crate::time::ReferenceTime;
 use sha2::{Digest as _, Sha256};
 use sigstore_trust_root::TrustedRoot;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A trusted_root.json is a few kilobytes; anything near this is hostile.
@@ -25,6 +25,27 @@ pub enum TrustSource {
         /// The path it was read from.
         path: PathBuf,
     },
+    /// The `trusted_root.json` target of a TUF snapshot, verified offline
+    /// from a pinned root through every root version, the timestamp, the
+    /// snapshot, the targets and the target's hashes, at `reference_time`.
+    Tuf {
+        /// The snapshot directory.
+        snapshot: PathBuf,
+        /// The version of the pinned root the chain started from.
+        pinned_root_version: u64,
+        /// `sha256:<hex>` of the pinned root's bytes.
+        pinned_root_digest: String,
+        /// The final root's version.
+        root_version: u64,
+        /// The timestamp's version.
+        timestamp_version: u64,
+        /// The snapshot role's version.
+        snapshot_version: u64,
+        /// The top-level targets' version.
+        targets_version: u64,
+        /// When expiry was evaluated, and why that instant.
+        reference_time: ReferenceTime,
+    },
 }
 
 impl std::fmt::Display for TrustSource {
@@ -35,6 +56,22 @@ impl std::fmt::Display for TrustSource {
                 f,
                 "trusted root file {} (hand-managed: no TUF chain checked)",
                 path.display()
+            ),
+            Self::Tuf {
+                snapshot,
+                pinned_root_version,
+                pinned_root_digest,
+                root_version,
+                timestamp_version,
+                snapshot_version,
+                targets_version,
+                reference_time,
+            } => write!(
+                f,
+                "TUF snapshot {}: root v{root_version} from pinned root v{pinned_root_version} \
+                 ({pinned_root_digest}), timestamp v{timestamp_version}, snapshot \
+                 v{snapshot_version}, targets v{targets_version}, at {reference_time}",
+                snapshot.display()
             ),
         }
     }
@@ -69,13 +106,19 @@ impl VerifiedTrustRoot {
     /// returned root's [`TrustSource::File`] makes reports say that no TUF
     /// chain was checked.
     pub fn from_hand_managed_file(path: &Path) -> Result<Self> {
-        let bytes = read_bounded(path, MAX_TRUSTED_ROOT_BYTES)?;
+        let bytes = crate::snapshot::read_bounded(path, MAX_TRUSTED_ROOT_BYTES)?;
         Self::parse(
             &bytes,
             TrustSource::File {
                 path: path.to_path_buf(),
             },
         )
+    }
+
+    /// The verified `trusted_root.json` target of a TUF snapshot. Only
+    /// `snapshot.rs` calls this, after the whole chain has verified.
+    pub(crate) fn from_tuf_target(json: &[u8], source: TrustSource) -> Result<Self> {
+        Self::parse(json, source)
     }
 
     fn parse(json: &[u8], source: TrustSource) -> Result<Self> {
@@ -107,26 +150,6 @@ impl VerifiedTrustRoot {
     pub fn digest(&self) -> String {
         format!("sha256:{}", hex::encode(self.sha256))
     }
-}
-
-/// Read a whole file, refusing one larger than `limit`.
-fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>> {
-    let read_error = |source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge {
-            what: path.display().to_string(),
-            limit,
-        });
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
