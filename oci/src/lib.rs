@@ -1,14 +1,32 @@
-//! OCI content primitives shared by both sides of the air gap.
+//! OCI content shared by both sides of the air gap.
 //!
-//! Everything here is about *content addressing*: a [`Digest`] is parsed once
-//! from its `algorithm:hex` form and never travels as a string again, and a
-//! [`DigestReader`] checks a stream against the digest and size it claims while
-//! it is read, failing at end of stream. Nothing in this crate decides whether
-//! content is *trusted*; that is the verifier's job.
+//! - [`Digest`] is parsed once from its `algorithm:hex` form and never
+//!   travels as a string again; [`DigestReader`] (and its async twin
+//!   [`AsyncDigestReader`]) checks a stream against the digest and size it
+//!   claims while it is read, failing at end of stream.
+//! - [`ImageRef`] and [`PinnedRef`] are image references parsed once from
+//!   what an operator writes.
+//! - [`RawManifest`] keeps manifest bytes as received, with a typed view.
+//! - [`Store`] is the small set of operations a medium provides; [`Layout`]
+//!   (an OCI image layout directory) and [`remote::Repository`] (a
+//!   repository in a registry) implement it, and everything else (walking
+//!   indexes, finding cosign tags and referrers, copying in push order) is
+//!   written once over it in [`store`] and [`copy`].
+//!
+//! Nothing in this crate decides whether content is *trusted*; that is the
+//! verifier's job. It never prints, reads environment variables, or reads
+//! the clock to decide anything; progress reaches callers through
+//! [`copy::Progress`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod digest;
+mod error;
+pub mod manifest;
+mod reference;
 
 pub use digest::{Algorithm, Digest, DigestError, DigestReader, Hasher};
+pub use error::{Error, Result};
+pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, Platform, RawManifest};
+pub use reference::{ImageRef, PinnedRef, Tag, DOCKER_HUB};
