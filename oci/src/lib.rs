@@ -21,12 +21,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod copy;
 mod digest;
 mod error;
+pub mod layout;
 pub mod manifest;
 mod reference;
+pub mod remote;
+pub mod store;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
 
-pub use digest::{Algorithm, Digest, DigestError, DigestReader, Hasher};
+pub use digest::{Algorithm, AsyncDigestReader, Digest, DigestError, DigestReader, Hasher};
 pub use error::{Error, Result};
 pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, Platform, RawManifest};
+pub use layout::Layout;
 pub use reference::{ImageRef, PinnedRef, Tag, DOCKER_HUB};
+pub use store::{BlobReader, Store};
