@@ -1,0 +1,35 @@
+#!/bin/bash
+# install-deps.sh — what airlock's tests need beyond cargo: Debian's
+# docker-registry (CNCF distribution 2.8) and skopeo for the real-registry
+# test bed, apache2-utils for bcrypt htpasswd entries, and the sigstore-lab
+# (node + python peers) beside the repository in ../shared.
+# Idempotent and quiet when everything is there. Needs root for apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for pkg_bin in docker-registry:docker-registry skopeo:skopeo apache2-utils:htpasswd python3:python3 nodejs:node npm:npm; do
+    pkg=${pkg_bin%%:*} bin=${pkg_bin##*:}
+    command -v "$bin" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps.sh: need root to install: ${missing[*]}" >&2
+        exit 2
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    # docker-registry's package enables a system service on :5000 (all
+    # interfaces); the tests never use it, and policy-rc.d keeps it stopped.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    rm -f /usr/sbin/policy-rc.d
+fi
+
+lab=../shared/tools/sigstore-lab
+if [ -x "$lab/install.sh" ]; then
+    "$lab/install.sh" >/dev/null
+else
+    echo "install-deps.sh: $lab not found (shared/ must sit beside the repository)" >&2
+    exit 2
+fi
