@@ -359,9 +359,15 @@ impl Store for Layout {
     }
 
     async fn resolve_tag(&self, tag: &Tag) -> Result<Descriptor> {
-        self.find_tag(tag.as_str())?.ok_or_else(|| Error::NotFound {
+        let entry = self.find_tag(tag.as_str())?.ok_or_else(|| Error::NotFound {
             location: format!("{}:{tag}", self.location()),
             what: "tag",
+        })?;
+        // What a registry would answer: the entry's annotations are the
+        // layout's own bookkeeping (see `entries`).
+        Ok(Descriptor {
+            annotations: Default::default(),
+            ..entry
         })
     }
 

@@ -510,6 +510,24 @@ impl Repository {
     }
 }
 
+fn client_digest_error(e: std::io::Error, expected: &Digest) -> std::io::Error {
+    use oci_client::errors::DigestError as ClientDigestError;
+    let actual = match e.get_ref().and_then(|i| i.downcast_ref::<ClientDigestError>()) {
+        Some(ClientDigestError::VerificationError { actual, .. }) => actual.parse::<Digest>().ok(),
+        _ => None,
+    };
+    match actual {
+        Some(actual) => std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            DigestError::Mismatch {
+                expected: expected.clone(),
+                actual,
+            },
+        ),
+        None => e,
+    }
+}
+
 fn oci_descriptor(d: &Descriptor) -> OciDescriptor {
     OciDescriptor {
         media_type: d.media_type.clone(),
@@ -561,7 +579,11 @@ impl Store for Repository {
             }
         }
         self.remember(&descriptor.digest);
-        let reader = tokio_util::io::StreamReader::new(sized.stream);
+        // oci-client verifies the stream too and may notice a mismatch
+        // first; report it as the same content error ours would be.
+        let expected = descriptor.digest.clone();
+        let stream = sized.stream.map_err(move |e| client_digest_error(e, &expected));
+        let reader = tokio_util::io::StreamReader::new(stream);
         Ok(Box::pin(AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size)))
     }
 
