@@ -318,3 +318,22 @@ async fn https_is_used_unless_a_host_is_listed_as_insecure() {
     let r = repo(&registry, "x/y", &options(&registry));
     assert!(r.list_tags().await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_seen_in_one_repository_are_mounted_into_another() {
+    let registry = Registry::start();
+    let o = options(&registry);
+    let remote = oci::remote::Registry::new(&registry.host(), &o).unwrap();
+    let a = remote.repository("mount/a").unwrap();
+    let b = remote.repository("mount/b").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let image = testsuite::put_image(&layout, "mount", 100_000).await;
+    let first = copy::copy(&layout, &a, &image.descriptor(), &CopyOptions::default(), &copy::NoProgress).await.unwrap();
+    assert_eq!(first.blobs_copied, 2);
+    let recorder = Recorder::default();
+    let second = copy::copy(&a, &b, &image.descriptor(), &CopyOptions::default(), &recorder).await.unwrap();
+    assert_eq!((second.blobs_mounted, second.blobs_copied), (2, 0), "{second:?}");
+    assert_eq!(recorder.count("mounted"), 2);
+    assert_eq!(b.get_manifest(image.digest()).await.unwrap().bytes(), image.bytes());
+}
