@@ -232,15 +232,7 @@ pub async fn copy_graph<S: Store, D: Store>(
                         dst.put_manifest(manifest, None).await
                     }
                 },
-                |attempt, error, wait| {
-                    progress.event(&Event::Retry {
-                        operation: "put manifest",
-                        digest: manifest.digest(),
-                        attempt,
-                        error,
-                        wait,
-                    })
-                },
+                report_retry(progress, "put manifest", manifest.digest()),
             )
             .await?;
         report.manifests_put += 1;
@@ -254,21 +246,29 @@ pub async fn copy_graph<S: Store, D: Store>(
                 .retry
                 .run(
                     || dst.put_manifest(root, Some(tag)),
-                    |attempt, error, wait| {
-                        progress.event(&Event::Retry {
-                            operation: "put tag",
-                            digest: root.digest(),
-                            attempt,
-                            error,
-                            wait,
-                        })
-                    },
+                    report_retry(progress, "put tag", root.digest()),
                 )
                 .await?;
             progress.event(&Event::TagPut(tag, root.digest()));
         }
     }
     Ok(report)
+}
+
+fn report_retry<'a>(
+    progress: &'a dyn Progress,
+    operation: &'static str,
+    digest: &'a Digest,
+) -> impl FnMut(u32, &Error, Duration) + 'a {
+    move |attempt, error, wait| {
+        progress.event(&Event::Retry {
+            operation,
+            digest,
+            attempt,
+            error,
+            wait,
+        })
+    }
 }
 
 async fn copy_blob<S: Store, D: Store>(
@@ -278,17 +278,7 @@ async fn copy_blob<S: Store, D: Store>(
     retry: RetryPolicy,
     progress: &dyn Progress,
 ) -> Result<BlobOutcome> {
-    let on_retry = |operation: &'static str| {
-        move |attempt, error: &Error, wait| {
-            progress.event(&Event::Retry {
-                operation,
-                digest: &blob.digest,
-                attempt,
-                error,
-                wait,
-            })
-        }
-    };
+    let on_retry = |operation| report_retry(progress, operation, &blob.digest);
     if retry.run(|| dst.has_blob(blob), on_retry("check blob")).await? {
         progress.event(&Event::BlobPresent(blob));
         return Ok(BlobOutcome::Present);

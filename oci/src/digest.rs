@@ -24,6 +24,7 @@ impl Algorithm {
     }
 
     /// Length of a digest in bytes.
+    #[allow(clippy::len_without_is_empty)] // an algorithm is never "empty"
     pub fn len(self) -> usize {
         match self {
             Self::Sha256 => 32,
@@ -152,18 +153,7 @@ impl fmt::Debug for Digest {
     }
 }
 
-impl serde::Serialize for Digest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Digest {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_via_str!(Digest);
 
 /// An incremental hash for one [`Algorithm`].
 #[derive(Clone)]

@@ -281,6 +281,9 @@ impl ImageIndex {
 }
 
 /// The parsed view of a manifest.
+// Held once per RawManifest behind an Arc; boxing would only cost
+// ergonomics in every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Manifest {
     /// An image manifest.
@@ -563,7 +566,7 @@ mod tests {
                 "has config",
             ),
             (
-                format!(r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"x","digest":"sha256:00","size":1}}]}}"#).into_bytes(),
+                br#"{"schemaVersion":2,"manifests":[{"mediaType":"x","digest":"sha256:00","size":1}]}"#.to_vec(),
                 None,
                 "malformed",
             ),

@@ -268,18 +268,7 @@ impl fmt::Debug for ImageRef {
     }
 }
 
-impl serde::Serialize for ImageRef {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ImageRef {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_via_str!(ImageRef);
 
 /// A reference that always has a digest, keeping the tag it was resolved
 /// from (if any) for people and for policy globs.
@@ -371,18 +360,7 @@ impl fmt::Debug for PinnedRef {
     }
 }
 
-impl serde::Serialize for PinnedRef {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for PinnedRef {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_via_str!(PinnedRef);
 
 fn looks_like_registry(first: &str) -> bool {
     first.contains(['.', ':', '['])

@@ -477,22 +477,31 @@ impl Repository {
         }
     }
 
-    async fn retry<T, F, Fut>(&self, op: F) -> Result<T>
+    /// One registry call: credentials registered, errors mapped, transient
+    /// failures retried with backoff.
+    async fn call<'s, T, F, Fut>(&'s self, reference: &Reference, operation: &'static str, what: &'static str, at: &str, f: F) -> Result<T>
     where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T>>,
+        F: Fn(&'s oci_client::Client) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
     {
-        self.registry.inner.retry.run(op, |_, _, _| {}).await
+        let inner = &self.registry.inner;
+        self.registry
+            .inner
+            .retry
+            .run(
+                || async {
+                    inner.client.store_auth_if_needed(reference.resolve_registry(), &inner.auth).await;
+                    f(&inner.client).await.map_err(|e| self.error(operation, what, at, e))
+                },
+                |_, _, _| {},
+            )
+            .await
     }
 
     async fn pull_manifest(&self, reference: &Reference, expected: Option<&Digest>, what: &'static str, at: &str) -> Result<RawManifest> {
         let (bytes, digest) = self
-            .retry(|| async {
-                self.client(reference)
-                    .await
-                    .pull_manifest_raw(reference, &self.registry.inner.auth, &media_type::ALL_MANIFESTS)
-                    .await
-                    .map_err(|e| self.error("pull manifest", what, at, e))
+            .call(reference, "pull manifest", what, at, |c| {
+                c.pull_manifest_raw(reference, &self.registry.inner.auth, &media_type::ALL_MANIFESTS)
             })
             .await?;
         let location = format!("{}/{}{at}", self.registry.inner.host, self.name);
@@ -558,13 +567,7 @@ impl Store for Repository {
         let at = format!("@{}", descriptor.digest);
         let oci = oci_descriptor(descriptor);
         let sized = self
-            .retry(|| async {
-                self.client(&reference)
-                    .await
-                    .pull_blob_stream(&reference, &oci)
-                    .await
-                    .map_err(|e| self.error("pull blob", "blob", &at, e))
-            })
+            .call(&reference, "pull blob", "blob", &at, |c| c.pull_blob_stream(&reference, &oci))
             .await?;
         if let Some(len) = sized.content_length {
             if len != descriptor.size {
@@ -592,13 +595,7 @@ impl Store for Repository {
         let digest = descriptor.digest.to_string();
         let at = format!("@{digest}");
         let present = self
-            .retry(|| async {
-                self.client(&reference)
-                    .await
-                    .blob_exists(&reference, &digest)
-                    .await
-                    .map_err(|e| self.error("check blob", "blob", &at, e))
-            })
+            .call(&reference, "check blob", "blob", &at, |c| c.blob_exists(&reference, &digest))
             .await?;
         if present {
             self.remember(&descriptor.digest);
@@ -663,12 +660,8 @@ impl Store for Repository {
             media_type: manifest.media_type().to_string(),
         })?;
         let bytes = bytes::Bytes::copy_from_slice(manifest.bytes());
-        self.retry(|| async {
-            self.client(&reference)
-                .await
-                .push_manifest_raw(&reference, bytes.clone(), content_type.clone())
-                .await
-                .map_err(|e| self.error("push manifest", "manifest", &at, e))
+        self.call(&reference, "push manifest", "manifest", &at, |c| {
+            c.push_manifest_raw(&reference, bytes.clone(), content_type.clone())
         })
         .await?;
         Ok(())
@@ -681,12 +674,8 @@ impl Store for Repository {
         let mut last: Option<String> = None;
         loop {
             let page = self
-                .retry(|| async {
-                    self.client(&reference)
-                        .await
-                        .list_tags(&reference, &self.registry.inner.auth, Some(PAGE), last.as_deref())
-                        .await
-                        .map_err(|e| self.error("list tags", "repository", "", e))
+                .call(&reference, "list tags", "repository", "", |c| {
+                    c.list_tags(&reference, &self.registry.inner.auth, Some(PAGE), last.as_deref())
                 })
                 .await;
             let page = match page {
@@ -727,13 +716,7 @@ impl Store for Repository {
         let reference = self.reference_digest(digest);
         let at = format!("@{digest}");
         let index = self
-            .retry(|| async {
-                self.client(&reference)
-                    .await
-                    .pull_referrers(&reference, None)
-                    .await
-                    .map_err(|e| self.error("list referrers", "manifest", &at, e))
-            })
+            .call(&reference, "list referrers", "manifest", &at, |c| c.pull_referrers(&reference, None))
             .await?;
         let mut out = Vec::new();
         for entry in index.manifests {

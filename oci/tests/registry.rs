@@ -138,7 +138,7 @@ async fn lab_signatures_are_found_through_cosign_tags_and_the_referrers_fallback
     let r = repo(&registry, "signed/app", &o);
     let digest: Digest = digest.parse().unwrap();
     // distribution 2.8 has no referrers API: this goes through the fallback.
-    let found = store::attachments(&r, &[digest.clone()]).await.unwrap();
+    let found = store::attachments(&r, std::slice::from_ref(&digest)).await.unwrap();
     let a = &found[&digest];
     assert_eq!(a.cosign.len(), 1, "{a:?}");
     assert_eq!(a.cosign[0].0.as_str(), format!("{}.sig", digest.tag_form()));
@@ -163,7 +163,7 @@ async fn lab_signatures_are_found_through_cosign_tags_and_the_referrers_fallback
         .await
         .unwrap();
     copy::copy(&r, &layout, &a.referrers[0], &CopyOptions::default(), &copy::NoProgress).await.unwrap();
-    let in_layout = store::attachments(&layout, &[digest.clone()]).await.unwrap();
+    let in_layout = store::attachments(&layout, std::slice::from_ref(&digest)).await.unwrap();
     assert_eq!(in_layout[&digest], *a);
 }
 
@@ -279,7 +279,7 @@ async fn layout_to_registry_copy_pushes_in_order_and_only_once() {
     let image = testsuite::put_image(&layout, "with-referrer", 10).await;
     let empty = testsuite::describe(media_type::OCI_EMPTY, b"{}");
     layout.put_blob(&empty, std::io::Cursor::new(b"{}".to_vec())).await.unwrap();
-    let referrer = testsuite::image_manifest(&empty, &[empty.clone()], Some(&image.descriptor()), Some("application/example"));
+    let referrer = testsuite::image_manifest(&empty, std::slice::from_ref(&empty), Some(&image.descriptor()), Some("application/example"));
     layout.put_manifest(&referrer, None).await.unwrap();
     copy::copy(&layout, &dst, &image.descriptor(), &CopyOptions::default(), &copy::NoProgress).await.unwrap();
     copy::copy(&layout, &dst, &referrer.descriptor(), &CopyOptions::default(), &copy::NoProgress).await.unwrap();
