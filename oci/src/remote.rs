@@ -95,6 +95,8 @@ pub enum Auth {
 pub struct Credentials {
     by_host: BTreeMap<String, Auth>,
     helpers: BTreeMap<String, String>,
+    /// The file they came from, for messages.
+    source: Option<std::path::PathBuf>,
 }
 
 impl Credentials {
@@ -141,7 +143,10 @@ impl Credentials {
         // Error messages from serde name positions, not values, so no
         // secret can appear in them.
         let config: Config = serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON: line {} column {}", e.line(), e.column())))?;
-        let mut out = Self::default();
+        let mut out = Self {
+            source: Some(path.to_path_buf()),
+            ..Self::default()
+        };
         for (key, entry) in config.auths {
             let host = normalise_host(&key);
             let auth = match (entry.auth.filter(|a| !a.is_empty()), entry.username, entry.password) {
@@ -185,7 +190,7 @@ impl Credentials {
         }
         if let Some(helper) = self.helpers.get(&host) {
             return Err(Error::Credentials {
-                path: Default::default(),
+                path: self.source.clone().unwrap_or_default(),
                 reason: format!(
                     "{host} uses credential helper docker-credential-{helper}, which airlock does not run; add an auths entry"
                 ),
