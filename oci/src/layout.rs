@@ -31,7 +31,7 @@ use crate::error::{from_read_error, Error, Result};
 use crate::manifest::{media_type, Descriptor, ImageIndex, Manifest, RawManifest, ANNOTATION_REF_NAME, MAX_MANIFEST_SIZE};
 use crate::reference::Tag;
 use crate::store::{self, BlobReader, Store};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +56,10 @@ struct Inner {
     root: PathBuf,
     index: Mutex<ImageIndex>,
     counter: AtomicU64,
+    /// Bumped whenever what is reachable from index.json may change.
+    generation: AtomicU64,
+    /// subject digest -> referrer descriptors, for one generation.
+    referrers: Mutex<Option<(u64, Arc<HashMap<Digest, Vec<Descriptor>>>)>>,
 }
 
 impl std::fmt::Debug for Layout {
@@ -115,6 +119,8 @@ impl Layout {
                 root,
                 index: Mutex::new(index),
                 counter: AtomicU64::new(0),
+                generation: AtomicU64::new(0),
+                referrers: Mutex::new(None),
             }),
         }
     }
@@ -203,6 +209,7 @@ impl Layout {
     }
 
     fn write_index(&self) -> Result<()> {
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
         let bytes = self.lock_index().to_bytes();
         write_atomically(&self.inner.root, "index.json", &bytes)
     }
@@ -423,6 +430,8 @@ impl Store for Layout {
     async fn put_manifest(&self, manifest: &RawManifest, tag: Option<&Tag>) -> Result<()> {
         let descriptor = manifest.descriptor();
         self.write_blob(&descriptor, manifest.bytes()).await?;
+        // A manifest an index already listed may just have become readable.
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(tag) = tag {
             self.add_descriptor(descriptor.with_annotation(ANNOTATION_REF_NAME, tag.as_str()))?;
         }
@@ -443,15 +452,33 @@ impl Store for Layout {
     }
 
     async fn referrers(&self, digest: &Digest) -> Result<Vec<Descriptor>> {
-        let mut out: Vec<Descriptor> = self
-            .reachable_manifests()
-            .await?
-            .iter()
-            .filter(|m| m.manifest().subject().is_some_and(|s| s.digest == *digest))
-            .map(store::referrer_descriptor)
-            .collect();
-        out.sort_by(|a, b| a.digest.cmp(&b.digest));
-        Ok(out)
+        // One scan of the reachable manifests per change of the layout,
+        // not one per question.
+        let generation = self.inner.generation.load(Ordering::SeqCst);
+        let cached = match self.inner.referrers.lock() {
+            Ok(c) => c.as_ref().filter(|(g, _)| *g == generation).map(|(_, m)| m.clone()),
+            Err(_) => None,
+        };
+        let by_subject = match cached {
+            Some(m) => m,
+            None => {
+                let mut map: HashMap<Digest, Vec<Descriptor>> = HashMap::new();
+                for m in self.reachable_manifests().await? {
+                    if let Some(subject) = m.manifest().subject() {
+                        map.entry(subject.digest.clone()).or_default().push(store::referrer_descriptor(&m));
+                    }
+                }
+                for list in map.values_mut() {
+                    list.sort_by(|a, b| a.digest.cmp(&b.digest));
+                }
+                let map = Arc::new(map);
+                if let Ok(mut c) = self.inner.referrers.lock() {
+                    *c = Some((generation, map.clone()));
+                }
+                map
+            }
+        };
+        Ok(by_subject.get(digest).cloned().unwrap_or_default())
     }
 
     fn indexes_referrers(&self) -> bool {

@@ -179,19 +179,11 @@ pub async fn walk<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform]
                 }
                 Vec::new()
             }
-            Manifest::Index(index) => index
-                .manifests
-                .iter()
-                .filter(|child| {
-                    let keep = platforms.is_empty()
-                        || child.platform.as_ref().is_none_or(|p| platforms.iter().any(|want| p.satisfies(want)));
-                    if !keep {
-                        dropped.push((*child).clone());
-                    }
-                    keep
-                })
-                .cloned()
-                .collect(),
+            Manifest::Index(index) => {
+                let (kept, left_out) = filter_platforms(&index.manifests, platforms);
+                dropped.extend(left_out);
+                kept
+            }
         };
         stack.push((desc, depth, Some(manifest)));
         // Reversed so children are visited in index order.
@@ -210,6 +202,43 @@ pub async fn walk<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform]
         manifests,
         blobs,
         dropped,
+    })
+}
+
+/// Docker's annotation naming what an index entry is (buildx writes
+/// `attestation-manifest` for the SBOM/provenance of a platform image).
+const DOCKER_REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+/// Docker's annotation naming the platform image an attestation is for.
+const DOCKER_REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
+
+/// Split index entries into kept and dropped by platform. Entries without a
+/// platform are kept; buildx attestation manifests (platform
+/// `unknown/unknown`) follow the image they describe, so a filter never
+/// separates an image from its evidence.
+fn filter_platforms(entries: &[Descriptor], platforms: &[Platform]) -> (Vec<Descriptor>, Vec<Descriptor>) {
+    if platforms.is_empty() {
+        return (entries.to_vec(), Vec::new());
+    }
+    let is_attestation =
+        |d: &Descriptor| d.annotations.get(DOCKER_REFERENCE_TYPE).map(String::as_str) == Some("attestation-manifest");
+    let matches = |d: &Descriptor| {
+        d.platform
+            .as_ref()
+            .is_none_or(|p| platforms.iter().any(|want| p.satisfies(want)))
+    };
+    let kept_images: BTreeSet<String> = entries
+        .iter()
+        .filter(|d| !is_attestation(d) && matches(d))
+        .map(|d| d.digest.to_string())
+        .collect();
+    entries.iter().cloned().partition(|d| {
+        if is_attestation(d) {
+            d.annotations
+                .get(DOCKER_REFERENCE_DIGEST)
+                .is_some_and(|target| kept_images.contains(target))
+        } else {
+            matches(d)
+        }
     })
 }
 
@@ -292,6 +321,28 @@ pub async fn attachments<S: Store>(store: &S, digests: &[Digest]) -> Result<BTre
         out.insert(digest.clone(), found);
     }
     Ok(out)
+}
+
+/// Referrers of `digest`: the store's native listing merged with the
+/// referrers tag-schema index (`sha256-<hex>`) when one exists. Each once,
+/// sorted by digest. Only "not found" counts as absence.
+pub async fn referrers<S: Store>(store: &S, digest: &Digest) -> Result<Vec<Descriptor>> {
+    let mut merged: BTreeMap<Digest, Descriptor> = BTreeMap::new();
+    for r in store.referrers(digest).await? {
+        merged.entry(r.digest.clone()).or_insert(r);
+    }
+    if let Ok(tag) = Tag::referrers_for(digest) {
+        match tag_schema_index(store, &tag).await {
+            Ok(index) => {
+                for r in index.manifests {
+                    merged.entry(r.digest.clone()).or_insert(r);
+                }
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(merged.into_values().collect())
 }
 
 async fn tag_schema_index<S: Store>(store: &S, tag: &Tag) -> Result<ImageIndex> {

@@ -207,6 +207,7 @@ pub async fn referrers_and_cosign_tags<S: Store>(store: &S, salt: &str) {
         Some("application/vnd.dev.sigstore.bundle.v0.3+json"),
         "{loc}: artifact type listed"
     );
+    assert_eq!(store::referrers(store, image.digest()).await.unwrap(), a.referrers, "{loc}");
     // Nothing attached to the signature itself.
     let none = store::attachments(store, &[sig.digest().clone()]).await.unwrap();
     assert!(none[sig.digest()].is_empty());
@@ -220,16 +221,25 @@ pub async fn index_walk_with_platform_filter<S: Store>(store: &S, salt: &str) {
     amd_d.platform = Some("linux/amd64".parse().unwrap());
     let mut arm_d = arm.descriptor();
     arm_d.platform = Some("linux/arm64/v8".parse().unwrap());
-    let index = index_manifest(&[amd_d, arm_d.clone()]);
+    // A buildx attestation manifest for the arm64 image.
+    let att = put_image(store, &format!("{salt}/arm64-attestation"), 10).await;
+    let mut att_d = att.descriptor();
+    att_d.platform = Some(crate::Platform { os: "unknown".into(), architecture: "unknown".into(), ..Default::default() });
+    att_d.annotations.insert("vnd.docker.reference.type".into(), "attestation-manifest".into());
+    att_d.annotations.insert("vnd.docker.reference.digest".into(), arm.digest().to_string());
+    let index = index_manifest(&[amd_d, arm_d.clone(), att_d]);
     store.put_manifest(&index, None).await.unwrap();
     let all = store::walk(store, &index.descriptor(), &[]).await.unwrap();
-    assert_eq!(all.manifests.len(), 3, "{loc}");
+    assert_eq!(all.manifests.len(), 4, "{loc}");
     assert_eq!(all.manifests.last().unwrap().digest(), index.digest(), "{loc}: root last");
-    assert_eq!(all.blobs.len(), 4);
+    assert_eq!(all.blobs.len(), 6);
     let arm_only = store::walk(store, &index.descriptor(), &["linux/arm64".parse().unwrap()]).await.unwrap();
-    assert_eq!(arm_only.manifests.len(), 2);
+    assert_eq!(arm_only.manifests.len(), 3, "{loc}: arm64 image, its attestation, the index");
     assert_eq!(arm_only.dropped.len(), 1);
     assert_eq!(arm_only.manifests[0].digest(), arm.digest());
+    assert_eq!(arm_only.manifests[1].digest(), att.digest());
+    let amd_only = store::walk(store, &index.descriptor(), &["linux/amd64".parse().unwrap()]).await.unwrap();
+    assert_eq!(amd_only.dropped.len(), 2, "{loc}: the arm64 attestation goes with its image");
     // A descriptor that lies about the manifest's size is refused.
     let mut lying = index.descriptor();
     lying.size += 1;
