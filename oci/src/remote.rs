@@ -652,9 +652,13 @@ impl Store for Repository {
     }
 
     async fn put_manifest(&self, manifest: &RawManifest, tag: Option<&Tag>) -> Result<()> {
+        // By digest, the digest goes where the tag would: oci-client 0.18
+        // panics when a registry (ECR, for one) answers a manifest PUT
+        // without a Location header and the URL does not end with the tag
+        // (`push_manifest_raw`'s workaround). The URL is the same.
         let reference = match tag {
             Some(tag) => self.reference_tag(tag.as_str()),
-            None => self.reference_digest(manifest.digest()),
+            None => self.reference_tag(&manifest.digest().to_string()),
         };
         let at = match tag {
             Some(tag) => format!(":{tag}"),

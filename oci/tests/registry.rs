@@ -215,10 +215,11 @@ async fn tampered_registry_storage_is_refused_while_streaming() {
     assert!(!layout.has_blob(&d).await.unwrap());
 }
 
-/// A hostile "registry" on loopback: answers `/v2/` and serves a manifest
-/// of `size` bytes for any manifest request. Handles `connections` requests.
-fn hostile_registry(size: usize, connections: usize) -> String {
-    use std::io::{BufRead, BufReader, Write};
+/// A fake registry on loopback for behaviour distribution will not show:
+/// `respond(request line)` gives status line, extra headers and body.
+/// Serves `connections` connections, one request each.
+fn fake_registry(connections: usize, respond: impl Fn(&str) -> (&'static str, String, Vec<u8>) + Send + 'static) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let host = listener.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
@@ -227,31 +228,55 @@ fn hostile_registry(size: usize, connections: usize) -> String {
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut request_line = String::new();
             let _ = reader.read_line(&mut request_line);
+            let mut length = 0usize;
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
                 }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
             }
-            let body = if request_line.contains("/manifests/") {
-                let mut m = format!(r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[],"annotations":{{"pad":""#, media_type::OCI_INDEX).into_bytes();
-                m.resize(size - 3, b'x');
-                m.extend_from_slice(b"\"}}");
-                m
-            } else {
-                b"{}".to_vec()
-            };
+            let _ = reader.by_ref().take(length as u64).read_to_end(&mut Vec::new());
+            let (status, headers, body) = respond(&request_line);
             let mut stream = stream;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                media_type::OCI_INDEX,
-                body.len()
-            );
+            let _ = write!(stream, "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
             let _ = stream.write_all(&body);
         }
     });
     host
+}
+
+/// Serves a manifest of `size` bytes for any manifest request.
+fn hostile_registry(size: usize, connections: usize) -> String {
+    fake_registry(connections, move |request_line| {
+        if request_line.contains("/manifests/") {
+            let mut m = format!(r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[],"annotations":{{"pad":""#, media_type::OCI_INDEX).into_bytes();
+            m.resize(size - 3, b'x');
+            m.extend_from_slice(b"\"}}");
+            ("200 OK", format!("Content-Type: {}\r\n", media_type::OCI_INDEX), m)
+        } else {
+            ("200 OK", String::new(), b"{}".to_vec())
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifest_pushes_survive_registries_that_send_no_location() {
+    // ECR-like: 201 Created without a Location header.
+    let host = fake_registry(4, |request_line| {
+        if request_line.starts_with("PUT ") {
+            ("201 Created", String::new(), Vec::new())
+        } else {
+            ("200 OK", String::new(), b"{}".to_vec())
+        }
+    });
+    let o = RemoteOptions { insecure_hosts: vec![host.clone()], retry: RetryPolicy::none(), ..RemoteOptions::default() };
+    let r = Repository::open(&format!("{host}/ecr/app").parse().unwrap(), &o).unwrap();
+    let m = testsuite::index_manifest(&[]);
+    r.put_manifest(&m, None).await.unwrap();
+    r.put_manifest(&m, Some(&"v1".parse().unwrap())).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
