@@ -386,15 +386,6 @@ impl Repository {
         Reference::with_digest(self.registry.inner.host.clone(), self.name.clone(), digest.to_string())
     }
 
-    async fn client(&self, reference: &Reference) -> &oci_client::Client {
-        let inner = &self.registry.inner;
-        inner
-            .client
-            .store_auth_if_needed(reference.resolve_registry(), &inner.auth)
-            .await;
-        &inner.client
-    }
-
     fn remember(&self, digest: &Digest) {
         if let Ok(mut known) = self.registry.inner.known_blobs.lock() {
             known.entry(digest.clone()).or_insert_with(|| self.name.clone());
@@ -482,22 +473,49 @@ impl Repository {
         }
     }
 
-    /// One registry call: credentials registered, errors mapped, transient
-    /// failures retried with backoff.
-    async fn call<'s, T, F, Fut>(&'s self, reference: &Reference, operation: &'static str, what: &'static str, at: &str, f: F) -> Result<T>
+    /// Run one oci-client future on its own task, credentials registered
+    /// first. oci-client 0.18 can panic on a hostile answer (a bearer token
+    /// that is not a valid header value, for one); on its own task that
+    /// panic becomes an error here instead of bringing the caller down.
+    async fn guarded<T, Fut>(&self, operation: &'static str, what: &'static str, at: &str, fut: Fut) -> Result<T>
     where
-        F: Fn(&'s oci_client::Client) -> Fut,
-        Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>>,
+        T: Send + 'static,
+        Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>> + Send + 'static,
     {
         let inner = &self.registry.inner;
-        self.registry
-            .inner
+        let client = inner.client.clone();
+        let auth = inner.auth.clone();
+        let registry = Reference::with_tag(inner.host.clone(), self.name.clone(), "latest".into())
+            .resolve_registry()
+            .to_string();
+        let joined = tokio::spawn(async move {
+            client.store_auth_if_needed(&registry, &auth).await;
+            fut.await
+        })
+        .await;
+        match joined {
+            Ok(result) => result.map_err(|e| self.error(operation, what, at, e)),
+            Err(_) => Err(Error::Protocol {
+                location: format!("{}{at}", self.location()),
+                operation,
+                reason: "the registry client failed on the registry's answer (panicked)".into(),
+            }),
+        }
+    }
+
+    /// One registry call, retried with backoff on transient failures. `f`
+    /// gets the client, the reference and the credentials, owned.
+    async fn call<T, F, Fut>(&self, reference: &Reference, operation: &'static str, what: &'static str, at: &str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(oci_client::Client, Reference, RegistryAuth) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>> + Send + 'static,
+    {
+        let inner = &self.registry.inner;
+        inner
             .retry
             .run(
-                || async {
-                    inner.client.store_auth_if_needed(reference.resolve_registry(), &inner.auth).await;
-                    f(&inner.client).await.map_err(|e| self.error(operation, what, at, e))
-                },
+                || self.guarded(operation, what, at, f(inner.client.clone(), reference.clone(), inner.auth.clone())),
                 |_, _, _| {},
             )
             .await
@@ -505,8 +523,8 @@ impl Repository {
 
     async fn pull_manifest(&self, reference: &Reference, expected: Option<&Digest>, what: &'static str, at: &str) -> Result<RawManifest> {
         let (bytes, digest) = self
-            .call(reference, "pull manifest", what, at, |c| {
-                c.pull_manifest_raw(reference, &self.registry.inner.auth, &media_type::ALL_MANIFESTS)
+            .call(reference, "pull manifest", what, at, |c, r, auth| async move {
+                c.pull_manifest_raw(&r, &auth, &media_type::ALL_MANIFESTS).await
             })
             .await?;
         let location = format!("{}/{}{at}", self.registry.inner.host, self.name);
@@ -572,7 +590,10 @@ impl Store for Repository {
         let at = format!("@{}", descriptor.digest);
         let oci = oci_descriptor(descriptor);
         let sized = self
-            .call(&reference, "pull blob", "blob", &at, |c| c.pull_blob_stream(&reference, &oci))
+            .call(&reference, "pull blob", "blob", &at, |c, r, _| {
+                let oci = oci.clone();
+                async move { c.pull_blob_stream(&r, &oci).await }
+            })
             .await?;
         if let Some(len) = sized.content_length {
             if len != descriptor.size {
@@ -600,7 +621,10 @@ impl Store for Repository {
         let digest = descriptor.digest.to_string();
         let at = format!("@{digest}");
         let present = self
-            .call(&reference, "check blob", "blob", &at, |c| c.blob_exists(&reference, &digest))
+            .call(&reference, "check blob", "blob", &at, |c, r, _| {
+                let digest = digest.clone();
+                async move { c.blob_exists(&r, &digest).await }
+            })
             .await?;
         if present {
             self.remember(&descriptor.digest);
@@ -619,11 +643,12 @@ impl Store for Repository {
         // One monolithic PUT with a streaming body: constant memory, one
         // request. A body that fails verification aborts the request, and
         // the registry checks the digest again before committing.
-        self.client(&reference)
-            .await
-            .push_blob_stream(&reference, stream, &descriptor.digest.to_string(), Some(descriptor.size))
-            .await
-            .map_err(|e| self.error("push blob", "blob", &at, e))?;
+        let client = self.registry.inner.client.clone();
+        let (digest, size) = (descriptor.digest.to_string(), descriptor.size);
+        self.guarded("push blob", "blob", &at, async move {
+            client.push_blob_stream(&reference, stream, &digest, Some(size)).await
+        })
+        .await?;
         self.remember(&descriptor.digest);
         Ok(())
     }
@@ -640,15 +665,13 @@ impl Store for Repository {
         let from = Reference::with_digest(self.registry.inner.host.clone(), source, descriptor.digest.to_string());
         // A registry that cannot mount answers 202 and opens an upload;
         // oci-client reports that as an error, and we upload instead.
-        match self
-            .client(&target)
-            .await
-            .mount_blob(&target, &from, &descriptor.digest.to_string())
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(_) => Ok(false),
-        }
+        let client = self.registry.inner.client.clone();
+        let digest = descriptor.digest.to_string();
+        let at = format!("@{digest}");
+        let mounted = self
+            .guarded("mount blob", "blob", &at, async move { client.mount_blob(&target, &from, &digest).await })
+            .await;
+        Ok(mounted.is_ok())
     }
 
     async fn put_manifest(&self, manifest: &RawManifest, tag: Option<&Tag>) -> Result<()> {
@@ -669,8 +692,9 @@ impl Store for Repository {
             media_type: manifest.media_type().to_string(),
         })?;
         let bytes = bytes::Bytes::copy_from_slice(manifest.bytes());
-        self.call(&reference, "push manifest", "manifest", &at, |c| {
-            c.push_manifest_raw(&reference, bytes.clone(), content_type.clone())
+        self.call(&reference, "push manifest", "manifest", &at, |c, r, _| {
+            let (bytes, content_type) = (bytes.clone(), content_type.clone());
+            async move { c.push_manifest_raw(&r, bytes, content_type).await }
         })
         .await?;
         Ok(())
@@ -683,8 +707,9 @@ impl Store for Repository {
         let mut last: Option<String> = None;
         loop {
             let page = self
-                .call(&reference, "list tags", "repository", "", |c| {
-                    c.list_tags(&reference, &self.registry.inner.auth, Some(PAGE), last.as_deref())
+                .call(&reference, "list tags", "repository", "", |c, r, auth| {
+                    let last = last.clone();
+                    async move { c.list_tags(&r, &auth, Some(PAGE), last.as_deref()).await }
                 })
                 .await;
             let page = match page {
@@ -725,7 +750,9 @@ impl Store for Repository {
         let reference = self.reference_digest(digest);
         let at = format!("@{digest}");
         let index = self
-            .call(&reference, "list referrers", "manifest", &at, |c| c.pull_referrers(&reference, None))
+            .call(&reference, "list referrers", "manifest", &at, |c, r, _| async move {
+                c.pull_referrers(&r, None).await
+            })
             .await?;
         let mut out = Vec::new();
         for entry in index.manifests {

@@ -218,10 +218,11 @@ async fn tampered_registry_storage_is_refused_while_streaming() {
 /// A fake registry on loopback for behaviour distribution will not show:
 /// `respond(request line)` gives status line, extra headers and body.
 /// Serves `connections` connections, one request each.
-fn fake_registry(connections: usize, respond: impl Fn(&str) -> (&'static str, String, Vec<u8>) + Send + 'static) -> String {
+fn fake_registry(connections: usize, respond: impl Fn(&str, &str) -> (&'static str, String, Vec<u8>) + Send + 'static) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let host = listener.local_addr().unwrap().to_string();
+    let me = host.clone();
     std::thread::spawn(move || {
         for _ in 0..connections {
             let Ok((stream, _)) = listener.accept() else { return };
@@ -239,7 +240,7 @@ fn fake_registry(connections: usize, respond: impl Fn(&str) -> (&'static str, St
                 }
             }
             let _ = reader.by_ref().take(length as u64).read_to_end(&mut Vec::new());
-            let (status, headers, body) = respond(&request_line);
+            let (status, headers, body) = respond(&me, &request_line);
             let mut stream = stream;
             let _ = write!(stream, "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
             let _ = stream.write_all(&body);
@@ -250,7 +251,7 @@ fn fake_registry(connections: usize, respond: impl Fn(&str) -> (&'static str, St
 
 /// Serves a manifest of `size` bytes for any manifest request.
 fn hostile_registry(size: usize, connections: usize) -> String {
-    fake_registry(connections, move |request_line| {
+    fake_registry(connections, move |_, request_line| {
         if request_line.contains("/manifests/") {
             let mut m = format!(r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[],"annotations":{{"pad":""#, media_type::OCI_INDEX).into_bytes();
             m.resize(size - 3, b'x');
@@ -265,7 +266,7 @@ fn hostile_registry(size: usize, connections: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manifest_pushes_survive_registries_that_send_no_location() {
     // ECR-like: 201 Created without a Location header.
-    let host = fake_registry(4, |request_line| {
+    let host = fake_registry(4, |_, request_line| {
         if request_line.starts_with("PUT ") {
             ("201 Created", String::new(), Vec::new())
         } else {
@@ -277,6 +278,23 @@ async fn manifest_pushes_survive_registries_that_send_no_location() {
     let m = testsuite::index_manifest(&[]);
     r.put_manifest(&m, None).await.unwrap();
     r.put_manifest(&m, Some(&"v1".parse().unwrap())).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_token_server_gives_an_error_not_a_crash() {
+    // The bearer token flow with a token that is not a valid header value:
+    // oci-client 0.18 panics building the header; we report an error.
+    let host = fake_registry(16, |me, request_line| {
+        if request_line.starts_with("GET /token") {
+            ("200 OK", "Content-Type: application/json\r\n".into(), br#"{"token":"bad\nvalue"}"#.to_vec())
+        } else {
+            ("401 Unauthorized", format!("WWW-Authenticate: Bearer realm=\"http://{me}/token\",service=\"fake\"\r\n"), Vec::new())
+        }
+    });
+    let o = RemoteOptions { insecure_hosts: vec![host.clone()], retry: RetryPolicy::none(), ..RemoteOptions::default() };
+    let r = Repository::open(&format!("{host}/token/app").parse().unwrap(), &o).unwrap();
+    let e = r.resolve_tag(&"v1".parse().unwrap()).await.unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
