@@ -52,6 +52,9 @@ pub struct Layout {
     inner: Arc<Inner>,
 }
 
+/// Referrer descriptors by subject digest.
+type ReferrerMap = Arc<HashMap<Digest, Vec<Descriptor>>>;
+
 struct Inner {
     root: PathBuf,
     index: Mutex<ImageIndex>,
@@ -59,7 +62,7 @@ struct Inner {
     /// Bumped whenever what is reachable from index.json may change.
     generation: AtomicU64,
     /// subject digest -> referrer descriptors, for one generation.
-    referrers: Mutex<Option<(u64, Arc<HashMap<Digest, Vec<Descriptor>>>)>>,
+    referrers: Mutex<Option<(u64, ReferrerMap)>>,
 }
 
 impl std::fmt::Debug for Layout {
