@@ -21,9 +21,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -q >/dev/null
     # docker-registry's package enables a system service on :5000 (all
     # interfaces); the tests never use it, and policy-rc.d keeps it stopped.
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    ours=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && ours=1
+    fi
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-    rm -f /usr/sbin/policy-rc.d
+    if [ $ours = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 lab=../shared/tools/sigstore-lab

@@ -11,7 +11,9 @@
 //!   against its digest and size, synced, and only then renamed to
 //!   `blobs/<alg>/<hex>`: an interrupted or wrong write never leaves
 //!   content under a digest's name, and re-running a copy skips what is
-//!   already there.
+//!   already there. A blob already present with the right size is taken as
+//!   written (it was verified then); reading re-verifies it, so tampering
+//!   after the fact is caught by whoever reads.
 //! - Reading a blob verifies it while streaming.
 //! - Paths are only ever built from parsed [`Digest`]s, never from strings
 //!   found in the layout.
