@@ -30,6 +30,8 @@ pub type BlobReader = Pin<Box<dyn AsyncRead + Send + 'static>>;
 pub const MAX_DEPTH: usize = 8;
 /// How many manifests one walk visits at most.
 pub const MAX_MANIFESTS: usize = 10_000;
+/// Manifests a walk fetches at once.
+const WALK_FETCHES: usize = 8;
 /// How many tags a listing returns at most.
 pub const MAX_TAGS: usize = 100_000;
 
@@ -139,62 +141,91 @@ impl Graph {
 /// manifests themselves are fetched and checked against their descriptors'
 /// digest, size and media type.
 pub async fn walk<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform]) -> Result<Graph> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let location = format!("{}@{}", store.location(), root.digest);
+    let limit = |reason: String| Error::Limit {
+        location: location.clone(),
+        reason,
+    };
+
+    // 1. Fetch, level by level, WALK_FETCHES manifests at a time: a
+    //    registry round trip per manifest adds up on a many-platform index.
+    struct Node {
+        manifest: RawManifest,
+        kept: Vec<Descriptor>,
+        dropped: Vec<Descriptor>,
+    }
+    let mut nodes: BTreeMap<Digest, Node> = BTreeMap::new();
+    let mut frontier = vec![root.clone()];
+    let mut depth = 0;
+    while !frontier.is_empty() {
+        if depth > MAX_DEPTH {
+            return Err(limit(format!("indexes nested deeper than {MAX_DEPTH}")));
+        }
+        let fetched: Vec<(Descriptor, RawManifest)> = stream::iter(frontier)
+            .map(|desc| async move {
+                let manifest = store.get_manifest(&desc.digest).await?;
+                check_descriptor(store, &desc, &manifest)?;
+                Ok::<_, Error>((desc, manifest))
+            })
+            .buffered(WALK_FETCHES)
+            .try_collect()
+            .await?;
+        let mut next = Vec::new();
+        for (desc, manifest) in fetched {
+            let (kept, dropped) = match manifest.manifest() {
+                Manifest::Image(_) => (Vec::new(), Vec::new()),
+                Manifest::Index(index) => filter_platforms(&index.manifests, platforms),
+            };
+            for child in &kept {
+                if !media_type::is_manifest(&child.media_type) {
+                    return Err(Error::UnsupportedMediaType {
+                        location: format!("{}@{}", store.location(), child.digest),
+                        media_type: child.media_type.clone(),
+                    });
+                }
+                if !nodes.contains_key(&child.digest) && !next.iter().any(|d: &Descriptor| d.digest == child.digest) {
+                    next.push(child.clone());
+                }
+            }
+            nodes.insert(desc.digest, Node { manifest, kept, dropped });
+            if nodes.len() + next.len() > MAX_MANIFESTS {
+                return Err(limit(format!("more than {MAX_MANIFESTS} manifests")));
+            }
+        }
+        next.retain(|d| !nodes.contains_key(&d.digest));
+        frontier = next;
+        depth += 1;
+    }
+
+    // 2. Order, without I/O: depth-first post-order from the root, children
+    //    in index order, so children come before the indexes that list them.
     let mut manifests = Vec::new();
     let mut blobs = Vec::new();
     let mut seen_blobs = BTreeSet::new();
-    let mut seen_manifests = BTreeSet::new();
+    let mut visited = BTreeSet::new();
     let mut dropped = Vec::new();
-    // Depth-first, post-order, without recursion: (descriptor, depth,
-    // children already expanded).
-    let mut stack: Vec<(Descriptor, usize, Option<RawManifest>)> = vec![(root.clone(), 0, None)];
-    let location = format!("{}@{}", store.location(), root.digest);
-    while let Some((desc, depth, expanded)) = stack.pop() {
-        if let Some(manifest) = expanded {
-            manifests.push(manifest);
+    let mut stack: Vec<(Digest, bool)> = vec![(root.digest.clone(), false)];
+    while let Some((digest, expanded)) = stack.pop() {
+        let Some(node) = nodes.get(&digest) else { continue };
+        if expanded {
+            manifests.push(node.manifest.clone());
             continue;
         }
-        if !seen_manifests.insert(desc.digest.clone()) {
+        if !visited.insert(digest.clone()) {
             continue;
         }
-        if seen_manifests.len() > MAX_MANIFESTS {
-            return Err(Error::Limit {
-                location,
-                reason: format!("more than {MAX_MANIFESTS} manifests"),
-            });
-        }
-        if depth > MAX_DEPTH {
-            return Err(Error::Limit {
-                location,
-                reason: format!("indexes nested deeper than {MAX_DEPTH}"),
-            });
-        }
-        let manifest = store.get_manifest(&desc.digest).await?;
-        check_descriptor(store, &desc, &manifest)?;
-        let children: Vec<Descriptor> = match manifest.manifest() {
-            Manifest::Image(image) => {
-                for blob in std::iter::once(&image.config).chain(&image.layers) {
-                    if seen_blobs.insert(blob.digest.clone()) {
-                        blobs.push(blob.clone());
-                    }
+        if let Manifest::Image(image) = node.manifest.manifest() {
+            for blob in std::iter::once(&image.config).chain(&image.layers) {
+                if seen_blobs.insert(blob.digest.clone()) {
+                    blobs.push(blob.clone());
                 }
-                Vec::new()
             }
-            Manifest::Index(index) => {
-                let (kept, left_out) = filter_platforms(&index.manifests, platforms);
-                dropped.extend(left_out);
-                kept
-            }
-        };
-        stack.push((desc, depth, Some(manifest)));
-        // Reversed so children are visited in index order.
-        for child in children.into_iter().rev() {
-            if !media_type::is_manifest(&child.media_type) {
-                return Err(Error::UnsupportedMediaType {
-                    location: format!("{}@{}", store.location(), child.digest),
-                    media_type: child.media_type,
-                });
-            }
-            stack.push((child, depth + 1, None));
+        }
+        dropped.extend(node.dropped.iter().cloned());
+        stack.push((digest, true));
+        for child in node.kept.iter().rev() {
+            stack.push((child.digest.clone(), false));
         }
     }
     Ok(Graph {

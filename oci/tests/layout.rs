@@ -190,3 +190,34 @@ async fn tags_with_copy_options_end_up_in_index_json() {
     assert_eq!(entries[0].ref_name(), Some("v9"));
     assert_eq!(entries[0].digest, *m.digest());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walks_refuse_deep_nesting_and_non_manifest_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let image = testsuite::put_image(&layout, "deep", 10).await;
+    let mut top = image.descriptor();
+    let mut depth_ok = None;
+    for level in 0..10 {
+        let index = testsuite::index_manifest(&[top.clone()]);
+        layout.put_manifest(&index, None).await.unwrap();
+        top = index.descriptor();
+        if level == 7 {
+            depth_ok = Some(top.clone());
+        }
+    }
+    // Eight levels of index above the image are walked...
+    let graph = oci::store::walk(&layout, &depth_ok.unwrap(), &[]).await.unwrap();
+    assert_eq!(graph.manifests.len(), 9);
+    assert_eq!(graph.manifests[0].digest(), image.digest(), "deepest first");
+    // ...ten are refused.
+    let e = oci::store::walk(&layout, &top, &[]).await.unwrap_err();
+    assert!(matches!(e, Error::Limit { .. }), "{e}");
+    // An index listing a layer as if it were a manifest is refused.
+    let layer = testsuite::describe("application/vnd.oci.image.layer.v1.tar", b"x");
+    layout.put_blob(&layer, std::io::Cursor::new(b"x".to_vec())).await.unwrap();
+    let bad = testsuite::index_manifest(&[layer]);
+    layout.put_manifest(&bad, None).await.unwrap();
+    let e = oci::store::walk(&layout, &bad.descriptor(), &[]).await.unwrap_err();
+    assert!(matches!(e, Error::UnsupportedMediaType { .. }), "{e}");
+}
