@@ -380,6 +380,8 @@ pub struct Lab {
     child: Child,
     url: String,
     dir: tempfile::TempDir,
+    /// Kept open so a later write by the lab never meets a closed pipe.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Lab {
@@ -399,9 +401,9 @@ impl Lab {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start mockserver.js");
-        let stdout = child.stdout.take().expect("stdout");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read mockserver ready line");
+        stdout.read_line(&mut line).expect("read mockserver ready line");
         let ready: serde_json::Value = match serde_json::from_str(&line) {
             Ok(v) => v,
             Err(e) => {
@@ -411,7 +413,12 @@ impl Lab {
         };
         let url = ready["url"].as_str().expect("url in ready line").to_string();
         assert!(url.starts_with("http://127.0.0.1:"), "lab must listen on loopback: {url}");
-        Self { child, url, dir }
+        Self {
+            child,
+            url,
+            dir,
+            _stdout: stdout,
+        }
     }
 
     /// The services' base URL.
