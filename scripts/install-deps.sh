@@ -1,28 +1,38 @@
-#!/usr/bin/env bash
-# install-deps.sh — install what airlock's tests, benches and quickstart need
-# on a fresh Debian machine. Idempotent and quiet when everything is present.
-#   - Debian packages: docker-registry (CNCF distribution) and skopeo, the
-#     real registry and the real image mover the tests talk to;
-#   - the sigstore-lab peers (sigstore-js, sigstore-python) beside the checkout.
-# Needs root for apt-get the first time.
+#!/bin/bash
+# install-deps.sh — what airlock's tests need beyond cargo: Debian's
+# docker-registry (CNCF distribution 2.8) and skopeo for the real-registry
+# test bed, apache2-utils for bcrypt htpasswd entries, and the sigstore-lab
+# (node + python peers) beside the repository in ../shared.
+# Idempotent and quiet when everything is there. Needs root for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry skopeo)
 missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+for pkg_bin in docker-registry:docker-registry skopeo:skopeo apache2-utils:htpasswd python3:python3 nodejs:node npm:npm; do
+    pkg=${pkg_bin%%:*} bin=${pkg_bin##*:}
+    command -v "$bin" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "install-deps: need root to install: ${missing[*]}" >&2
-    exit 2
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps.sh: need root to install: ${missing[*]}" >&2
+        exit 2
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    # docker-registry's package enables a system service on :5000 (all
+    # interfaces); the tests never use it, and policy-rc.d keeps it stopped.
+    ours=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && ours=1
+    fi
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    if [ $ours = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 lab=../shared/tools/sigstore-lab
-[ -x "$lab/install.sh" ] || { echo "install-deps: $lab is missing (it lives beside the checkout)" >&2; exit 2; }
-"$lab/install.sh" >/dev/null
+if [ -x "$lab/install.sh" ]; then
+    "$lab/install.sh" >/dev/null
+else
+    echo "install-deps.sh: $lab not found (shared/ must sit beside the repository)" >&2
+    exit 2
+fi

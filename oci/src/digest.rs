@@ -24,6 +24,7 @@ impl Algorithm {
     }
 
     /// Length of a digest in bytes.
+    #[allow(clippy::len_without_is_empty)] // an algorithm is never "empty"
     pub fn len(self) -> usize {
         match self {
             Self::Sha256 => 32,
@@ -152,18 +153,7 @@ impl fmt::Debug for Digest {
     }
 }
 
-impl serde::Serialize for Digest {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Digest {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_via_str!(Digest);
 
 /// An incremental hash for one [`Algorithm`].
 #[derive(Clone)]
@@ -220,32 +210,32 @@ impl Hasher {
     }
 }
 
-/// A reader that hashes what passes through it and, at end of stream, fails
-/// unless the content matched the expected digest and size.
-///
-/// It never yields more than `expected_size` bytes: an overlong stream is an
-/// error as soon as it goes past the limit, so a hostile source cannot make a
-/// consumer buffer or write without bound. Consumers must read to EOF; the
-/// check happens there.
-pub struct DigestReader<R> {
-    inner: R,
+/// The check both verifying readers share: count and hash what passes,
+/// refuse the first byte past the declared size, compare at end of stream.
+struct StreamCheck {
     expected: Digest,
     expected_size: u64,
     hasher: Option<Hasher>,
     read: u64,
 }
 
-impl<R: Read> DigestReader<R> {
-    /// Verify `inner` against `expected` and `expected_size` while it is read.
-    pub fn new(inner: R, expected: Digest, expected_size: u64) -> Self {
+impl StreamCheck {
+    fn new(expected: Digest, expected_size: u64) -> Self {
         let hasher = Some(Hasher::new(expected.algorithm()));
         Self {
-            inner,
             expected,
             expected_size,
             hasher,
             read: 0,
         }
+    }
+
+    /// How many bytes to ask the inner reader for, given a buffer of `len`:
+    /// one more than the remaining allowance, so an overlong stream is
+    /// noticed without returning the excess to the caller.
+    fn allowance(&self, len: usize) -> usize {
+        let remaining = self.expected_size - self.read.min(self.expected_size);
+        len.min(usize::try_from(remaining + 1).unwrap_or(usize::MAX))
     }
 
     fn size_error(&self, actual: u64) -> io::Error {
@@ -257,6 +247,22 @@ impl<R: Read> DigestReader<R> {
                 actual,
             },
         )
+    }
+
+    /// Account for `data` just read (empty at end of stream).
+    fn accept(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            return self.check_at_eof();
+        }
+        let total = self.read + data.len() as u64;
+        if total > self.expected_size {
+            return Err(self.size_error(total));
+        }
+        self.read = total;
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(data);
+        }
+        Ok(())
     }
 
     fn check_at_eof(&mut self) -> io::Result<()> {
@@ -280,28 +286,81 @@ impl<R: Read> DigestReader<R> {
     }
 }
 
+/// A reader that hashes what passes through it and, at end of stream, fails
+/// unless the content matched the expected digest and size.
+///
+/// It never yields more than `expected_size` bytes: an overlong stream is an
+/// error as soon as it goes past the limit, so a hostile source cannot make a
+/// consumer buffer or write without bound. Consumers must read to EOF; the
+/// check happens there.
+pub struct DigestReader<R> {
+    inner: R,
+    check: StreamCheck,
+}
+
+impl<R: Read> DigestReader<R> {
+    /// Verify `inner` against `expected` and `expected_size` while it is read.
+    pub fn new(inner: R, expected: Digest, expected_size: u64) -> Self {
+        Self {
+            inner,
+            check: StreamCheck::new(expected, expected_size),
+        }
+    }
+}
+
 impl<R: Read> Read for DigestReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        // Ask for one byte more than the remaining allowance, so an overlong
-        // stream is noticed without returning the excess to the caller.
-        let remaining = self.expected_size - self.read.min(self.expected_size);
-        let want = buf.len().min(usize::try_from(remaining + 1).unwrap_or(usize::MAX));
+        let want = self.check.allowance(buf.len());
         let n = self.inner.read(&mut buf[..want])?;
-        if n == 0 {
-            self.check_at_eof()?;
-            return Ok(0);
-        }
-        if self.read + n as u64 > self.expected_size {
-            return Err(self.size_error(self.read + n as u64));
-        }
-        self.read += n as u64;
-        if let Some(hasher) = &mut self.hasher {
-            hasher.update(&buf[..n]);
-        }
+        self.check.accept(&buf[..n])?;
         Ok(n)
+    }
+}
+
+/// [`DigestReader`] for async readers: the same checks, for tokio's
+/// [`AsyncRead`](tokio::io::AsyncRead).
+pub struct AsyncDigestReader<R> {
+    inner: R,
+    check: StreamCheck,
+}
+
+impl<R> AsyncDigestReader<R> {
+    /// Verify `inner` against `expected` and `expected_size` while it is read.
+    pub fn new(inner: R, expected: Digest, expected_size: u64) -> Self {
+        Self {
+            inner,
+            check: StreamCheck::new(expected, expected_size),
+        }
+    }
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for AsyncDigestReader<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        use std::task::Poll;
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let this = &mut *self;
+        let want = this.check.allowance(buf.remaining());
+        let unfilled = buf.initialize_unfilled_to(want);
+        let mut limited = tokio::io::ReadBuf::new(unfilled);
+        match std::pin::Pin::new(&mut this.inner).poll_read(cx, &mut limited) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(())) => {
+                let n = limited.filled().len();
+                this.check.accept(&limited.filled()[..n])?;
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+        }
     }
 }
 
@@ -388,5 +447,25 @@ mod tests {
         // before any byte past it reaches the caller.
         let err = reader.read(&mut buf).unwrap_err();
         assert!(matches!(inner_error(err), DigestError::SizeMismatch { .. }));
+    }
+
+    async fn read_all_async(reader: impl tokio::io::AsyncRead + Unpin) -> io::Result<Vec<u8>> {
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        let mut reader = reader;
+        reader.read_to_end(&mut out).await?;
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn async_digest_reader_checks_like_the_sync_one() {
+        let d = Digest::sha256_of(b"hello");
+        assert_eq!(read_all_async(AsyncDigestReader::new(&b"hello"[..], d.clone(), 5)).await.unwrap(), b"hello");
+        let e = read_all_async(AsyncDigestReader::new(&b"hellp"[..], d.clone(), 5)).await.unwrap_err();
+        assert!(matches!(inner_error(e), DigestError::Mismatch { .. }));
+        let e = read_all_async(AsyncDigestReader::new(&b"hell"[..], d.clone(), 5)).await.unwrap_err();
+        assert!(matches!(inner_error(e), DigestError::SizeMismatch { actual: 4, .. }));
+        let e = read_all_async(AsyncDigestReader::new(&b"hello!!!"[..], d, 5)).await.unwrap_err();
+        assert!(matches!(inner_error(e), DigestError::SizeMismatch { .. }));
     }
 }

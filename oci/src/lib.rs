@@ -1,14 +1,59 @@
-//! OCI content primitives shared by both sides of the air gap.
+//! OCI content shared by both sides of the air gap.
 //!
-//! Everything here is about *content addressing*: a [`Digest`] is parsed once
-//! from its `algorithm:hex` form and never travels as a string again, and a
-//! [`DigestReader`] checks a stream against the digest and size it claims while
-//! it is read, failing at end of stream. Nothing in this crate decides whether
-//! content is *trusted*; that is the verifier's job.
+//! - [`Digest`] is parsed once from its `algorithm:hex` form and never
+//!   travels as a string again; [`DigestReader`] (and its async twin
+//!   [`AsyncDigestReader`]) checks a stream against the digest and size it
+//!   claims while it is read, failing at end of stream.
+//! - [`ImageRef`] and [`PinnedRef`] are image references parsed once from
+//!   what an operator writes.
+//! - [`RawManifest`] keeps manifest bytes as received, with a typed view.
+//! - [`Store`] is the small set of operations a medium provides; [`Layout`]
+//!   (an OCI image layout directory) and [`remote::Repository`] (a
+//!   repository in a registry) implement it, and everything else (walking
+//!   indexes, finding cosign tags and referrers, copying in push order) is
+//!   written once over it in [`store`] and [`copy`].
+//!
+//! Nothing in this crate decides whether content is *trusted*; that is the
+//! verifier's job. It never prints, reads environment variables, or reads
+//! the clock to decide anything; progress reaches callers through
+//! [`copy::Progress`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod digest;
+/// `Serialize` as the `Display` string, `Deserialize` through `FromStr`:
+/// values that have one canonical text form travel as it.
+macro_rules! serde_via_str {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
 
-pub use digest::{Algorithm, Digest, DigestError, DigestReader, Hasher};
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+pub mod copy;
+mod digest;
+mod error;
+pub mod layout;
+pub mod manifest;
+mod reference;
+pub mod remote;
+pub mod store;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testsuite;
+
+pub use digest::{Algorithm, AsyncDigestReader, Digest, DigestError, DigestReader, Hasher};
+pub use error::{Error, Result};
+pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, Platform, RawManifest};
+pub use layout::Layout;
+pub use reference::{ImageRef, PinnedRef, Tag, DOCKER_HUB};
+pub use store::{BlobReader, Store};

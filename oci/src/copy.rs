@@ -1,0 +1,363 @@
+//! Copying an image or index, with everything it refers to, from one store
+//! to another, written once over [`Store`].
+//!
+//! Order, so that every registry accepts it (ECR refuses a manifest whose
+//! blobs are missing, distribution an index whose children are): all blobs,
+//! then image manifests, then indexes (children before parents), then tags.
+//! Blobs already present are skipped (checked first, so a second copy
+//! uploads nothing); a destination that can mount a blob from another
+//! repository does so; blob copies run `jobs` at a time; transient failures
+//! are retried with exponential backoff. The library never prints: what
+//! happens is reported through [`Progress`].
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::manifest::{Descriptor, Platform};
+use crate::reference::Tag;
+use crate::store::{self, Graph, Store};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::time::Duration;
+
+/// How transient failures are retried: `attempts` tries in all, waiting
+/// `initial`, then twice that, up to `max`, between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all (at least 1).
+    pub attempts: u32,
+    /// First wait.
+    pub initial: Duration,
+    /// Longest wait.
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 5 tries, waiting 0.5 s, 1 s, 2 s, 4 s.
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(8),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries.
+    pub fn none() -> Self {
+        Self {
+            attempts: 1,
+            initial: Duration::ZERO,
+            max: Duration::ZERO,
+        }
+    }
+
+    fn delay(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(16)).unwrap_or(u32::MAX);
+        self.initial.saturating_mul(factor).min(self.max)
+    }
+
+    /// Run `op` until it succeeds, fails permanently, or tries run out.
+    /// `on_retry` hears each retry (attempt number, error, wait).
+    pub async fn run<T, F, Fut>(&self, mut op: F, mut on_retry: impl FnMut(u32, &Error, Duration)) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_transient() && attempt < self.attempts.max(1) => {
+                    let wait = self.delay(attempt - 1);
+                    on_retry(attempt, &e, wait);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// What happened to one piece of content.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A blob was already in the destination.
+    BlobPresent(&'a Descriptor),
+    /// A blob was mounted from another repository of the destination.
+    BlobMounted(&'a Descriptor),
+    /// A blob is about to be copied.
+    BlobStarted(&'a Descriptor),
+    /// A blob was copied.
+    BlobCopied(&'a Descriptor),
+    /// A manifest was put.
+    ManifestPut(&'a Descriptor),
+    /// A tag was set.
+    TagPut(&'a Tag, &'a Digest),
+    /// An index entry was left out by the platform filter.
+    Dropped(&'a Descriptor),
+    /// An operation failed transiently and will be retried.
+    Retry {
+        /// What was being done.
+        operation: &'static str,
+        /// The digest concerned.
+        digest: &'a Digest,
+        /// Which attempt failed (1 for the first).
+        attempt: u32,
+        /// Why.
+        error: &'a Error,
+        /// How long until the next try.
+        wait: Duration,
+    },
+}
+
+/// Hears what a copy does. Implementations must be cheap and must not
+/// block; the CLI draws progress bars or prints lines from these.
+pub trait Progress: Send + Sync {
+    /// One event.
+    fn event(&self, event: &Event<'_>);
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&self, _: &Event<'_>) {}
+}
+
+/// How to copy.
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    /// Blob copies in flight at once (at least 1).
+    pub jobs: usize,
+    /// Platform filter for indexes (empty: all), see [`store::walk`].
+    pub platforms: Vec<Platform>,
+    /// Tags to set on the root in the destination, last.
+    pub tags: Vec<Tag>,
+    /// Retries for transient failures.
+    pub retry: RetryPolicy,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        Self {
+            jobs: 4,
+            platforms: Vec::new(),
+            tags: Vec::new(),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What a copy did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyReport {
+    /// Blobs uploaded.
+    pub blobs_copied: usize,
+    /// Bytes uploaded.
+    pub bytes_copied: u64,
+    /// Blobs already present.
+    pub blobs_present: usize,
+    /// Blobs mounted from another repository.
+    pub blobs_mounted: usize,
+    /// Manifests put (every manifest of the graph, present or not: putting
+    /// a manifest is idempotent and cheap).
+    pub manifests_put: usize,
+    /// Index entries left out by the platform filter.
+    pub dropped: Vec<Descriptor>,
+}
+
+enum BlobOutcome {
+    Present,
+    Mounted,
+    Copied(u64),
+}
+
+/// Copy `root` and everything it refers to from `src` to `dst`.
+pub async fn copy<S: Store, D: Store>(
+    src: &S,
+    dst: &D,
+    root: &Descriptor,
+    options: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<CopyReport> {
+    let graph = store::walk(src, root, &options.platforms).await?;
+    copy_graph(src, dst, &graph, options, progress).await
+}
+
+/// Copy an already walked graph (see [`store::walk`]).
+pub async fn copy_graph<S: Store, D: Store>(
+    src: &S,
+    dst: &D,
+    graph: &Graph,
+    options: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<CopyReport> {
+    let mut report = CopyReport::default();
+    for d in &graph.dropped {
+        progress.event(&Event::Dropped(d));
+    }
+    report.dropped = graph.dropped.clone();
+
+    // 1. Blobs, `jobs` at a time.
+    let outcomes: Vec<BlobOutcome> = stream::iter(graph.blobs.iter())
+        .map(|blob| copy_blob(src, dst, blob, options.retry, progress))
+        .buffer_unordered(options.jobs.max(1))
+        .try_collect()
+        .await?;
+    for outcome in outcomes {
+        match outcome {
+            BlobOutcome::Present => report.blobs_present += 1,
+            BlobOutcome::Mounted => report.blobs_mounted += 1,
+            BlobOutcome::Copied(n) => {
+                report.blobs_copied += 1;
+                report.bytes_copied += n;
+            }
+        }
+    }
+
+    // 2. Manifests, children first (the walk's order: image manifests
+    // before the indexes that list them, the root last).
+    for manifest in &graph.manifests {
+        let is_root = manifest.digest() == &graph.root.digest;
+        options
+            .retry
+            .run(
+                || async {
+                    if is_root && manifest.manifest().subject().is_some() {
+                        store::put_referrer(dst, manifest).await
+                    } else {
+                        dst.put_manifest(manifest, None).await
+                    }
+                },
+                report_retry(progress, "put manifest", manifest.digest()),
+            )
+            .await?;
+        report.manifests_put += 1;
+        progress.event(&Event::ManifestPut(&manifest.descriptor()));
+    }
+
+    // 3. Tags, last, so no tag ever points at something incomplete.
+    if let Some(root) = graph.root_manifest() {
+        for tag in &options.tags {
+            options
+                .retry
+                .run(
+                    || dst.put_manifest(root, Some(tag)),
+                    report_retry(progress, "put tag", root.digest()),
+                )
+                .await?;
+            progress.event(&Event::TagPut(tag, root.digest()));
+        }
+    }
+    Ok(report)
+}
+
+fn report_retry<'a>(
+    progress: &'a dyn Progress,
+    operation: &'static str,
+    digest: &'a Digest,
+) -> impl FnMut(u32, &Error, Duration) + 'a {
+    move |attempt, error, wait| {
+        progress.event(&Event::Retry {
+            operation,
+            digest,
+            attempt,
+            error,
+            wait,
+        })
+    }
+}
+
+async fn copy_blob<S: Store, D: Store>(
+    src: &S,
+    dst: &D,
+    blob: &Descriptor,
+    retry: RetryPolicy,
+    progress: &dyn Progress,
+) -> Result<BlobOutcome> {
+    let on_retry = |operation| report_retry(progress, operation, &blob.digest);
+    if retry.run(|| dst.has_blob(blob), on_retry("check blob")).await? {
+        progress.event(&Event::BlobPresent(blob));
+        return Ok(BlobOutcome::Present);
+    }
+    if dst.mount_blob(blob).await.unwrap_or(false) {
+        progress.event(&Event::BlobMounted(blob));
+        return Ok(BlobOutcome::Mounted);
+    }
+    progress.event(&Event::BlobStarted(blob));
+    // A stream cannot be replayed, so each try reopens the source.
+    retry
+        .run(
+            || async {
+                let reader = src.open_blob(blob).await?;
+                dst.put_blob(blob, reader).await
+            },
+            on_retry("copy blob"),
+        )
+        .await?;
+    progress.event(&Event::BlobCopied(blob));
+    Ok(BlobOutcome::Copied(blob.size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_limit() {
+        let p = RetryPolicy {
+            attempts: 10,
+            initial: Duration::from_millis(100),
+            max: Duration::from_millis(700),
+        };
+        let waits: Vec<u128> = (0..6).map(|i| p.delay(i).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 700, 700, 700]);
+        assert_eq!(p.delay(u32::MAX).as_millis(), 700);
+    }
+
+    #[tokio::test]
+    async fn retries_only_transient_errors() {
+        let p = RetryPolicy {
+            attempts: 3,
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(1),
+        };
+        let transient = || Error::Registry {
+            registry: "r".into(),
+            repository: "x".into(),
+            operation: "test",
+            status: Some(503),
+            transient: true,
+            message: "busy".into(),
+        };
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let mut retries = 0;
+        let r: Result<()> = p
+            .run(
+                || async {
+                    calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Err(transient())
+                },
+                |_, _, _| retries += 1,
+            )
+            .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert_eq!(retries, 2);
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let r: Result<()> = p
+            .run(
+                || async {
+                    calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Err(Error::NotFound { location: "x".into(), what: "blob" })
+                },
+                |_, _, _| {},
+            )
+            .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,473 @@
+//! The real-registry test bed: Debian's `docker-registry` (CNCF distribution
+//! 2.8) on a free 127.0.0.1 port with its own temporary storage, images made
+//! with the sigstore-lab's `mkimage.py` and pushed with `skopeo`, and keyless
+//! signatures made by the lab's local Sigstore (`mockserver.js`,
+//! `oci-sign.js`).
+//!
+//! Dev-only (`publish = false`, used as a dev-dependency). Everything binds
+//! to 127.0.0.1 and every process is killed when its handle is dropped.
+//! Missing tools are a test **failure** with the install command, never a
+//! skip: `scripts/install-deps.sh` installs them.
+//!
+//! ```no_run
+//! let registry = testbed::Registry::start();
+//! let digest = registry.push_image("test/app:v1", "hello");
+//! assert!(digest.starts_with("sha256:"));
+//! ```
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const INSTALL_HINT: &str = "run scripts/install-deps.sh (as root) to install docker-registry, skopeo, apache2-utils and the sigstore-lab";
+
+/// The workspace root (where `Cargo.toml` with `[workspace]` is).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testbed/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// `../shared/tools/sigstore-lab`, beside the workspace.
+pub fn lab_dir() -> PathBuf {
+    let dir = workspace_root().join("../shared/tools/sigstore-lab");
+    assert!(
+        dir.join("mkimage.py").exists(),
+        "sigstore-lab not found at {}: the shared/ directory must sit beside the repository",
+        dir.display()
+    );
+    dir
+}
+
+fn require(tool: &str) -> PathBuf {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    for dir in candidates {
+        let path = dir.join(tool);
+        if path.is_file() {
+            return path;
+        }
+    }
+    panic!("{tool} is not installed: {INSTALL_HINT}");
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; the window in which
+/// another process could take it is small).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// Run a command, panicking with its output when it fails.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A `docker-registry` process on 127.0.0.1, killed on drop.
+pub struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+    credentials: Option<(String, String)>,
+}
+
+impl Registry {
+    /// Start an anonymous registry.
+    pub fn start() -> Self {
+        Self::launch(None)
+    }
+
+    /// Start a registry that requires HTTP basic auth (htpasswd, bcrypt).
+    pub fn start_with_basic_auth(user: &str, password: &str) -> Self {
+        Self::launch(Some((user.to_string(), password.to_string())))
+    }
+
+    fn launch(credentials: Option<(String, String)>) -> Self {
+        let binary = require("docker-registry");
+        let dir = tempfile::Builder::new().prefix("airlock-registry-").tempdir().expect("tempdir");
+        let storage = dir.path().join("storage");
+        std::fs::create_dir_all(&storage).expect("storage dir");
+        let mut auth = String::new();
+        if let Some((user, password)) = &credentials {
+            let htpasswd = require("htpasswd");
+            let line = run(Command::new(htpasswd).args(["-nbB", "-C", "4", user, password]));
+            let path = dir.path().join("htpasswd");
+            std::fs::write(&path, line.trim()).expect("write htpasswd");
+            auth = format!(
+                "auth:\n  htpasswd:\n    realm: airlock-test\n    path: {}\n",
+                path.display()
+            );
+        }
+        // A taken port (the free_port race) makes the registry exit; try
+        // another.
+        for _ in 0..5 {
+            let port = free_port();
+            let config = format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: airlock-testbed\n{auth}",
+                storage.display()
+            );
+            let config_path = dir.path().join("config.yml");
+            std::fs::write(&config_path, config).expect("write registry config");
+            let log_path = dir.path().join("registry.log");
+            let log = std::fs::File::create(&log_path).expect("log file");
+            let mut child = Command::new(&binary)
+                .arg("serve")
+                .arg(&config_path)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+            if wait_ready(&mut child, port) {
+                return Self {
+                    child,
+                    port,
+                    dir,
+                    credentials,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if !log.contains("address already in use") {
+                panic!("docker-registry did not become ready on 127.0.0.1:{port}:\n{log}");
+            }
+        }
+        panic!("docker-registry: no free port after 5 tries");
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.host())
+    }
+
+    /// The registry's storage root (to assert it was left untouched).
+    pub fn storage_dir(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    /// The registry's log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// The basic-auth credentials, if the registry has them.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
+    }
+
+    /// Write a docker `config.json` with this registry's credentials into
+    /// `dir`; returns its path.
+    pub fn write_docker_config(&self, dir: &Path) -> PathBuf {
+        use base64_lite::encode;
+        let path = dir.join("config.json");
+        let auths = match &self.credentials {
+            Some((u, p)) => format!(r#"{{"{}":{{"auth":"{}"}}}}"#, self.host(), encode(format!("{u}:{p}").as_bytes())),
+            None => "{}".to_string(),
+        };
+        std::fs::write(&path, format!(r#"{{"auths":{auths}}}"#)).expect("write docker config");
+        path
+    }
+
+    fn creds_args(&self, flag: &str) -> Vec<String> {
+        match &self.credentials {
+            Some((u, p)) => vec![format!("--{flag}-creds"), format!("{u}:{p}")],
+            None => Vec::new(),
+        }
+    }
+
+    /// `skopeo copy` from `src` (any transport) into this registry as
+    /// `dest` (`repo:tag`), with `--all` for indexes. Returns nothing;
+    /// panics with skopeo's output on failure.
+    pub fn skopeo_push(&self, src: &str, dest: &str) {
+        let skopeo = require("skopeo");
+        run(Command::new(skopeo)
+            .args(["copy", "--all", "--quiet", "--dest-tls-verify=false", "--preserve-digests"])
+            .args(self.creds_args("dest"))
+            .arg(src)
+            .arg(format!("docker://{}/{dest}", self.host())));
+    }
+
+    /// `skopeo copy` from this registry's `src` (`repo:tag` or
+    /// `repo@digest`) to `dest` (any transport).
+    pub fn skopeo_pull(&self, src: &str, dest: &str) {
+        let skopeo = require("skopeo");
+        run(Command::new(skopeo)
+            .args(["copy", "--all", "--quiet", "--src-tls-verify=false", "--preserve-digests"])
+            .args(self.creds_args("src"))
+            .arg(format!("docker://{}/{src}", self.host()))
+            .arg(dest));
+    }
+
+    /// Make a one-layer image whose file says `text` and push it as
+    /// `repo_tag` (`test/app:v1`). Returns the manifest digest.
+    pub fn push_image(&self, repo_tag: &str, text: &str) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let digest = make_image(dir.path(), text);
+        self.skopeo_push(&format!("oci:{}:v1", dir.path().display()), repo_tag);
+        digest
+    }
+
+    /// Push a two-platform index (linux/amd64 and linux/arm64/v8, one tiny
+    /// image each) as `repo_tag`.
+    pub fn push_multiarch(&self, repo_tag: &str, text: &str) -> MultiArch {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let multi = make_multiarch(dir.path(), text);
+        self.skopeo_push(&format!("oci:{}:v1", dir.path().display()), repo_tag);
+        multi
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal base64 encoder, so the test bed needs no crate for it.
+mod base64_lite {
+    pub fn encode(input: &[u8]) -> String {
+        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in input.chunks(3) {
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Poll `GET /v2/` until the registry answers (200, or 401 with auth).
+fn wait_ready(child: &mut Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if let Some(200 | 401) = http_status(port, "/v2/") {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn http_status(port: u16, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).ok()?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Write a one-layer OCI layout (tag `v1`) with the lab's `mkimage.py`;
+/// returns the manifest digest.
+pub fn make_image(dir: &Path, text: &str) -> String {
+    let out = run(Command::new("python3").arg(lab_dir().join("mkimage.py")).arg(dir).arg(text));
+    out.trim().to_string()
+}
+
+/// A two-platform index and its children.
+#[derive(Debug, Clone)]
+pub struct MultiArch {
+    /// The index digest.
+    pub index: String,
+    /// `(platform, manifest digest)` for each child, in index order.
+    pub children: Vec<(String, String)>,
+}
+
+/// Write an OCI layout (tag `v1`) holding an index of two tiny images,
+/// linux/amd64 and linux/arm64/v8, each made by `mkimage.py`.
+pub fn make_multiarch(dir: &Path, text: &str) -> MultiArch {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).expect("blobs dir");
+    let mut entries = Vec::new();
+    let mut children = Vec::new();
+    for (platform, os, arch, variant) in [("linux/amd64", "linux", "amd64", None), ("linux/arm64/v8", "linux", "arm64", Some("v8"))] {
+        let part = tempfile::tempdir().expect("tempdir");
+        let digest = make_image(part.path(), &format!("{text} for {platform}"));
+        for entry in std::fs::read_dir(part.path().join("blobs/sha256")).expect("read blobs") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), blobs.join(entry.file_name())).expect("copy blob");
+        }
+        let size = std::fs::metadata(blobs.join(digest.trim_start_matches("sha256:"))).expect("manifest blob").len();
+        let variant = variant.map(|v| format!(r#","variant":"{v}""#)).unwrap_or_default();
+        entries.push(format!(
+            r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{digest}","size":{size},"platform":{{"architecture":"{arch}","os":"{os}"{variant}}}}}"#
+        ));
+        children.push((platform.to_string(), digest));
+    }
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}]}}"#,
+        entries.join(",")
+    );
+    let index_digest = sha256_hex(index.as_bytes());
+    std::fs::write(blobs.join(&index_digest), &index).expect("write index");
+    std::fs::write(
+        dir.join("index.json"),
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:{index_digest}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"v1"}}}}]}}"#,
+            index.len()
+        ),
+    )
+    .expect("write index.json");
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).expect("write oci-layout");
+    MultiArch {
+        index: format!("sha256:{index_digest}"),
+        children,
+    }
+}
+
+/// Hex SHA-256 via `sha256sum` (the test bed avoids crypto crates).
+fn sha256_hex(data: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child.stdin.take().expect("stdin").write_all(data).expect("write");
+    let mut out = String::new();
+    child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read");
+    child.wait().expect("wait");
+    out.split_whitespace().next().expect("digest").to_string()
+}
+
+/// How the lab signs an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignMode {
+    /// cosign's legacy `sha256-<hex>.sig` tag.
+    Legacy,
+    /// A Sigstore v0.3 bundle attached as an OCI 1.1 referrer (tag-schema
+    /// fallback on registries without the referrers API).
+    Bundle,
+}
+
+/// The lab's local Sigstore (`node mockserver.js`), killed on drop.
+pub struct Lab {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+    /// Kept open so a later write by the lab never meets a closed pipe.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Lab {
+    /// Start the lab's services on a free 127.0.0.1 port.
+    pub fn start() -> Self {
+        let node = require("node");
+        let lab = lab_dir();
+        assert!(lab.join("node_modules/@sigstore/mock").exists(), "sigstore-lab is not installed: {INSTALL_HINT}");
+        let dir = tempfile::Builder::new().prefix("airlock-lab-").tempdir().expect("tempdir");
+        let mut child = Command::new(node)
+            .arg(lab.join("mockserver.js"))
+            .arg("--out")
+            .arg(dir.path())
+            .current_dir(&lab)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start mockserver.js");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read mockserver ready line");
+        let ready: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = child.kill();
+                panic!("mockserver.js did not print its ready line ({e}): {line:?}");
+            }
+        };
+        let url = ready["url"].as_str().expect("url in ready line").to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "lab must listen on loopback: {url}");
+        Self {
+            child,
+            url,
+            dir,
+            _stdout: stdout,
+        }
+    }
+
+    /// The services' base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The directory holding `trusted_root.json` and friends.
+    pub fn trust_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Sign `image` (`127.0.0.1:PORT/repo@sha256:...`) keylessly; returns
+    /// `oci-sign.js`'s JSON result.
+    pub fn sign_image(&self, image: &str, mode: SignMode, tsa: bool) -> serde_json::Value {
+        let mut cmd = Command::new(require("node"));
+        cmd.arg(lab_dir().join("oci-sign.js"))
+            .current_dir(lab_dir())
+            .args(["--url", &self.url, "--image", image])
+            .arg("--trust")
+            .arg(self.dir.path())
+            .args(["--mode", match mode {
+                SignMode::Legacy => "legacy",
+                SignMode::Bundle => "bundle",
+            }]);
+        if tsa {
+            cmd.arg("--tsa");
+        }
+        let out = run(&mut cmd);
+        let last = out.lines().last().unwrap_or_default();
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("oci-sign.js output ({e}): {out}"))
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Peak resident memory of this process so far (`VmHWM`), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
