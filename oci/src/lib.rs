@@ -53,7 +53,7 @@ pub mod testsuite;
 
 pub use digest::{Algorithm, AsyncDigestReader, Digest, DigestError, DigestReader, Hasher};
 pub use error::{Error, Result};
-pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, Platform, RawManifest};
+pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, Platform, RawManifest, MAX_MANIFEST_SIZE};
 pub use layout::Layout;
 pub use reference::{ImageRef, PinnedRef, Tag, DOCKER_HUB};
 pub use store::{BlobReader, Store};

@@ -21,6 +21,7 @@ pub mod bundle;
 pub mod check;
 mod error;
 pub mod evidence;
+pub mod image;
 pub mod ledger;
 mod verified;
 
