@@ -313,3 +313,117 @@ impl Policy {
         self.rules.iter().find(|r| r.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::identity::{Matcher, San, SanKind, WorkflowClaim};
+    use crate::check::signature::{CertificateIdentity, Signer, WorkflowClaims};
+    use crate::evidence::sigstore::ContentKind;
+    use crate::evidence::statement::Statement;
+    use crate::policy::predicate::{PredicateRule, SLSA_PROVENANCE_V1};
+    use crate::Verified;
+
+    fn facts(signer: Signer, statement: Option<Statement>) -> Verified<SignatureFacts> {
+        Verified::new(SignatureFacts {
+            media_type: "application/vnd.dev.sigstore.bundle.v0.3+json",
+            content: ContentKind::DsseEnvelope,
+            signer,
+            log_entries: Vec::new(),
+            signed_times: Vec::new(),
+            statement,
+            checks: Vec::new(),
+        })
+    }
+
+    fn certificate(repository: &str) -> Signer {
+        let san = San {
+            kind: SanKind::Uri,
+            value: "https://github.com/org/repo/.github/workflows/r.yml@refs/tags/v1".into(),
+        };
+        Signer::Certificate(CertificateIdentity {
+            identity: san.clone(),
+            issuer: Some("https://token.actions.githubusercontent.com".into()),
+            subject_alternative_names: vec![san],
+            workflow: WorkflowClaims {
+                source_repository_uri: Some(repository.into()),
+                ..WorkflowClaims::default()
+            },
+            not_before: jiff::Timestamp::UNIX_EPOCH,
+            not_after: jiff::Timestamp::UNIX_EPOCH,
+        })
+    }
+
+    fn keyless_rule(claims: WorkflowClaimRule) -> VerifyRule {
+        VerifyRule {
+            signer: SignerRule::Keyless(vec![IdentityRule {
+                identity: IdentityPolicy {
+                    subject: Matcher::regex("^https://github.com/org/repo/").unwrap(),
+                    issuer: Matcher::exact("https://token.actions.githubusercontent.com"),
+                },
+                claims,
+            }]),
+            requirements: Requirements::default(),
+            evidence: Evidence::Signature,
+            signature_sources: Vec::new(),
+            signature_format: None,
+        }
+    }
+
+    #[test]
+    fn candidates_check_claims_after_the_engine() {
+        let claims = WorkflowClaimRule::default()
+            .require(WorkflowClaim::SourceRepositoryUri, Matcher::exact("https://github.com/org/repo"));
+        let rule = keyless_rule(claims);
+        let candidates = rule.candidates();
+        assert_eq!(candidates.len(), 1);
+        assert!(matches!(candidates[0].authority, Authority::Keyless(_)));
+        let good = facts(certificate("https://github.com/org/repo"), None);
+        assert!(candidates[0].check_claims(&good).is_ok());
+        let fork = facts(certificate("https://github.com/fork/repo"), None);
+        assert!(matches!(
+            candidates[0].check_claims(&fork),
+            Err(crate::Error::WorkflowClaimMismatch { claim: WorkflowClaim::SourceRepositoryUri, .. })
+        ));
+        // A key signature cannot satisfy required claims.
+        let by_key = facts(Signer::Key { fingerprint: "sha256:00".into() }, None);
+        assert!(candidates[0].check_claims(&by_key).is_err());
+        // Without claims, anything the engine accepted passes.
+        let plain = keyless_rule(WorkflowClaimRule::default());
+        assert!(plain.candidates()[0].check_claims(&by_key).is_ok());
+    }
+
+    #[test]
+    fn attestation_check_reads_the_verified_statement() {
+        let rule = AttestationRule {
+            name: "p".into(),
+            accepts: vec![PredicateRule {
+                predicate_type: SLSA_PROVENANCE_V1.into(),
+                constraints: Vec::new(),
+            }],
+        };
+        assert_eq!(
+            rule.check(&facts(certificate("r"), None)),
+            crate::policy::AttestationOutcome::NotAnAttestation
+        );
+        let statement = Statement {
+            statement_type: "https://in-toto.io/Statement/v1".into(),
+            subject: Vec::new(),
+            predicate_type: SLSA_PROVENANCE_V1.into(),
+            predicate: serde_json::json!({}),
+        };
+        assert!(rule.check(&facts(certificate("r"), Some(statement))).is_satisfied());
+    }
+
+    #[test]
+    fn evidence_accessors() {
+        assert!(Evidence::Signature.requires_signature());
+        assert!(Evidence::Signature.attestations().is_empty());
+        let one = vec![AttestationRule {
+            name: "a".into(),
+            accepts: Vec::new(),
+        }];
+        assert!(!Evidence::Attestations(one.clone()).requires_signature());
+        assert_eq!(Evidence::SignatureAndAttestations(one).attestations().len(), 1);
+    }
+}
