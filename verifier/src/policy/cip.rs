@@ -13,7 +13,7 @@ use super::model::{
     StaticAction, VerifyRule,
 };
 use super::predicate::{self, AttestationRule, PredicateRule};
-use super::{compile_glob, identity_policy, unique, Context, DocumentOutput};
+use super::{compile_glob, exactly_one, identity_policy, unique, Context, DocumentOutput};
 use crate::check::identity::WorkflowClaimRule;
 use crate::check::signature::Requirements;
 use serde::Deserialize;
@@ -37,13 +37,10 @@ const PUBLIC_REKOR: &str = "https://rekor.sigstore.dev";
 const POLICY_CONTROLLER_PREDICATE_TYPES: [&str; 7] =
     ["custom", "slsaprovenance", "spdx", "spdxjson", "cyclonedx", "link", "vuln"];
 
+/// The document without `apiVersion` and `kind`, which dispatch consumed.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 struct Document {
-    #[allow(dead_code)]
-    api_version: String,
-    #[allow(dead_code)]
-    kind: String,
     metadata: Metadata,
     spec: Spec,
     /// Written by the controller, not by the policy author: not policy.
@@ -248,12 +245,10 @@ fn same_url(url: &str, expected: &str) -> bool {
 }
 
 fn convert_authority(a: Authority, name: &str, at: &str, policy: &str, ctx: &mut Context<'_>) -> DocResult<AuthorityRule> {
-    let chosen = [a.key.is_some(), a.keyless.is_some(), a.static_ref.is_some()];
-    match chosen.iter().filter(|c| **c).count() {
-        1 => {}
-        0 => return Err(conflict(at, "an authority needs exactly one of `key`, `keyless` or `static`")),
-        _ => return Err(conflict(at, "`key`, `keyless` and `static` exclude each other")),
-    }
+    exactly_one(
+        at,
+        &[(a.key.is_some(), "key"), (a.keyless.is_some(), "keyless"), (a.static_ref.is_some(), "static")],
+    )?;
     if let Some(s) = a.static_ref {
         for (present, field) in [
             (a.attestations.is_some(), "attestations"),

@@ -159,9 +159,13 @@ impl From<PolicyError> for crate::Error {
 }
 
 /// A document-relative error before the file name is known; `mod.rs`
-/// attaches the source name and the document index.
+/// attaches the source name and the document index. Boxed: results of
+/// every conversion step carry it.
 #[derive(Debug)]
-pub(crate) struct DocError {
+pub(crate) struct DocError(Box<DocErrorParts>);
+
+#[derive(Debug)]
+pub(crate) struct DocErrorParts {
     pub(crate) location: Location,
     pub(crate) kind: PolicyErrorKind,
     pub(crate) hint: Option<String>,
@@ -169,35 +173,39 @@ pub(crate) struct DocError {
 
 impl DocError {
     pub(crate) fn new(kind: PolicyErrorKind) -> Self {
-        Self {
+        Self(Box::new(DocErrorParts {
             location: Location::default(),
             kind,
             hint: None,
-        }
+        }))
+    }
+
+    pub(crate) fn into_parts(self) -> DocErrorParts {
+        *self.0
     }
 
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.0.hint = Some(hint.into());
         self
     }
 
     pub(crate) fn at(mut self, field: impl Into<String>) -> Self {
-        if self.location.field.is_none() {
-            self.location.field = Some(field.into());
+        if self.0.location.field.is_none() {
+            self.0.location.field = Some(field.into());
         }
         self
     }
 
     pub(crate) fn in_rule(mut self, rule: &str) -> Self {
-        if self.location.rule.is_none() {
-            self.location.rule = Some(rule.to_string());
+        if self.0.location.rule.is_none() {
+            self.0.location.rule = Some(rule.to_string());
         }
         self
     }
 
     pub(crate) fn in_authority(mut self, authority: &str) -> Self {
-        if self.location.authority.is_none() {
-            self.location.authority = Some(authority.to_string());
+        if self.0.location.authority.is_none() {
+            self.0.location.authority = Some(authority.to_string());
         }
         self
     }

@@ -70,8 +70,8 @@ impl Policy {
     /// Parse a policy from bytes. `description` names it in errors and
     /// reports. Key files (`file:` in a native policy) need a directory to
     /// be relative to and are refused here; use [`Policy::load`].
-    pub fn from_yaml(bytes: &[u8], description: &str) -> Result<Self, PolicyError> {
-        parse(bytes, description, None)
+    pub fn from_yaml(bytes: &[u8], description: &str) -> crate::Result<Self> {
+        Ok(parse(bytes, description, None)?)
     }
 }
 
@@ -137,6 +137,9 @@ impl Context<'_> {
     }
 }
 
+// The error is large, but this runs once per policy file and the public
+// functions box it (crate::Error::Policy).
+#[allow(clippy::result_large_err)]
 fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Policy, PolicyError> {
     let fail = |location: Location, kind: PolicyErrorKind, hint: Option<String>| PolicyError {
         source_name: description.to_string(),
@@ -156,9 +159,10 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let number = index + 1;
         let at_document = |e: DocError| {
-            let mut location = e.location;
+            let parts = e.into_parts();
+            let mut location = parts.location;
             location.document = Some(number);
-            fail(location, e.kind, e.hint)
+            fail(location, parts.kind, parts.hint)
         };
         let value = <Value as serde::Deserialize>::deserialize(document).map_err(|e| {
             fail(
@@ -228,7 +232,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
 }
 
 fn dispatch(value: Value, ctx: &mut Context<'_>) -> DocResult<DocumentOutput> {
-    let Value::Mapping(map) = &value else {
+    let Value::Mapping(mut map) = value else {
         return Err(DocError::new(PolicyErrorKind::Schema(
             "a policy document must be a mapping with apiVersion and kind".into(),
         )));
@@ -242,6 +246,10 @@ fn dispatch(value: Value, ctx: &mut Context<'_>) -> DocResult<DocumentOutput> {
     };
     let api_version = field("apiVersion")?;
     let kind = field("kind")?;
+    // The formats' types describe the rest of the document.
+    map.remove("apiVersion");
+    map.remove("kind");
+    let value = Value::Mapping(map);
     match (api_version.as_str(), kind.as_str()) {
         (native::API_VERSION, native::KIND) => native::parse(value, ctx),
         (v, cip::KIND) if cip::API_VERSIONS.contains(&v) => cip::parse(value, v, ctx),
@@ -319,6 +327,16 @@ pub(crate) fn identity_policy(
 
 pub(crate) fn public_key(pem: &str, at: &str) -> DocResult<PublicKey> {
     PublicKey::from_pem(pem).map_err(|e| DocError::new(PolicyErrorKind::InvalidKey(e.to_string())).at(at))
+}
+
+/// Exactly one of these fields must be present.
+pub(crate) fn exactly_one(at: &str, fields: &[(bool, &str)]) -> DocResult<()> {
+    let names: Vec<String> = fields.iter().map(|(_, n)| format!("`{n}`")).collect();
+    match fields.iter().filter(|(present, _)| *present).count() {
+        1 => Ok(()),
+        0 => Err(conflict(at, format!("needs exactly one of {}", names.join(", ")))),
+        _ => Err(conflict(at, format!("{} exclude each other", names.join(", ")))),
+    }
 }
 
 /// Refuse the second use of a name; `field` gives the path of index `i`.

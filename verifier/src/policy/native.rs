@@ -11,7 +11,7 @@ use super::model::{
     UnmatchedAction, VerifyRule,
 };
 use super::predicate::{self, AttestationRule, PredicateConstraint, PredicatePath, PredicateRule, ValueMatcher};
-use super::{compile_glob, identity_policy, pair_matcher, unique, Context, DocumentOutput};
+use super::{compile_glob, exactly_one, identity_policy, pair_matcher, unique, Context, DocumentOutput};
 use crate::check::identity::{WorkflowClaim, WorkflowClaimRule};
 use crate::check::signature::Requirements;
 use serde::Deserialize;
@@ -21,13 +21,10 @@ pub const API_VERSION: &str = "airlock.dev/v1alpha1";
 /// The native kind.
 pub const KIND: &str = "ImportPolicy";
 
+/// The document without `apiVersion` and `kind`, which dispatch consumed.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 struct Document {
-    #[allow(dead_code)]
-    api_version: String,
-    #[allow(dead_code)]
-    kind: String,
     #[serde(default)]
     #[allow(dead_code)]
     metadata: Option<Metadata>,
@@ -277,16 +274,14 @@ fn convert_authority(
     rule: &str,
     ctx: &mut Context<'_>,
 ) -> DocResult<AuthorityRule> {
-    let chosen = [
-        authority.keyless.is_some(),
-        authority.key.is_some(),
-        authority.static_action.is_some(),
-    ];
-    match chosen.iter().filter(|c| **c).count() {
-        1 => {}
-        0 => return Err(conflict(at, "an authority needs exactly one of `keyless`, `key` or `static`")),
-        _ => return Err(conflict(at, "`keyless`, `key` and `static` exclude each other")),
-    }
+    exactly_one(
+        at,
+        &[
+            (authority.keyless.is_some(), "keyless"),
+            (authority.key.is_some(), "key"),
+            (authority.static_action.is_some(), "static"),
+        ],
+    )?;
     if let Some(action) = authority.static_action {
         if authority.require.is_some() {
             return Err(conflict(format!("{at}.require"), "a static authority checks no evidence"));
