@@ -148,6 +148,19 @@ pub enum Error {
         /// The certificate's issuer claim.
         actual: Option<String>,
     },
+    /// A CI claim in the certificate does not satisfy the policy.
+    #[error("identity: certificate claim {claim} {} does not match {expected}", actual.as_deref().unwrap_or("(absent)"))]
+    WorkflowClaimMismatch {
+        /// The claim.
+        claim: crate::check::identity::WorkflowClaim,
+        /// The policy's matcher.
+        expected: String,
+        /// The certificate's value, when it has the claim.
+        actual: Option<String>,
+    },
+    /// The import policy cannot be used.
+    #[error(transparent)]
+    Policy(#[from] Box<crate::policy::PolicyError>),
     /// Evidence that uses something airlock cannot verify.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -224,8 +237,10 @@ impl Error {
         match self {
             Self::Rejected { check, .. } | Self::Failed { check, .. } => Some(*check),
             Self::Malformed { .. } | Self::TooLarge { .. } => Some(Check::BundleFormat),
-            Self::IdentityMismatch { .. } | Self::IssuerMismatch { .. } => Some(Check::Identity),
-            Self::Unsupported(_) | Self::TrustRoot(_) | Self::Io { .. } => None,
+            Self::IdentityMismatch { .. }
+            | Self::IssuerMismatch { .. }
+            | Self::WorkflowClaimMismatch { .. } => Some(Check::Identity),
+            Self::Unsupported(_) | Self::TrustRoot(_) | Self::Io { .. } | Self::Policy(_) => None,
         }
     }
 
@@ -234,9 +249,13 @@ impl Error {
         match self {
             Self::Malformed { .. } | Self::TooLarge { .. } => ErrorKind::Malformed,
             Self::Rejected { .. } | Self::Failed { .. } => ErrorKind::Refused,
-            Self::IdentityMismatch { .. } | Self::IssuerMismatch { .. } => ErrorKind::PolicyNotMet,
+            Self::IdentityMismatch { .. }
+            | Self::IssuerMismatch { .. }
+            | Self::WorkflowClaimMismatch { .. } => ErrorKind::PolicyNotMet,
             Self::Unsupported(_) => ErrorKind::Unsupported,
-            Self::TrustRoot(_) | Self::Io { .. } => ErrorKind::Environment,
+            // A policy file that cannot be used keeps verification from
+            // running, like unusable trust material.
+            Self::TrustRoot(_) | Self::Io { .. } | Self::Policy(_) => ErrorKind::Environment,
         }
     }
 }

@@ -8,6 +8,9 @@
 //! - [`check`] turns evidence plus a [`trust_roots::VerifiedTrustRoot`] into
 //!   [`Verified`] facts, or an [`Error`] naming the [`Check`] that failed.
 //!   `check::signature` is the only caller of the `sigstore-verify` engine.
+//! - [`policy`] reads the import policy (airlock's own format and
+//!   policy-controller ClusterImagePolicies) into one typed model that
+//!   says which images need which evidence. It decides; it verifies nothing.
 //!
 //! Nothing here touches the network, reads the clock for a decision other
 //! than the engine's "not in the future" sanity checks, prints, or exits.
@@ -23,6 +26,7 @@ mod error;
 pub mod evidence;
 pub mod image;
 pub mod ledger;
+pub mod policy;
 mod verified;
 
 pub use error::{Check, Error, ErrorKind, Result};

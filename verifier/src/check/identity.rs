@@ -1,6 +1,7 @@
 //! Who signed: certificate subject alternative names and the OIDC issuer,
 //! matched against what the operator expects.
 
+use super::signature::WorkflowClaims;
 use crate::{Check, Error, Result};
 use der::Decode;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -139,6 +140,138 @@ impl IdentityPolicy {
     }
 }
 
+/// One of Fulcio's CI claims (certificate extensions 1.3.6.1.4.1.57264.1.9
+/// onwards, named as in Fulcio's oid-info.md), as far as
+/// [`WorkflowClaims`] carries them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[non_exhaustive]
+pub enum WorkflowClaim {
+    /// Build Signer URI (.1.9): the build config that requested the signature, with its ref.
+    BuildSignerUri,
+    /// Build Signer Digest (.1.10): the commit of that build config.
+    BuildSignerDigest,
+    /// Runner Environment (.1.11): `github-hosted` or `self-hosted`.
+    RunnerEnvironment,
+    /// Source Repository URI (.1.12).
+    SourceRepositoryUri,
+    /// Source Repository Digest (.1.13): the commit built.
+    SourceRepositoryDigest,
+    /// Source Repository Ref (.1.14): the ref built.
+    SourceRepositoryRef,
+    /// Build Trigger (.1.20): the event that triggered the build.
+    BuildTrigger,
+    /// Run Invocation URI (.1.21): the CI run.
+    RunInvocationUri,
+}
+
+impl WorkflowClaim {
+    /// Every claim, in OID order.
+    pub const ALL: [Self; 8] = [
+        Self::BuildSignerUri,
+        Self::BuildSignerDigest,
+        Self::RunnerEnvironment,
+        Self::SourceRepositoryUri,
+        Self::SourceRepositoryDigest,
+        Self::SourceRepositoryRef,
+        Self::BuildTrigger,
+        Self::RunInvocationUri,
+    ];
+
+    /// The claim's name in policies and reports (Fulcio's name, camelCase).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::BuildSignerUri => "buildSignerURI",
+            Self::BuildSignerDigest => "buildSignerDigest",
+            Self::RunnerEnvironment => "runnerEnvironment",
+            Self::SourceRepositoryUri => "sourceRepositoryURI",
+            Self::SourceRepositoryDigest => "sourceRepositoryDigest",
+            Self::SourceRepositoryRef => "sourceRepositoryRef",
+            Self::BuildTrigger => "buildTrigger",
+            Self::RunInvocationUri => "runInvocationURI",
+        }
+    }
+
+    /// The certificate extension's OID.
+    pub fn oid(self) -> &'static str {
+        match self {
+            Self::BuildSignerUri => "1.3.6.1.4.1.57264.1.9",
+            Self::BuildSignerDigest => "1.3.6.1.4.1.57264.1.10",
+            Self::RunnerEnvironment => "1.3.6.1.4.1.57264.1.11",
+            Self::SourceRepositoryUri => "1.3.6.1.4.1.57264.1.12",
+            Self::SourceRepositoryDigest => "1.3.6.1.4.1.57264.1.13",
+            Self::SourceRepositoryRef => "1.3.6.1.4.1.57264.1.14",
+            Self::BuildTrigger => "1.3.6.1.4.1.57264.1.20",
+            Self::RunInvocationUri => "1.3.6.1.4.1.57264.1.21",
+        }
+    }
+
+    /// This claim's value in a verified certificate's claims.
+    pub fn value(self, claims: &WorkflowClaims) -> Option<&str> {
+        let value = match self {
+            Self::BuildSignerUri => &claims.build_signer_uri,
+            Self::BuildSignerDigest => &claims.build_signer_digest,
+            Self::RunnerEnvironment => &claims.runner_environment,
+            Self::SourceRepositoryUri => &claims.source_repository_uri,
+            Self::SourceRepositoryDigest => &claims.source_repository_digest,
+            Self::SourceRepositoryRef => &claims.source_repository_ref,
+            Self::BuildTrigger => &claims.build_trigger,
+            Self::RunInvocationUri => &claims.run_invocation_uri,
+        };
+        value.as_deref()
+    }
+}
+
+impl std::fmt::Display for WorkflowClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Expected values of CI claims in a keyless certificate, checked after
+/// the signature and [`IdentityPolicy`] have been verified. Every listed
+/// claim must be present and match; an empty rule accepts any claims.
+#[derive(Debug, Clone, Default)]
+pub struct WorkflowClaimRule {
+    expected: Vec<(WorkflowClaim, Matcher)>,
+}
+
+impl WorkflowClaimRule {
+    /// Also require `claim` to satisfy `matcher` (replacing an earlier
+    /// matcher for the same claim).
+    pub fn require(mut self, claim: WorkflowClaim, matcher: Matcher) -> Self {
+        self.expected.retain(|(c, _)| *c != claim);
+        self.expected.push((claim, matcher));
+        self.expected.sort_by_key(|(c, _)| *c);
+        self
+    }
+
+    /// Whether no claim is required.
+    pub fn is_empty(&self) -> bool {
+        self.expected.is_empty()
+    }
+
+    /// The required claims and their matchers, in OID order.
+    pub fn iter(&self) -> impl Iterator<Item = (WorkflowClaim, &Matcher)> {
+        self.expected.iter().map(|(c, m)| (*c, m))
+    }
+
+    /// Check a verified certificate's claims; the first claim that is
+    /// absent or does not match is the error.
+    pub fn check(&self, claims: &WorkflowClaims) -> Result<()> {
+        for (claim, matcher) in &self.expected {
+            let actual = claim.value(claims);
+            if !actual.is_some_and(|v| matcher.is_match(v)) {
+                return Err(Error::WorkflowClaimMismatch {
+                    claim: *claim,
+                    expected: matcher.to_string(),
+                    actual: actual.map(str::to_string),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +313,64 @@ mod tests {
             policy.check(&sans[..1], Some("https://issuer")),
             Err(Error::IdentityMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn workflow_claim_rule_requires_every_listed_claim() {
+        let claims = WorkflowClaims {
+            source_repository_uri: Some("https://github.com/org/repo".into()),
+            source_repository_ref: Some("refs/tags/v1.2.0".into()),
+            runner_environment: Some("github-hosted".into()),
+            ..WorkflowClaims::default()
+        };
+        assert!(WorkflowClaimRule::default().check(&claims).is_ok());
+        let rule = WorkflowClaimRule::default()
+            .require(WorkflowClaim::SourceRepositoryUri, Matcher::exact("https://github.com/org/repo"))
+            .require(WorkflowClaim::SourceRepositoryRef, Matcher::regex("^refs/tags/v").unwrap());
+        assert!(rule.check(&claims).is_ok());
+        let wrong_ref = WorkflowClaims {
+            source_repository_ref: Some("refs/heads/main".into()),
+            ..claims.clone()
+        };
+        match rule.check(&wrong_ref) {
+            Err(Error::WorkflowClaimMismatch { claim, actual, .. }) => {
+                assert_eq!(claim, WorkflowClaim::SourceRepositoryRef);
+                assert_eq!(actual.as_deref(), Some("refs/heads/main"));
+            }
+            other => panic!("expected a claim mismatch, got {other:?}"),
+        }
+        // An absent claim never matches, not even a regexp that matches "".
+        let absent = WorkflowClaimRule::default().require(WorkflowClaim::BuildTrigger, Matcher::regex("").unwrap());
+        let err = absent.check(&claims).unwrap_err();
+        assert_eq!(err.check(), Some(Check::Identity));
+        assert_eq!(err.kind(), crate::ErrorKind::PolicyNotMet);
+        assert!(err.to_string().contains("buildTrigger"), "{err}");
+    }
+
+    #[test]
+    fn workflow_claims_read_their_own_field() {
+        let mut claims = WorkflowClaims::default();
+        for (i, claim) in WorkflowClaim::ALL.iter().enumerate() {
+            assert_eq!(claim.value(&claims), None);
+            let value = format!("v{i}");
+            match claim {
+                WorkflowClaim::BuildSignerUri => claims.build_signer_uri = Some(value.clone()),
+                WorkflowClaim::BuildSignerDigest => claims.build_signer_digest = Some(value.clone()),
+                WorkflowClaim::RunnerEnvironment => claims.runner_environment = Some(value.clone()),
+                WorkflowClaim::SourceRepositoryUri => claims.source_repository_uri = Some(value.clone()),
+                WorkflowClaim::SourceRepositoryDigest => claims.source_repository_digest = Some(value.clone()),
+                WorkflowClaim::SourceRepositoryRef => claims.source_repository_ref = Some(value.clone()),
+                WorkflowClaim::BuildTrigger => claims.build_trigger = Some(value.clone()),
+                WorkflowClaim::RunInvocationUri => claims.run_invocation_uri = Some(value.clone()),
+            }
+            assert_eq!(claim.value(&claims), Some(value.as_str()), "{claim}");
+            assert!(claim.oid().starts_with("1.3.6.1.4.1.57264.1."));
+        }
+        // Later requirements for the same claim replace earlier ones.
+        let rule = WorkflowClaimRule::default()
+            .require(WorkflowClaim::BuildTrigger, Matcher::exact("a"))
+            .require(WorkflowClaim::BuildTrigger, Matcher::exact("v6"));
+        assert_eq!(rule.iter().count(), 1);
+        assert!(rule.check(&claims).is_ok());
     }
 }

@@ -106,6 +106,16 @@ impl Requirements {
     pub fn transparency_log(&self) -> bool {
         self.transparency_log
     }
+
+    /// Whether a verifiable SCT is required (keyless signatures).
+    pub fn sct(&self) -> bool {
+        self.sct
+    }
+
+    /// Whether an RFC 3161 timestamp is required.
+    pub fn signed_timestamp(&self) -> bool {
+        self.signed_timestamp
+    }
 }
 
 /// The artifact a signature must cover.
