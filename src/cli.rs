@@ -23,6 +23,18 @@ pub enum Command {
     /// exit 1 with the failed check named otherwise; exit 2 if it could not run.
     VerifyBlob(VerifyBlobArgs),
 
+    /// Verify a bundle inside the air gap: transfer signature, manifest,
+    /// every blob, the trust root, every image against the policy, the
+    /// incremental chain. Exit 0 only if every image passes.
+    Verify(VerifyArgs),
+
+    /// Show what a bundle carries, WITHOUT verifying it.
+    Inspect(InspectArgs),
+
+    /// Query the SBOMs a bundle carries.
+    #[command(subcommand)]
+    Sbom(SbomCommand),
+
     /// Sigstore trust roots: fetch a TUF snapshot (connected side) and verify
     /// it offline (disconnected side).
     #[command(subcommand)]
@@ -180,4 +192,119 @@ pub struct VerifyBlobArgs {
     /// The signed artifact: a file, or its digest as sha256:<64 hex> (or sha512:<128 hex>).
     #[arg(value_name = "FILE_OR_DIGEST")]
     pub artifact: String,
+}
+
+/// How `verify` (and the commands that verify first) check a bundle.
+#[derive(Debug, Args, Clone)]
+pub struct VerifyFlags {
+    /// The import policy (airlock ImportPolicy and/or ClusterImagePolicy
+    /// YAML). Required to verify.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// Require the bundle manifest to be signed by this transfer key (PEM).
+    #[arg(long, value_name = "PUB.pem")]
+    pub transfer_key: Option<PathBuf>,
+
+    /// The pinned TUF root the bundle's trust snapshot must descend from
+    /// (default: the Sigstore public-good root embedded in airlock).
+    #[arg(long, value_name = "PINNED_ROOT.json")]
+    pub tuf_root: Option<PathBuf>,
+
+    /// Use the site's own trusted_root.json instead of the bundle's trust
+    /// material (no TUF chain; reports say so).
+    #[arg(long, value_name = "FILE", conflicts_with = "tuf_root")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Evaluate TUF expiry at this RFC 3339 instant instead of the snapshot's
+    /// fetch time.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<jiff::Timestamp>,
+
+    /// How old the snapshot's fetch time may be to serve as the reference
+    /// time (e.g. 30d, 72h).
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+    pub max_age: jiff::SignedDuration,
+
+    /// The site's state directory: the import ledger (incremental bundles)
+    /// and TUF rollback floors.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// Write the JSON report here (whatever the outcome).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Parallel jobs (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// airlock's private work directory for reading archives (default: a
+    /// fresh temporary directory, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle: a directory, a .tar/.tar.gz/.tar.zst archive, or any
+    /// volume of a split set (the others are found beside it).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+
+    #[command(flatten)]
+    pub flags: VerifyFlags,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The bundle (directory, archive or volume).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SbomCommand {
+    /// List the SBOMs a bundle carries, per image.
+    List(SbomArgs),
+    /// Which images contain package NAME (at VERSION)?
+    Query(SbomQueryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The bundle (directory, archive or volume).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+
+    /// Read the SBOMs without verifying the bundle against a policy (their
+    /// bytes are still checked against the bundle manifest). Without it,
+    /// the bundle must verify first (give --policy).
+    #[arg(long)]
+    pub unverified: bool,
+
+    #[command(flatten)]
+    pub verify: VerifyFlags,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomQueryArgs {
+    #[command(flatten)]
+    pub common: SbomArgs,
+
+    /// A package name, a purl prefix (pkg:…), optionally @VERSION.
+    #[arg(value_name = "NAME[@VERSION]")]
+    pub package: String,
 }

@@ -9,6 +9,7 @@ mod cli;
 mod cmd;
 mod exit;
 mod output;
+mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;

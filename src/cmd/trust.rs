@@ -4,23 +4,11 @@ use crate::cli::{TrustFetchArgs, TrustVerifyArgs};
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};
 use trust_roots::{
-    PinnedRoot, ReferenceTime, SnapshotReport, TimePolicy, TrustSource, VerifiedTrustRoot,
+    ReferenceTime, SnapshotReport, TrustSource, VerifiedTrustRoot,
     VerifyOptions,
 };
 
-/// The local clock, to the second: the CLI reads it, libraries never do.
-fn now() -> jiff::Timestamp {
-    let now = jiff::Timestamp::now();
-    now.round(jiff::Unit::Second).unwrap_or(now)
-}
-
-/// The pinned root: the operator's file, or the embedded public-good root.
-fn pinned_root(path: Option<&std::path::Path>) -> trust_roots::Result<PinnedRoot> {
-    match path {
-        Some(path) => PinnedRoot::from_file(path),
-        None => PinnedRoot::public_good(),
-    }
-}
+use super::shared::{now, pinned_root, time_policy};
 
 /// `trust verify`: a TUF snapshot offline, or (`--trusted-root`) a
 /// hand-managed file with no TUF.
@@ -32,13 +20,7 @@ pub fn verify(args: TrustVerifyArgs) -> anyhow::Result<Outcome> {
         .dir
         .as_deref()
         .ok_or_else(|| anyhow::anyhow!("give a snapshot directory, or --trusted-root"))?;
-    let time = match args.at {
-        Some(at) => TimePolicy::At(ReferenceTime::operator(at)),
-        None => TimePolicy::FetchTime {
-            local_clock: now(),
-            max_age: args.max_age,
-        },
-    };
+    let time = time_policy(args.at, args.max_age);
     let mut options = VerifyOptions::default();
     options.state = args.state.clone();
     let result = pinned_root(args.root.as_deref())

@@ -25,6 +25,13 @@ pub enum TrustSource {
         /// The path it was read from.
         path: PathBuf,
     },
+    /// A trusted_root.json carried inside an airlock bundle whose manifest
+    /// was signed by the site's pinned transfer key. No TUF chain was
+    /// checked: the file is trusted because the transfer key vouches for it.
+    TransferSigned {
+        /// Its path inside the bundle.
+        path: String,
+    },
     /// The `trusted_root.json` target of a TUF snapshot, verified offline
     /// from a pinned root through every root version, the timestamp, the
     /// snapshot, the targets and the target's hashes, at `reference_time`.
@@ -56,6 +63,10 @@ impl std::fmt::Display for TrustSource {
                 f,
                 "trusted root file {} (hand-managed: no TUF chain checked)",
                 path.display()
+            ),
+            Self::TransferSigned { path } => write!(
+                f,
+                "trusted root {path} carried in the bundle, authenticated by the pinned transfer key (no TUF chain checked)"
             ),
             Self::Tuf {
                 snapshot,
@@ -113,6 +124,13 @@ impl VerifiedTrustRoot {
                 path: path.to_path_buf(),
             },
         )
+    }
+
+    /// A trusted_root.json carried in a bundle that the site's pinned
+    /// transfer key signed. The caller must have verified that signature
+    /// over the bundle manifest that lists this file by digest.
+    pub fn from_transfer_signed_bytes(json: &[u8], path: &str) -> Result<Self> {
+        Self::parse(json, TrustSource::TransferSigned { path: path.to_string() })
     }
 
     /// The verified `trusted_root.json` target of a TUF snapshot. Only

@@ -47,6 +47,10 @@ pub enum Check {
     Statement,
     /// An incremental bundle extends one the site imported.
     IncrementalChain,
+    /// The image satisfies the import policy.
+    Policy,
+    /// The carried trust material verifies (TUF chain from the pinned root).
+    TrustRoot,
 }
 
 impl Check {
@@ -70,6 +74,8 @@ impl Check {
             Self::PayloadDigest => "payload-digest",
             Self::Statement => "statement",
             Self::IncrementalChain => "incremental-chain",
+            Self::Policy => "policy",
+            Self::TrustRoot => "trust-root",
         }
     }
 }

@@ -66,20 +66,10 @@ impl EvidenceItem {
     pub fn label(&self) -> String {
         match &self.form {
             EvidenceForm::CosignLayer { digest, .. } => {
-                format!("{} {} layer {digest}", kind_name(self.entry.kind), self.entry.manifest)
+                format!("{} {} layer {digest}", self.entry.kind.name(), self.entry.manifest)
             }
-            EvidenceForm::SigstoreBundle(_) => format!("{} {}", kind_name(self.entry.kind), self.entry.manifest),
+            EvidenceForm::SigstoreBundle(_) => format!("{} {}", self.entry.kind.name(), self.entry.manifest),
         }
-    }
-}
-
-fn kind_name(kind: EvidenceKind) -> &'static str {
-    match kind {
-        EvidenceKind::CosignSignature => "cosign-signature",
-        EvidenceKind::CosignAttestation => "cosign-attestation",
-        EvidenceKind::CosignSbom => "cosign-sbom",
-        EvidenceKind::SigstoreBundle => "sigstore-bundle",
-        EvidenceKind::Referrer => "referrer",
     }
 }
 

@@ -27,6 +27,8 @@ pub mod evidence;
 pub mod image;
 pub mod ledger;
 pub mod policy;
+pub mod report;
+pub mod verify;
 mod verified;
 
 pub use error::{Check, Error, ErrorKind, Result};

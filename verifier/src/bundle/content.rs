@@ -166,6 +166,36 @@ pub fn open(input: &Path, options: &OpenOptions<'_>, progress: &dyn Progress) ->
     check_stream(file, options, progress)
 }
 
+/// Read a bundle's manifest without checking anything else (for `inspect`).
+/// Nothing read this way is proven: callers must say so.
+pub fn peek_manifest(input: &Path) -> Result<ParsedManifest> {
+    let metadata = std::fs::metadata(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
+    if metadata.is_dir() {
+        let bytes = read_bounded(&input.join(manifest::PATH), manifest::MAX_MANIFEST_BYTES)?
+            .ok_or_else(|| Error::failed(Check::BundleManifest, format!("{} is missing", manifest::PATH)))?;
+        return BundleManifest::parse(&bytes);
+    }
+    if volumes::base_of(input).is_some() && starts_with_volume_header(input)? {
+        let set = volumes::VolumeSet::open(input)?;
+        return peek_stream(set.reader()?);
+    }
+    let file = File::open(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
+    peek_stream(file)
+}
+
+fn peek_stream(raw: impl Read) -> Result<ParsedManifest> {
+    let mut buffered = BufReader::with_capacity(1 << 16, raw);
+    let head = buffered.fill_buf().map_err(|e| content_error(format!("reading the archive: {e}")))?;
+    let mut archive = ArchiveReader::new(Compression::detect(head).decoder(buffered)?);
+    for _ in 0..2 {
+        let Some(mut entry) = archive.next_entry()? else { break };
+        if entry.path == manifest::PATH {
+            return BundleManifest::parse(&read_entry(&mut entry, manifest::MAX_MANIFEST_BYTES)?);
+        }
+    }
+    Err(Error::failed(Check::BundleManifest, "the archive does not start with a bundle manifest"))
+}
+
 fn starts_with_volume_header(path: &Path) -> Result<bool> {
     let mut head = [0u8; 32];
     let mut file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;

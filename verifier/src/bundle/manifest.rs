@@ -128,6 +128,19 @@ pub enum EvidenceKind {
     Referrer,
 }
 
+impl EvidenceKind {
+    /// The name used in index.json annotations and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CosignSignature => "cosign-signature",
+            Self::CosignAttestation => "cosign-attestation",
+            Self::CosignSbom => "cosign-sbom",
+            Self::SigstoreBundle => "sigstore-bundle",
+            Self::Referrer => "referrer",
+        }
+    }
+}
+
 /// Where the bundler found a piece of evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -214,6 +227,18 @@ pub enum SbomSource {
     Referrer,
     /// Supplied by the operator with `--sbom FILE=IMAGE`.
     Operator,
+}
+
+impl SbomSource {
+    /// The name used in the manifest and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Attestation => "attestation",
+            Self::Attachment => "attachment",
+            Self::Referrer => "referrer",
+            Self::Operator => "operator",
+        }
+    }
 }
 
 /// One SBOM.

@@ -17,6 +17,13 @@ pub struct CosignFacts {
     pub signature: SignatureFacts,
 }
 
+impl Verified<CosignFacts> {
+    /// The verified signature, keeping the proof of verification.
+    pub fn into_signature(self) -> Verified<SignatureFacts> {
+        Verified::new(self.into_inner().signature)
+    }
+}
+
 /// Verify one cosign layer attached to the image manifest `image`.
 ///
 /// A signature layer must sign a simple-signing payload whose

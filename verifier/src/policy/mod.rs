@@ -17,6 +17,7 @@
 //! [`AttestationRule::check`].
 
 pub mod cip;
+pub mod eval;
 mod error;
 pub mod glob;
 pub mod model;

@@ -1,0 +1,289 @@
+//! Decide: one image's evidence against the policy, with policy-controller's
+//! semantics. Every matching rule must pass; a rule passes when any of its
+//! authorities passes; an authority passes when the signature and/or each
+//! attestation it requires verifies under one of its candidates (identity
+//! or key) with its requirements, CI claims and predicate constraints. An
+//! image no rule matches is rejected. A failing `warn` rule is reported and
+//! does not refuse the image.
+//!
+//! Verification itself is [`crate::check`]'s; this module only chooses what
+//! to verify with and records what happened.
+
+use super::model::{AuthorityKind, AuthorityRule, Candidate, Mode, Policy, Rule, StaticAction, VerifyRule};
+use super::predicate::AttestationRule;
+use crate::check::cosign::verify_layer;
+use crate::check::signature::{Artifact, Requirements, SignatureFacts, SignatureVerifier};
+use crate::image::{EvidenceForm, EvidenceItem, ImageContent};
+use crate::{Check, Verified};
+use oci::Digest;
+
+/// How an image fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every enforced rule passed.
+    Passed,
+    /// Some enforced rule failed, or no rule matched.
+    Failed,
+}
+
+/// Why an image failed: the first reason, for people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// The verification step that refused, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<&'static str>,
+    /// The rule that failed, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// One authority's result within a rule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorityResult {
+    /// The authority's name.
+    pub authority: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Why it failed (its first reason), or how it passed.
+    pub detail: String,
+}
+
+/// One rule's result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleResult {
+    /// The rule's name.
+    pub rule: String,
+    /// Enforce or warn.
+    pub mode: Mode,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Each authority tried, in order (stops at the first that passes).
+    pub authorities: Vec<AuthorityResult>,
+    /// Whether the rule's SBOM requirement was met, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<bool>,
+}
+
+/// Evidence accepted for an image: the archivable record of who signed or
+/// attested what, logged where and when.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    /// The rule and authority it satisfied.
+    pub rule: String,
+    /// The authority.
+    pub authority: String,
+    /// `signature`, or `attestation <name>`.
+    pub role: String,
+    /// Which evidence it was.
+    pub evidence: String,
+    /// What its verification established.
+    pub facts: SignatureFacts,
+}
+
+/// The verdict on one image.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageVerdict {
+    /// The reference as requested.
+    pub reference: String,
+    /// What it resolved to.
+    pub digest: Digest,
+    /// Passed or failed.
+    pub outcome: Outcome,
+    /// The first reason it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Every matching rule.
+    pub rules: Vec<RuleResult>,
+    /// The evidence each passing authority accepted.
+    pub accepted: Vec<Accepted>,
+    /// Failed `warn` rules and other things to look at.
+    pub warnings: Vec<String>,
+}
+
+/// Evaluate one image against the policy.
+pub fn evaluate(image: &ImageContent, policy: &Policy, verifier: &SignatureVerifier) -> ImageVerdict {
+    let reference = image.entry.reference.clone();
+    let mut verdict = ImageVerdict {
+        reference: reference.clone(),
+        digest: image.entry.digest.clone(),
+        outcome: Outcome::Passed,
+        failure: None,
+        rules: Vec::new(),
+        accepted: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let rules = match policy.rules_for(&reference) {
+        Ok(rules) => rules,
+        Err(e) => return verdict.fail(None, None, format!("reference {reference:?} cannot be matched: {e}")),
+    };
+    if rules.is_empty() {
+        return verdict.fail(
+            Some(Check::Policy),
+            None,
+            format!("no policy rule matches {reference}; images no rule matches are rejected"),
+        );
+    }
+    for rule in rules {
+        let (result, accepted, failure) = evaluate_rule(image, rule, verifier);
+        if result.passed {
+            verdict.accepted.extend(accepted);
+        } else if rule.mode == Mode::Warn {
+            let reason = failure.map_or_else(String::new, |f| f.reason);
+            verdict.warnings.push(format!("warn-mode policy {:?} failed: {reason}", rule.name));
+        } else if verdict.failure.is_none() {
+            let failure = failure.unwrap_or(Failure { check: Some(Check::Policy.name()), rule: None, reason: "failed".into() });
+            verdict.outcome = Outcome::Failed;
+            verdict.failure = Some(Failure { rule: Some(rule.name.clone()), ..failure });
+        } else {
+            verdict.outcome = Outcome::Failed;
+        }
+        verdict.rules.push(result);
+    }
+    verdict
+}
+
+impl ImageVerdict {
+    fn fail(mut self, check: Option<Check>, rule: Option<String>, reason: String) -> Self {
+        self.outcome = Outcome::Failed;
+        self.failure = Some(Failure { check: check.map(Check::name), rule, reason });
+        self
+    }
+}
+
+fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier) -> (RuleResult, Vec<Accepted>, Option<Failure>) {
+    let mut result = RuleResult { rule: rule.name.clone(), mode: rule.mode, passed: false, authorities: Vec::new(), sbom: None };
+    let mut first_failure = None;
+    let mut accepted = Vec::new();
+    for authority in &rule.authorities {
+        match evaluate_authority(image, rule, authority, verifier) {
+            Ok(found) => {
+                result.authorities.push(AuthorityResult { authority: authority.name.clone(), passed: true, detail: describe(&found) });
+                accepted = found;
+                result.passed = true;
+                break;
+            }
+            Err(failure) => {
+                result.authorities.push(AuthorityResult { authority: authority.name.clone(), passed: false, detail: failure.reason.clone() });
+                first_failure.get_or_insert(failure);
+            }
+        }
+    }
+    if rule.require_sbom {
+        let has_sbom = !image.entry.sboms.is_empty();
+        result.sbom = Some(has_sbom);
+        if result.passed && !has_sbom {
+            result.passed = false;
+            first_failure = Some(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("policy {:?} requires an SBOM, and the bundle carries none for this image", rule.name) });
+        }
+    }
+    (result, accepted, first_failure)
+}
+
+fn describe(accepted: &[Accepted]) -> String {
+    if accepted.is_empty() {
+        return "passed statically".into();
+    }
+    accepted.iter().map(|a| format!("{} {}", a.role, a.evidence)).collect::<Vec<_>>().join("; ")
+}
+
+fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRule, verifier: &SignatureVerifier) -> Result<Vec<Accepted>, Failure> {
+    let verify = match &authority.kind {
+        AuthorityKind::Static(StaticAction::Pass) => return Ok(Vec::new()),
+        AuthorityKind::Static(StaticAction::Fail { message }) => {
+            return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason: message.clone().unwrap_or_else(|| "the policy's static authority fails every image".into()) })
+        }
+        AuthorityKind::Verify(verify) => verify,
+    };
+    let record = |role: String, item: &EvidenceItem, facts: Verified<SignatureFacts>| Accepted {
+        rule: rule.name.clone(),
+        authority: authority.name.clone(),
+        role,
+        evidence: item.label(),
+        facts: facts.into_inner(),
+    };
+    let mut accepted = Vec::new();
+    if verify.evidence.requires_signature() {
+        let (item, facts) = find(image, verify, EvidenceItem::is_signature, "signature", |_| Ok(()), verifier)?;
+        accepted.push(record("signature".into(), item, facts));
+    }
+    for attestation in verify.evidence.attestations() {
+        let (item, facts) = find(image, verify, EvidenceItem::is_attestation, &format!("{} attestation", attestation.name), |f| check_predicate(attestation, f), verifier)?;
+        accepted.push(record(format!("attestation {}", attestation.name), item, facts));
+    }
+    Ok(accepted)
+}
+
+fn check_predicate(rule: &AttestationRule, facts: &Verified<SignatureFacts>) -> Result<(), String> {
+    let outcome = rule.check(facts);
+    if outcome.is_satisfied() {
+        Ok(())
+    } else {
+        Err(format!("attestation {:?}: {outcome}", rule.name))
+    }
+}
+
+/// The first evidence item of the wanted kind, attached to the image itself,
+/// that verifies under one of the rule's candidates and passes `extra`.
+fn find<'i>(
+    image: &'i ImageContent,
+    verify: &VerifyRule,
+    wanted: fn(&EvidenceItem) -> bool,
+    what: &str,
+    extra: impl Fn(&Verified<SignatureFacts>) -> Result<(), String>,
+    verifier: &SignatureVerifier,
+) -> Result<(&'i EvidenceItem, Verified<SignatureFacts>), Failure> {
+    let subject = &image.entry.digest;
+    let items: Vec<&EvidenceItem> = image.evidence.iter().filter(|i| &i.entry.subject == subject && wanted(i)).collect();
+    if items.is_empty() {
+        return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("no {what} for {subject} in the bundle") });
+    }
+    let candidates = verify.candidates();
+    let mut first_error: Option<Failure> = None;
+    for item in &items {
+        for candidate in &candidates {
+            let outcome = verify_item(item, subject, candidate, &verify.requirements, verifier)
+                .and_then(|facts| candidate.check_claims(&facts).map(|()| facts));
+            match outcome {
+                Ok(facts) => match extra(&facts) {
+                    Ok(()) => return Ok((item, facts)),
+                    Err(reason) => {
+                        first_error.get_or_insert(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("{}: {reason}", item.label()) });
+                    }
+                },
+                Err(e) => {
+                    first_error.get_or_insert(Failure { check: e.check().map(Check::name), rule: None, reason: format!("{}: {e}", item.label()) });
+                }
+            }
+        }
+    }
+    let mut failure = first_error.expect("at least one item and candidate were tried");
+    if items.len() * candidates.len() > 1 {
+        failure.reason = format!("no {what} verified ({} tried); first: {}", items.len() * candidates.len(), failure.reason);
+    }
+    Err(failure)
+}
+
+fn verify_item(
+    item: &EvidenceItem,
+    subject: &Digest,
+    candidate: &Candidate<'_>,
+    requirements: &Requirements,
+    verifier: &SignatureVerifier,
+) -> crate::Result<Verified<SignatureFacts>> {
+    match &item.form {
+        EvidenceForm::CosignLayer { layer, .. } => {
+            verify_layer(verifier, layer, subject, &candidate.authority, requirements).map(|facts| facts.into_signature())
+        }
+        EvidenceForm::SigstoreBundle(bundle) => {
+            verifier.verify(bundle, Artifact::Digest(subject.clone()), &candidate.authority, requirements)
+        }
+    }
+}
