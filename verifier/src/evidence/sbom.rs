@@ -68,15 +68,16 @@ impl Sbom {
         spdx_tag_value(text)
     }
 
-    /// Packages named `name` (or whose purl is `name`, or starts with it
-    /// when `name` is a `pkg:` prefix), at `version` when one is given.
+    /// Packages named `name`, or whose purl names it (or, when `name` is a
+    /// `pkg:` prefix, starts with it), at `version` when one is given.
     pub fn matching<'a>(&'a self, name: &'a str, version: Option<&'a str>) -> impl Iterator<Item = &'a Package> + 'a {
         self.packages.iter().filter(move |p| {
-            let name_matches = if name.starts_with("pkg:") {
+            let by_purl = if name.starts_with("pkg:") {
                 p.purl.as_deref().is_some_and(|purl| purl.starts_with(name))
             } else {
-                p.name == name || p.purl.as_deref().and_then(purl_name) == Some(name)
+                p.purl.as_deref().and_then(purl_name) == Some(name)
             };
+            let name_matches = p.name == name || by_purl;
             name_matches
                 && version.is_none_or(|v| {
                     p.version.as_deref() == Some(v) || p.purl.as_deref().and_then(purl_version) == Some(v)
@@ -230,6 +231,13 @@ mod tests {
         let deep = format!(r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","components":{}{}}}"#,
             r#"[{"name":"a","components":"#.repeat(100), format!("[]{}", "}]".repeat(100)));
         assert!(Sbom::parse(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_package_is_found_by_its_exact_name_even_when_it_looks_like_a_purl() {
+        // Found by fuzzing: a package named "pkg:…" without a purl.
+        let sbom = Sbom::parse(b"SPDXVersion: SPDX-2.2\nPackageName: pkg:ssl-libs\n").unwrap();
+        assert_eq!(sbom.matching("pkg:ssl-libs", None).count(), 1);
     }
 
     #[test]
