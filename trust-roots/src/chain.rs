@@ -718,7 +718,7 @@ pub(crate) fn verify_threshold<T: Role>(
     }
     let role = role_label(role, file);
     Err(match unusable {
-        Some((key_id, key, reason)) => Error::KeyType {
+        Some((key_id, key, reason)) => Error::KeyType(Box::new(crate::error::UnusableKey {
             role,
             key_id,
             keytype: key.keytype.clone(),
@@ -726,7 +726,7 @@ pub(crate) fn verify_threshold<T: Role>(
             reason,
             valid,
             threshold,
-        },
+        })),
         None => Error::ThresholdNotMet {
             role,
             valid,

@@ -139,26 +139,8 @@ pub enum Error {
     /// The threshold was missed because a key authorised for the role has a
     /// type this client refuses (keytype/scheme mismatch, unsupported scheme,
     /// or key material that is not what the scheme says).
-    #[error(
-        "{role}: signature threshold not met ({valid} valid of {threshold}): key {key_id} \
-         (keytype {keytype:?}, scheme {scheme:?}) is unusable: {reason}"
-    )]
-    KeyType {
-        /// The role.
-        role: String,
-        /// The first unusable key's declared ID.
-        key_id: String,
-        /// Its declared `keytype`.
-        keytype: String,
-        /// Its declared `scheme`.
-        scheme: String,
-        /// Why it is unusable.
-        reason: String,
-        /// Distinct valid signatures from usable keys.
-        valid: usize,
-        /// The threshold.
-        threshold: usize,
-    },
+    #[error("{0}")]
+    KeyType(Box<UnusableKey>),
     /// Mix-and-match: a file's hash is not the one its parent role pinned.
     #[error("{file}: {algorithm} is {actual}, but {pinned_by} pins {expected}")]
     HashMismatch {
@@ -319,7 +301,7 @@ impl Error {
             Self::Rollback { .. } => "rollback",
             Self::Expired { .. } => "expired",
             Self::ThresholdNotMet { .. } => "threshold",
-            Self::KeyType { .. } => "key-type",
+            Self::KeyType(_) => "key-type",
             Self::HashMismatch { .. } => "hash",
             Self::LengthMismatch { .. } => "length",
             Self::VersionMismatch { .. } => "version",
@@ -338,4 +320,28 @@ impl Error {
             reason: reason.to_string(),
         }
     }
+}
+
+/// A threshold missed because a key could not be used: the details of
+/// [`Error::KeyType`], boxed so every `Result` in the crate stays small.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{role}: signature threshold not met ({valid} valid of {threshold}): key {key_id} \
+     (keytype {keytype:?}, scheme {scheme:?}) is unusable: {reason}"
+)]
+pub struct UnusableKey {
+    /// The role.
+    pub role: String,
+    /// The first unusable key's declared ID.
+    pub key_id: String,
+    /// Its declared `keytype`.
+    pub keytype: String,
+    /// Its declared `scheme`.
+    pub scheme: String,
+    /// Why it is unusable.
+    pub reason: String,
+    /// Distinct valid signatures from usable keys.
+    pub valid: usize,
+    /// The threshold.
+    pub threshold: usize,
 }

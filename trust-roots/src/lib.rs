@@ -47,7 +47,7 @@ pub mod client;
 pub mod fetch;
 
 pub use chain::Limits;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, UnusableKey};
 pub use pinned::{
     PinOrigin, PinnedRoot, PUBLIC_GOOD_TRUSTED_ROOT_JSON, PUBLIC_GOOD_TUF_MIRROR,
     PUBLIC_GOOD_TUF_ROOT_JSON, TRUSTED_ROOT_TARGET,

@@ -53,11 +53,14 @@ pub(crate) trait Source: Sync {
 /// `trust verify` is only a set of rollback floors: every file of the
 /// snapshot is verified, and writes wait for [`LocalStore::commit`], after
 /// every check has passed.
+/// Files written only once every check has passed: (name, bytes).
+type DeferredWrites = Mutex<Vec<(String, Vec<u8>)>>;
+
 #[derive(Debug)]
 pub(crate) struct LocalStore {
     dir: PathBuf,
     /// Site state: deferred writes, floors only.
-    pending: Option<Mutex<Vec<(String, Vec<u8>)>>>,
+    pending: Option<DeferredWrites>,
 }
 
 impl LocalStore {

@@ -212,7 +212,8 @@ fn compressed_archives_and_volumes_check() {
 fn archive_entries_out_of_place_are_refused() {
     let fixture = Fixture::new();
     let entries = fixture.entries();
-    let cases: Vec<(&str, Vec<(String, Vec<u8>)>, Check, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<(String, Vec<u8>)>, Check, &'a str);
+    let cases: Vec<Case> = vec![
         ("content before the manifest", { let mut e = entries.clone(); e.swap(0, 1); e }, Check::BundleManifest, "must come first"),
         ("an unlisted entry", { let mut e = entries.clone(); e.push(("blobs/sha256/deadbeef".into(), b"x".to_vec())); e }, Check::Content, "not listed"),
         ("a duplicate entry", { let mut e = entries.clone(); let last = e.last().unwrap().clone(); e.push(last); e }, Check::Content, "twice"),

@@ -401,7 +401,7 @@ mod tests {
         let mut out = Vec::new();
         while let Some(mut entry) = reader.next_entry()? {
             let mut data = Vec::new();
-            entry.read_to_end(&mut data).map_err(|e| malformed(e))?;
+            entry.read_to_end(&mut data).map_err(malformed)?;
             out.push((entry.path.clone(), data));
         }
         Ok(out)

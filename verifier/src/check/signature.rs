@@ -133,7 +133,7 @@ pub enum Artifact<'a> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Signer {
     /// A certificate holder.
-    Certificate(CertificateIdentity),
+    Certificate(Box<CertificateIdentity>),
     /// A key holder.
     Key {
         /// `sha256:<hex>` of the key's SubjectPublicKeyInfo.
@@ -352,7 +352,7 @@ impl SignatureVerifier {
             ));
         }
         let signer = match authority {
-            Authority::Keyless(policy) => Signer::Certificate(certificate_identity(inner, &result, policy)?),
+            Authority::Keyless(policy) => Signer::Certificate(Box::new(certificate_identity(inner, &result, policy)?)),
             Authority::Key(key) => Signer::Key {
                 fingerprint: key.fingerprint.clone(),
             },

@@ -228,8 +228,8 @@ mod tests {
         assert!(matches!(Sbom::parse(br#"{"bomFormat":"CycloneDX","specVersion":"1.2"}"#), Err(Error::Unsupported(_))));
         assert!(matches!(Sbom::parse(br#"{"spdxVersion":"SPDX-3.0"}"#), Err(Error::Unsupported(_))));
         assert!(Sbom::parse(b"just text").is_err());
-        let deep = format!(r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","components":{}{}}}"#,
-            r#"[{"name":"a","components":"#.repeat(100), format!("[]{}", "}]".repeat(100)));
+        let nested = format!("{}[]{}", r#"[{"name":"a","components":"#.repeat(100), "}]".repeat(100));
+        let deep = format!(r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","components":{nested}}}"#);
         assert!(Sbom::parse(deep.as_bytes()).is_err());
     }
 

@@ -341,7 +341,7 @@ mod tests {
             kind: SanKind::Uri,
             value: "https://github.com/org/repo/.github/workflows/r.yml@refs/tags/v1".into(),
         };
-        Signer::Certificate(CertificateIdentity {
+        Signer::Certificate(Box::new(CertificateIdentity {
             identity: san.clone(),
             issuer: Some("https://token.actions.githubusercontent.com".into()),
             subject_alternative_names: vec![san],
@@ -351,7 +351,7 @@ mod tests {
             },
             not_before: jiff::Timestamp::UNIX_EPOCH,
             not_after: jiff::Timestamp::UNIX_EPOCH,
-        })
+        }))
     }
 
     fn keyless_rule(claims: WorkflowClaimRule) -> VerifyRule {
