@@ -20,9 +20,9 @@ pub fn run(command: SbomCommand) -> anyhow::Result<Outcome> {
 
 /// The bundle's content and its images, verified first unless `--unverified`.
 enum Source {
-    Verified(Box<Verified>),
+    Verified(Verified),
     Unverified {
-        content: CheckedContent,
+        content: Box<CheckedContent>,
         /// Where an archive's content lives; removed when this goes.
         _work: tempfile::TempDir,
     },
@@ -33,7 +33,7 @@ impl Source {
         if args.unverified {
             let work = tempfile::Builder::new().prefix("airlock-work-").tempdir()?;
             let checked = content::open(&args.bundle, &OpenOptions { transfer_key: None, jobs: 2, work_dir: &work.path().join("bundle") }, &NoProgress)?;
-            return Ok(Self::Unverified { content: checked, _work: work });
+            return Ok(Self::Unverified { content: Box::new(checked), _work: work });
         }
         if args.verify.policy.is_none() {
             bail!("the bundle must verify before its SBOMs are read: give --policy (and verify's other flags), or --unverified");
@@ -43,7 +43,7 @@ impl Source {
             eprint!("{}", verified.verification.report.to_text());
             bail!("the bundle did not verify; its SBOMs are not read (use --unverified to read them anyway)");
         }
-        Ok(Self::Verified(Box::new(verified)))
+        Ok(Self::Verified(verified))
     }
 
     fn content(&self) -> &CheckedContent {
