@@ -20,7 +20,7 @@ pub fn run(command: SbomCommand) -> anyhow::Result<Outcome> {
 
 /// The bundle's content and its images, verified first unless `--unverified`.
 enum Source {
-    Verified(Verified),
+    Verified(Box<Verified>),
     Unverified {
         content: Box<CheckedContent>,
         /// Where an archive's content lives; removed when this goes.
@@ -43,7 +43,7 @@ impl Source {
             eprint!("{}", verified.verification.report.to_text());
             bail!("the bundle did not verify; its SBOMs are not read (use --unverified to read them anyway)");
         }
-        Ok(Self::Verified(verified))
+        Ok(Self::Verified(Box::new(verified)))
     }
 
     fn content(&self) -> &CheckedContent {
