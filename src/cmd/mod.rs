@@ -1,9 +1,10 @@
 //! One file per subcommand.
 
+mod bundle;
 mod trust;
 mod verify_blob;
 
-use crate::cli::{Cli, Command, TrustCommand};
+use crate::cli::{BundleCommand, Cli, Command, TrustCommand};
 use crate::exit::Outcome;
 
 /// Dispatch a parsed command line.
@@ -12,5 +13,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::VerifyBlob(args) => verify_blob::run(args),
         Command::Trust(TrustCommand::Fetch(args)) => trust::fetch(args),
         Command::Trust(TrustCommand::Verify(args)) => trust::verify(args),
+        Command::Bundle(BundleCommand::Create(args)) => bundle::create(args),
     }
 }
