@@ -126,7 +126,7 @@ impl SigningKey {
             other => return Err(format!("a {other:?} PEM block, expected an unencrypted PKCS#8 \"PRIVATE KEY\"")),
         }
         let pair = sigstore_crypto::KeyPair::from_pkcs8_der(block.contents())
-            .map_err(|_| "not a usable PKCS#8 private key".to_string())?;
+            .map_err(|_| "not a usable PKCS#8 ECDSA P-256 private key".to_string())?;
         if pair.algorithm() != sigstore_crypto::KeyAlgorithm::EcdsaP256 {
             return Err(format!("a {:?} key; transfer keys are ECDSA P-256", pair.algorithm()));
         }
