@@ -49,49 +49,37 @@ pub enum Error {
         operation: &'static str,
         /// The content layer's error (secrets already redacted).
         #[source]
-        source: oci::Error,
+        source: Box<oci::Error>,
     },
 
     /// A piece of evidence could not be read as what it claims to be.
-    #[error("image {image}: evidence {evidence}{}: {reason}", layer_suffix(.layer))]
+    #[error("{at}: {reason}")]
     Evidence {
-        /// The image as requested.
-        image: String,
-        /// The evidence manifest.
-        evidence: Digest,
-        /// The layer concerned, if one.
-        layer: Option<Digest>,
+        /// The image, evidence and layer.
+        at: Box<At>,
         /// What is wrong.
         reason: String,
     },
 
     /// A piece of evidence failed the self-check: the bundle would carry a
     /// signature, proof or attestation that does not verify.
-    #[error("image {image}: evidence {evidence}{} ({kind}) does not verify: {source}", layer_suffix(.layer))]
+    #[error("{at} ({kind}) does not verify: {source}")]
     SelfCheck {
-        /// The image as requested.
-        image: String,
-        /// The evidence manifest.
-        evidence: Digest,
-        /// The layer concerned, if one.
-        layer: Option<Digest>,
+        /// The image, evidence and layer.
+        at: Box<At>,
         /// The evidence kind (`cosign-signature`, `sigstore-bundle`, ...).
-        kind: String,
+        kind: &'static str,
         /// The verifier's reason, with the failed check named.
         #[source]
-        source: verifier::Error,
+        source: Box<verifier::Error>,
     },
 
     /// Rekor could not be asked for an entry (unreachable, refused, or an
     /// answer that does not parse).
-    #[error("image {image}: evidence {evidence} layer {layer}: Rekor {url}: log entry {log_index}: {reason}")]
+    #[error("{at}: Rekor {url}: log entry {log_index}: {reason}")]
     Rekor {
-        /// The image as requested.
-        image: String,
-        /// The evidence manifest.
-        evidence: Digest,
-        /// The signature layer whose SET names the entry.
-        layer: Digest,
+        /// The image, evidence and signature layer whose SET names the entry.
+        at: Box<At>,
         /// The Rekor base URL.
         url: String,
         /// The entry's global log index.
@@ -102,22 +90,16 @@ pub enum Error {
 
     /// Rekor answered with an entry that is not the one the layer's SET
     /// signs.
-    #[error("image {image}: evidence {evidence} layer {layer}: Rekor entry {log_index} does not match the SET: {field} differs (SET: {expected}, Rekor: {found})")]
+    #[error("{at}: Rekor entry {log_index} does not match the SET: {field} differs (SET: {}, Rekor: {})", .values.0, .values.1)]
     RekorMismatch {
-        /// The image as requested.
-        image: String,
-        /// The evidence manifest.
-        evidence: Digest,
-        /// The signature layer.
-        layer: Digest,
+        /// The image, evidence and signature layer.
+        at: Box<At>,
         /// The entry's global log index.
         log_index: u64,
         /// Which field differs (`body`, `logID`, `integratedTime`, `logIndex`).
         field: &'static str,
-        /// What the SET says.
-        expected: String,
-        /// What Rekor returned.
-        found: String,
+        /// What the SET says, and what Rekor returned.
+        values: Box<(String, String)>,
     },
 
     /// A required piece of evidence is missing (self-check with a policy).
@@ -136,7 +118,7 @@ pub enum Error {
         operation: &'static str,
         /// Why.
         #[source]
-        source: trust_roots::Error,
+        source: Box<trust_roots::Error>,
     },
 
     /// The transfer signing key is unusable. Never holds key material.
@@ -155,7 +137,7 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         #[source]
-        source: verifier::Error,
+        source: Box<verifier::Error>,
     },
 
     /// An SBOM the operator gave (`--sbom FILE=IMAGE`) is unusable.
@@ -189,8 +171,25 @@ pub enum Error {
     },
 }
 
-fn layer_suffix(layer: &Option<Digest>) -> String {
-    layer.as_ref().map(|l| format!(" layer {l}")).unwrap_or_default()
+/// Which image, evidence manifest and layer an error is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct At {
+    /// The image as requested.
+    pub image: String,
+    /// The evidence manifest.
+    pub evidence: Digest,
+    /// The layer concerned, if one.
+    pub layer: Option<Digest>,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "image {}: evidence {}", self.image, self.evidence)?;
+        if let Some(layer) = &self.layer {
+            write!(f, " layer {layer}")?;
+        }
+        Ok(())
+    }
 }
 
 impl Error {
@@ -208,7 +207,7 @@ impl Error {
                 trust_roots::ErrorKind::Environment => ErrorKind::Environment,
                 _ => ErrorKind::Refused,
             },
-            Self::Registry { source, .. } => match source {
+            Self::Registry { source, .. } => match **source {
                 oci::Error::Content { .. } | oci::Error::MalformedManifest { .. } => ErrorKind::Refused,
                 _ => ErrorKind::Environment,
             },
@@ -228,7 +227,14 @@ impl Error {
         Self::Registry {
             image: image.to_string(),
             operation,
-            source,
+            source: Box::new(source),
+        }
+    }
+
+    pub(crate) fn trust(operation: &'static str, source: trust_roots::Error) -> Self {
+        Self::Trust {
+            operation,
+            source: Box::new(source),
         }
     }
 }

@@ -32,7 +32,7 @@ impl Previous {
             .map_err(|e| Error::io(path, "read the previous bundle manifest", e))?;
         let parsed = BundleManifest::parse(&bytes).map_err(|source| Error::Since {
             path: path.to_path_buf(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(Self {
             path: path.to_path_buf(),

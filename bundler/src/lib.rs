@@ -49,7 +49,7 @@ pub mod selfcheck;
 pub mod trust;
 pub mod write;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{At, Error, ErrorKind, Result};
 pub use progress::{NoProgress, Phase, Progress, Unit};
 pub use report::Report;
 pub use trust::TrustInput;
@@ -360,7 +360,7 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
         for (_, check) in &image.evidence {
             for s in &check.sboms {
                 let descriptor = match &s.blob {
-                    SbomBlob::Layer(d) => d.clone(),
+                    SbomBlob::Layer(d) => (**d).clone(),
                     SbomBlob::Extracted(bytes) => store_bytes(&layout, &image.resolved.reference, bytes).await?,
                 };
                 found.push((s.subject.clone(), s.format, s.source, descriptor));
@@ -581,12 +581,12 @@ fn unique_images(images: &[ImageRef]) -> Result<Vec<ImageRef>> {
     Ok(unique)
 }
 
-/// Read and recognise `--sbom FILE=IMAGE` files: (request, image index,
-/// bytes, format).
-fn read_operator_sboms(
-    sboms: &[OperatorSbom],
-    images: &[ImageRef],
-) -> Result<Vec<(OperatorSbom, usize, Vec<u8>, format::SbomFormat)>> {
+/// An operator's SBOM, read: the request, the index of its image among
+/// the requested ones, its bytes and format.
+type ReadSbom = (OperatorSbom, usize, Vec<u8>, format::SbomFormat);
+
+/// Read and recognise `--sbom FILE=IMAGE` files.
+fn read_operator_sboms(sboms: &[OperatorSbom], images: &[ImageRef]) -> Result<Vec<ReadSbom>> {
     sboms
         .iter()
         .map(|s| {

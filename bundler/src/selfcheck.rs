@@ -129,7 +129,7 @@ impl LayerCheck {
 #[derive(Debug, Clone)]
 pub enum SbomBlob {
     /// A blob the evidence already carries (an attachment or referrer layer).
-    Layer(Descriptor),
+    Layer(Box<Descriptor>),
     /// Bytes extracted from an attestation, to be stored as a new blob.
     Extracted(Vec<u8>),
 }
@@ -337,7 +337,7 @@ impl<'a> Checker<'a> {
                 subject: ctx.subject.clone(),
                 format,
                 source,
-                blob: SbomBlob::Layer(layer.clone()),
+                blob: SbomBlob::Layer(Box::new(layer.clone())),
             }),
             Err(reason) => out
                 .warnings
@@ -378,28 +378,22 @@ impl<'a> Checker<'a> {
     }
 
     async fn fetch(&self, ctx: &Context<'_>, layer: &Descriptor, set: &verifier::evidence::cosign::SetEntry) -> Result<FetchedLogEntry> {
+        let at = || ctx.at(Some(layer));
         self.rekor.fetch(set, &layer.digest).await.map_err(|e| match e {
             FetchError::Mismatch { field, expected, found } => Error::RekorMismatch {
-                image: ctx.image.to_string(),
-                evidence: ctx.evidence.clone(),
-                layer: layer.digest.clone(),
+                at: at(),
                 log_index: set.log_index,
                 field,
-                expected,
-                found,
+                values: Box::new((expected, found)),
             },
             FetchError::NotFound => Error::Rekor {
-                image: ctx.image.to_string(),
-                evidence: ctx.evidence.clone(),
-                layer: layer.digest.clone(),
+                at: at(),
                 url: self.rekor.url().to_string(),
                 log_index: set.log_index,
                 reason: "Rekor has no such entry (by log index nor by UUID)".into(),
             },
             FetchError::Transport(reason) => Error::Rekor {
-                image: ctx.image.to_string(),
-                evidence: ctx.evidence.clone(),
-                layer: layer.digest.clone(),
+                at: at(),
                 url: self.rekor.url().to_string(),
                 log_index: set.log_index,
                 reason,
@@ -442,21 +436,25 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn refused(&self, layer: Option<&Descriptor>, source: verifier::Error) -> Error {
-        Error::SelfCheck {
+    fn at(&self, layer: Option<&Descriptor>) -> Box<crate::At> {
+        Box::new(crate::At {
             image: self.image.to_string(),
             evidence: self.evidence.clone(),
             layer: layer.map(|l| l.digest.clone()),
-            kind: kind_name(self.kind).to_string(),
-            source,
+        })
+    }
+
+    fn refused(&self, layer: Option<&Descriptor>, source: verifier::Error) -> Error {
+        Error::SelfCheck {
+            at: self.at(layer),
+            kind: kind_name(self.kind),
+            source: Box::new(source),
         }
     }
 
     fn evidence_error(&self, layer: &Descriptor, reason: String) -> Error {
         Error::Evidence {
-            image: self.image.to_string(),
-            evidence: self.evidence.clone(),
-            layer: Some(layer.digest.clone()),
+            at: self.at(Some(layer)),
             reason,
         }
     }

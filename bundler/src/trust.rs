@@ -62,10 +62,7 @@ pub async fn prepare(input: &TrustInput, dir: &Path, created: &Created) -> Resul
             let target = dir.join("trusted_root.json");
             std::fs::write(&target, bytes).map_err(|e| Error::io(&target, "write", e))?;
             // Load the copy: the self-check trusts exactly the carried bytes.
-            let root = VerifiedTrustRoot::from_hand_managed_file(&target).map_err(|source| Error::Trust {
-                operation: "read the trusted root",
-                source,
-            })?;
+            let root = VerifiedTrustRoot::from_hand_managed_file(&target).map_err(|source| Error::trust("read the trusted root", source))?;
             Ok(Trust {
                 material: TrustMaterial::TrustedRoot {
                     path: format!("{TRUST_DIR}/trusted_root.json"),
@@ -78,10 +75,7 @@ pub async fn prepare(input: &TrustInput, dir: &Path, created: &Created) -> Resul
                 Some(path) => PinnedRoot::from_file(path),
                 None => PinnedRoot::public_good(),
             }
-            .map_err(|source| Error::Trust {
-                operation: "read the pinned TUF root",
-                source,
-            })?;
+            .map_err(|source| Error::trust("read the pinned TUF root", source))?;
             // The fetch time recorded in the snapshot is the bundle's
             // creation time, so a pinned --created gives the same bytes.
             let time = match created {
@@ -91,14 +85,8 @@ pub async fn prepare(input: &TrustInput, dir: &Path, created: &Created) -> Resul
             let options = trust_roots::fetch::FetchOptions::new(mirror, dir, created.at(), time);
             trust_roots::fetch::fetch_snapshot(&pinned, &options)
                 .await
-                .map_err(|source| Error::Trust {
-                    operation: "fetch the TUF snapshot",
-                    source,
-                })?;
-            let (root, _) = trust_roots::verify_snapshot(dir, &pinned, TimePolicy::At(time)).map_err(|source| Error::Trust {
-                operation: "verify the fetched TUF snapshot",
-                source,
-            })?;
+                .map_err(|source| Error::trust("fetch the TUF snapshot", source))?;
+            let (root, _) = trust_roots::verify_snapshot(dir, &pinned, TimePolicy::At(time)).map_err(|source| Error::trust("verify the fetched TUF snapshot", source))?;
             Ok(Trust {
                 material: TrustMaterial::Tuf {
                     path: TRUST_DIR.to_string(),

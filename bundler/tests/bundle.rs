@@ -279,7 +279,7 @@ fn every_archive_form_carries_the_same_bundle() {
         assert!(!Path::new(&format!("{}.airlock-work", path.display())).exists(), "the work directory is removed");
         let opened = match split {
             None => {
-                assert_eq!(report.output.files, [path.clone()]);
+                assert_eq!(report.output.files, std::slice::from_ref(&path));
                 let head = std::fs::read(&path).unwrap();
                 assert_eq!(Compression::detect(&head), compression);
                 open(&path, None).unwrap()

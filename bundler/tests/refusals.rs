@@ -56,11 +56,11 @@ fn a_signature_that_does_not_verify_is_refused() {
     let err = create(&env.request(&["test/app:v1"], Output::Directory(env.path("b")))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
     match &err {
-        Error::SelfCheck { image, evidence, layer: Some(l), kind, .. } => {
-            assert!(image.ends_with("test/app:v1"));
-            assert_eq!(evidence, &tampered);
-            assert_eq!(l, &Digest::sha256_of(&layer.bytes));
-            assert_eq!(kind, "cosign-signature");
+        Error::SelfCheck { at, kind, .. } => {
+            assert!(at.image.ends_with("test/app:v1"));
+            assert_eq!(at.evidence, tampered);
+            assert_eq!(at.layer, Some(Digest::sha256_of(&layer.bytes)));
+            assert_eq!(*kind, "cosign-signature");
         }
         other => panic!("expected a self-check refusal, got {other:?}"),
     }
@@ -99,10 +99,10 @@ fn a_rekor_entry_whose_body_differs_from_the_set_is_refused() {
     let err = create(&env.request(&["test/second:v1"], Output::Directory(env.path("b")))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
     match &err {
-        Error::RekorMismatch { image, evidence: e, layer: l, field, .. } => {
-            assert!(image.ends_with("test/second:v1"));
-            assert_eq!(e, &evidence);
-            assert_eq!(l, &Digest::sha256_of(&layer.bytes));
+        Error::RekorMismatch { at, field, .. } => {
+            assert!(at.image.ends_with("test/second:v1"));
+            assert_eq!(at.evidence, evidence);
+            assert_eq!(at.layer, Some(Digest::sha256_of(&layer.bytes)));
             assert_eq!(*field, "body");
         }
         other => panic!("expected a Rekor mismatch, got {other:?}"),

@@ -87,9 +87,11 @@ pub async fn evidence(image: &ImageRef, repository: &Repository, subjects: &[Dig
             let subject = graph.root_manifest().and_then(|m| m.manifest().subject().map(|s| s.digest.clone()));
             if subject.as_ref() != Some(&f.subject) {
                 return Err(Error::Evidence {
-                    image: image.to_string(),
-                    evidence: f.descriptor.digest.clone(),
-                    layer: None,
+                    at: Box::new(crate::At {
+                        image: image.to_string(),
+                        evidence: f.descriptor.digest.clone(),
+                        layer: None,
+                    }),
                     reason: format!(
                         "listed as a referrer of {}, but its subject is {}",
                         f.subject,

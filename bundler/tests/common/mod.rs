@@ -34,9 +34,11 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 pub fn remote(registry: &Registry) -> RemoteOptions {
-    let mut options = RemoteOptions::default();
-    options.insecure_hosts = vec![registry.host()];
-    options.retry = oci::copy::RetryPolicy::none();
+    let mut options = RemoteOptions {
+        insecure_hosts: vec![registry.host()],
+        retry: oci::copy::RetryPolicy::none(),
+        ..Default::default()
+    };
     if let Some((user, password)) = registry.credentials() {
         let mut creds = Credentials::anonymous();
         creds.insert(
