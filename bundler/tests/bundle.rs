@@ -541,3 +541,58 @@ impl AuthPush for Env {
         digest
     }
 }
+
+/// A signature made with a key and logged in Rekor (cosign sign --key with
+/// the log on): whose key it is cannot be checked here, but the Rekor entry
+/// and its fresh proof are, with the key the entry records.
+#[test]
+fn a_key_signed_and_logged_signature_gets_its_log_entry_verified() {
+    let env = Env::start();
+    let image: Digest = env.registry.push_image("test/app:v1", "app").parse().unwrap();
+    let key = env.path("cosign.key");
+    let public = env.path("cosign.pub");
+    testbed::run(std::process::Command::new("openssl").args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"]).arg(&key));
+    testbed::run(std::process::Command::new("openssl").arg("pkey").arg("-in").arg(&key).arg("-pubout").arg("-out").arg(&public));
+    let payload = format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"{}/test/app"}},"image":{{"docker-manifest-digest":"{image}"}},"type":"cosign container image signature"}},"optional":null}}"#,
+        env.registry.host()
+    );
+    let payload_file = env.path("payload.json");
+    std::fs::write(&payload_file, &payload).unwrap();
+    let signature = std::process::Command::new("openssl").args(["dgst", "-sha256", "-sign"]).arg(&key).arg(&payload_file).output().unwrap().stdout;
+    let b64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+    // Log it, as cosign does, in the lab's Rekor.
+    let entry = serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+        "signature": {"content": b64(&signature), "publicKey": {"content": b64(&std::fs::read(&public).unwrap())}},
+        "data": {"hash": {"algorithm": "sha256", "value": Digest::sha256_of(payload.as_bytes()).hex()}}}});
+    let created = testbed::run(std::process::Command::new("curl").args(["-sf", "-X", "POST", "-H", "Content-Type: application/json", "-d", &entry.to_string(), &format!("{}/api/v1/log/entries", env.lab.url())]));
+    let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+    let (_, logged) = created.as_object().unwrap().iter().next().unwrap();
+    let set = serde_json::json!({
+        "SignedEntryTimestamp": logged["verification"]["signedEntryTimestamp"],
+        "Payload": {"body": logged["body"], "integratedTime": logged["integratedTime"], "logIndex": logged["logIndex"], "logID": logged["logID"]},
+    });
+    let mut annotations = BTreeMap::new();
+    annotations.insert("dev.cosignproject.cosign/signature".to_string(), b64(&signature));
+    annotations.insert("dev.sigstore.cosign/bundle".to_string(), set.to_string());
+    let layer = Layer { media_type: verifier::evidence::cosign::SIMPLE_SIGNING_MEDIA_TYPE.into(), bytes: payload.into_bytes(), annotations };
+    push_cosign(&env.repo("test/app"), &image, "sig", std::slice::from_ref(&layer));
+
+    let out = env.path("bundle");
+    let report = create(&env.request(&["test/app:v1"], Output::Directory(out.clone()))).unwrap();
+    let checked = &report.images[0].evidence[0].layers[0];
+    assert_eq!(checked.status, Status::LogVerified, "{checked:?}");
+    assert_eq!(checked.log_index, logged["logIndex"].as_u64());
+    assert!(checked.reason.as_deref().unwrap().contains("whose key it is was not checked"));
+    assert_eq!(report.images[0].self_check.log_verified, 1);
+
+    // The site, which knows the key, verifies signature and fresh proof.
+    let manifest = open(&out, None).unwrap().manifest.manifest;
+    let fetched = &manifest.images[0].evidence[0].log_entries[0];
+    let cosign = verifier::evidence::cosign::CosignLayer { media_type: layer.media_type.clone(), payload: layer.bytes.clone(), annotations: layer.annotations.clone() };
+    let root = trust_roots::VerifiedTrustRoot::from_hand_managed_file(&env.trusted_root()).unwrap();
+    let verifier = verifier::check::signature::SignatureVerifier::new(&root).unwrap();
+    let pinned = verifier::check::signature::PublicKey::from_pem(&std::fs::read_to_string(&public).unwrap()).unwrap();
+    let facts = verifier::check::cosign::verify_layer_with_log_entry(&verifier, &cosign, Some(fetched), &image, &verifier::check::signature::Authority::Key(pinned), &Default::default()).unwrap();
+    assert!(facts.signature.log_entries[0].inclusion_proof_verified);
+}

@@ -210,23 +210,9 @@ pub fn index_json(mut entries: Vec<IndexEntry>) -> Vec<u8> {
         "mediaType": oci::manifest::media_type::OCI_INDEX,
         "manifests": manifests,
     });
-    // serde_json's maps are sorted (no preserve_order anywhere in the build).
-    let mut bytes = serde_json::to_vec(&sort_keys(value)).unwrap_or_default();
+    let mut bytes = serde_json::to_vec(&format::sort_keys(value)).unwrap_or_default();
     bytes.push(b'\n');
     bytes
-}
-
-fn sort_keys(value: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
-        other => other,
-    }
 }
 
 /// Write `bytes` to `path` atomically (temporary file, sync, rename).
