@@ -23,22 +23,27 @@ pub const ANNOTATION_SUBJECT: &str = "dev.airlock.subject";
 pub const ANNOTATION_REFERENCE: &str = "dev.airlock.reference";
 
 /// Open (or create) the layout at `root` for a run. `root` must be absent,
-/// empty, or a layout an earlier run left (complete or interrupted): its
-/// verified blobs are reused. A manifest left by an earlier run is removed
-/// first, so a half-rewritten bundle never looks complete.
+/// empty, or what an earlier run left (a bundle, or an interrupted run: it
+/// has an `airlock/` directory, made first): its verified blobs are reused,
+/// and anything the new manifest does not list is removed at the end. Any
+/// other directory, another tool's OCI layout included, is refused and left
+/// alone. A manifest left by an earlier run is removed first, so a
+/// half-rewritten bundle never looks complete.
 pub fn prepare(root: &Path) -> Result<Layout> {
     match std::fs::read_dir(root) {
         Ok(mut entries) => {
-            if entries.next().is_some() && !root.join("oci-layout").is_file() {
+            if entries.next().is_some() && !root.join("airlock").is_dir() {
                 return Err(Error::Output {
                     path: root.to_path_buf(),
-                    reason: "exists, is not empty, and is not an airlock bundle (no oci-layout); refusing to write into it".into(),
+                    reason: "exists, is not empty, and is not an airlock bundle (no airlock/ directory); refusing to write into it".into(),
                 });
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(root, "open output directory", e)),
     }
+    let marker = root.join("airlock");
+    std::fs::create_dir_all(&marker).map_err(|e| Error::io(&marker, "create", e))?;
     for name in [format::SIGNATURE_PATH, format::PATH] {
         match std::fs::remove_file(root.join(name)) {
             Ok(()) => {}
@@ -332,5 +337,16 @@ mod tests {
         let err = prepare(dir.path()).unwrap_err().to_string();
         assert!(err.contains("not an airlock bundle"), "{err}");
         assert!(dir.path().join("precious.txt").exists());
+        // Another tool's OCI layout is not ours to prune either.
+        let layout = tempfile::tempdir().unwrap();
+        std::fs::write(layout.path().join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        std::fs::write(layout.path().join("index.json"), br#"{"schemaVersion":2,"manifests":[]}"#).unwrap();
+        assert!(prepare(layout.path()).is_err());
+        assert!(!layout.path().join("airlock").exists());
+        // An empty directory, or an interrupted run's, is fine.
+        let empty = tempfile::tempdir().unwrap();
+        prepare(empty.path()).unwrap();
+        assert!(empty.path().join("airlock").is_dir() && empty.path().join("oci-layout").is_file());
+        prepare(empty.path()).unwrap();
     }
 }
