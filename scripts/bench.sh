@@ -88,8 +88,8 @@ bench_bundle() {
   scripts/install-deps.sh
   [ -x /usr/bin/time ] || apt-get install -y -q time >/dev/null
   work=$(mktemp -d /var/tmp/airlock-bench-bundle.XXXXXX)
-  local registry_pid="" lab_pid=""
-  trap 'kill $registry_pid $lab_pid 2>/dev/null; rm -rf "$work" "${registry_dir:-}"' EXIT
+  registry_pid="" lab_pid="" registry_dir=""
+  trap 'kill ${registry_pid:-} ${lab_pid:-} 2>/dev/null; rm -rf "$work" "${registry_dir:-}"' EXIT
   cargo build --release --locked --bin airlock -q
   local airlock=$PWD/target/release/airlock lab_dir=$PWD/../shared/tools/sigstore-lab
 
