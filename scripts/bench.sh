@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# bench.sh [verify-blob|verify] — airlock's benchmarks, each against the physical
-# limit or a peer in the same run, printing ratios. Not a test: numbers are
-# for people; nothing here asserts a timing.
+# bench.sh [verify-blob|verify|bundle] — airlock's benchmarks, each against
+# the physical limit or a peer in the same run, printing ratios. Not a test:
+# numbers are for people; nothing here asserts a timing.
 #
 #   verify-blob   per-bundle CPU in-process and whole-process latency of
 #                 `airlock verify-blob`, against sigstore-python on the same
 #                 fresh bundles (sigstore-lab). Targets: >= 10x less CPU per
 #                 bundle than sigstore-python; whole process < 10 ms.
+#   bundle        `airlock bundle create` of IMAGES images (TOTAL_MIB distinct
+#                 MiB, a BASE_MIB base layer shared by all, a layer shared
+#                 per group of five), each keyless-signed by the sigstore-lab,
+#                 from a loopback docker-registry, against `skopeo sync --src
+#                 yaml --dest dir` with sigstore attachments on, in one run:
+#                 wall time, ratio, peak RSS, bytes on disk and copies of the
+#                 base layer; then peak RSS of single-image bundles of
+#                 SMALL_MIB and LARGE_MIB to show memory stays flat as images
+#                 grow. Targets: airlock <= half skopeo's time, shared layers
+#                 stored once, flat RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify-blob}
@@ -97,8 +107,109 @@ PY
   done
 }
 
+# /usr/bin/time -v: wall seconds and peak RSS (KiB) of a command, as
+# "SECONDS KIB"; its own output goes to "$work/<name>.out|.err".
+measure() {
+  local name=$1; shift
+  /usr/bin/time -v -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
+    echo "bench: $name failed:" >&2; tail -20 "$work/$name.err" >&2; exit 1; }
+  python3 - "$work/$name.time" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", t).group(1).split(":")
+secs = sum(float(x) * 60 ** i for i, x in enumerate(reversed(wall)))
+rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)
+print(f"{secs:.2f} {rss}")
+PY
+}
+
+bench_bundle() {
+  local images=${IMAGES:-20} total=${TOTAL_MIB:-2048} base=${BASE_MIB:-256}
+  local small=${SMALL_MIB:-64} large=${LARGE_MIB:-512}
+  scripts/install-deps.sh
+  [ -x /usr/bin/time ] || apt-get install -y -q time >/dev/null
+  work=$(mktemp -d /var/tmp/airlock-bench-bundle.XXXXXX)
+  registry_pid="" lab_pid="" registry_dir=""
+  trap 'kill ${registry_pid:-} ${lab_pid:-} 2>/dev/null; rm -rf "$work" "${registry_dir:-}"' EXIT
+  cargo build --release --locked --bin airlock -q
+  local airlock=$PWD/target/release/airlock lab_dir=$PWD/../shared/tools/sigstore-lab
+
+  read -r addr registry_pid registry_dir < <(scripts/registry.sh --background)
+  node "$lab_dir/mockserver.js" --out "$work/lab" >"$work/lab.ready" 2>"$work/lab.log" &
+  lab_pid=$!
+  for _ in $(seq 100); do [ -s "$work/lab.ready" ] && break; sleep 0.1; done
+  local lab_url
+  lab_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$work/lab.ready")
+
+  echo "==> generating $images images ($total MiB distinct, base layer $base MiB) and two of $small and $large MiB"
+  python3 scripts/bench-images.py "$work/layout" "$images" "$total" "$base" "small=$small" "large=$large" | tee "$work/shape.json"
+  echo "==> pushing to $addr and signing each (sigstore-lab, keyless, cosign .sig)"
+  local list="$work/images.txt" yaml="$work/sync.yaml"
+  printf '%s:\n  tls-verify: false\n  images:\n' "$addr" >"$yaml"
+  : >"$list"
+  for tag in $(python3 -c 'import json,sys; [print(m["annotations"]["org.opencontainers.image.ref.name"]) for m in json.load(open(sys.argv[1]))["manifests"]]' "$work/layout/index.json"); do
+    skopeo copy -q --dest-tls-verify=false --preserve-digests "oci:$work/layout:$tag" "docker://$addr/bench/$tag:v1"
+    local digest
+    digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$addr/bench/$tag:v1")
+    (cd "$lab_dir" && node oci-sign.js --url "$lab_url" --trust "$work/lab" --image "$addr/bench/$tag@$digest" --mode legacy >/dev/null)
+    case $tag in
+      small|large) ;;
+      *) echo "$addr/bench/$tag:v1" >>"$list"; printf '    bench/%s: [v1]\n' "$tag" >>"$yaml" ;;
+    esac
+  done
+  rm -rf "$work/layout"
+  mkdir -p "$work/registries.d"
+  printf 'docker:\n  %s:\n    use-sigstore-attachments: true\n' "$addr" >"$work/registries.d/bench.yaml"
+
+  local common=(--trusted-root "$work/lab/trusted_root.json" --rekor-url "$lab_url" --insecure-registry "$addr")
+  echo "==> skopeo sync --src yaml --dest dir (sigstore attachments on)"
+  read -r s_secs s_rss < <(measure skopeo skopeo sync --src yaml --dest dir --registries.d "$work/registries.d" "$yaml" "$work/skopeo")
+  echo "==> airlock bundle create"
+  read -r a_secs a_rss < <(measure airlock "$airlock" bundle create --images "$list" --out "$work/airlock" "${common[@]}" --output json)
+  cp "$work/airlock.out" "$work/report.json"
+  local s_sigs s_bytes a_bytes base_digest s_base a_base
+  s_sigs=$(find "$work/skopeo" -name 'signature-*' | wc -l)
+  s_bytes=$(du -sb "$work/skopeo" | cut -f1)
+  a_bytes=$(du -sb "$work/airlock" | cut -f1)
+  base_digest=$(python3 - "$work/airlock" <<'PY'
+import json, sys, collections
+root = sys.argv[1]
+counts = collections.Counter()
+for m in json.load(open(root + "/index.json"))["manifests"]:
+    if m["annotations"]["dev.airlock.kind"] != "image":
+        continue
+    manifest = json.load(open(root + "/blobs/sha256/" + m["digest"].split(":")[1]))
+    counts.update(l["digest"] for l in manifest["layers"])
+print(counts.most_common(1)[0][0].split(":")[1])
+PY
+)
+  s_base=$(find "$work/skopeo" -type f -name "$base_digest" | wc -l)
+  a_base=$(find "$work/airlock" -type f -name "$base_digest" | wc -l)
+  echo "==> memory as images grow: one image of $small MiB, then one of $large MiB"
+  read -r m1_secs m1_rss < <(measure small "$airlock" bundle create "$addr/bench/small:v1" --out "$work/small" "${common[@]}")
+  read -r m2_secs m2_rss < <(measure large "$airlock" bundle create "$addr/bench/large:v1" --out "$work/large" "${common[@]}")
+  python3 - "$images" "$total" "$s_secs" "$s_rss" "$a_secs" "$a_rss" "$s_bytes" "$a_bytes" "$s_base" "$a_base" "$s_sigs" \
+    "$small" "$m1_secs" "$m1_rss" "$large" "$m2_secs" "$m2_rss" "$work/report.json" <<'PY'
+import json, sys
+(n, total, s_secs, s_rss, a_secs, a_rss, s_bytes, a_bytes, s_base, a_base, s_sigs,
+ small, m1_secs, m1_rss, large, m2_secs, m2_rss, report) = sys.argv[1:]
+r = json.load(open(report))
+verified = sum(i["selfCheck"]["verified"] for i in r["images"])
+mib = lambda b: int(b) / 1048576
+print()
+print(f"{n} images, {total} MiB distinct, {r['blobs']['shared']} blobs shared between images")
+print(f"{'':24} {'wall s':>8} {'peak RSS MiB':>13} {'on disk MiB':>12} {'base layer copies':>18}")
+print(f"{'skopeo sync (dir)':24} {float(s_secs):8.1f} {int(s_rss)/1024:13.1f} {mib(s_bytes):12.0f} {s_base:>18}")
+print(f"{'airlock bundle create':24} {float(a_secs):8.1f} {int(a_rss)/1024:13.1f} {mib(a_bytes):12.0f} {a_base:>18}")
+print(f"ratio (skopeo / airlock): {float(s_secs)/float(a_secs):.2f}x  (target >= 2x)")
+print(f"airlock: {verified} signatures verified, {sum(i['logEntriesFetched'] for i in r['images'])} Rekor proofs fetched; skopeo copied {s_sigs} signatures, verified none")
+print(f"peak RSS by image size: {small} MiB image {int(m1_rss)/1024:.1f} MiB, {large} MiB image {int(m2_rss)/1024:.1f} MiB")
+PY
+}
+
 case "$what" in
   verify-blob) bench_verify_blob ;;
   verify) bench_verify ;;
-  *) echo "usage: scripts/bench.sh [verify-blob|verify]" >&2; exit 2 ;;
+  bundle) bench_bundle ;;
+  *) echo "usage: scripts/bench.sh [verify-blob|verify|bundle]" >&2; exit 2 ;;
 esac

@@ -39,6 +39,126 @@ pub enum Command {
     /// it offline (disconnected side).
     #[command(subcommand)]
     Trust(TrustCommand),
+
+    /// Transfer bundles: images by digest with all their evidence.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Write images by digest, with every signature, attestation, SBOM,
+    /// referrer, Rekor proof and the trust root, onto transfer media
+    /// (connected side).
+    ///
+    /// Every tag is resolved to a digest once. Evidence is collected for the
+    /// image, its index and each platform child (cosign .sig/.att/.sbom
+    /// tags, OCI 1.1 referrers, Sigstore bundles, Notation signatures, SBOM
+    /// artifacts); SET-only cosign signatures get a fresh Rekor inclusion
+    /// proof. Every signature and proof is verified before anything is
+    /// written. Exit 0 when written, 1 when evidence was refused (the image
+    /// and evidence named), 2 if it could not run (usage, network, disk, or
+    /// a build without `connected`).
+    Create(BundleCreateArgs),
+}
+
+/// Compression of an archive bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompressArg {
+    /// A bare tar.
+    None,
+    /// gzip (fixed header, fixed level).
+    Gzip,
+    /// zstd (fixed level, one thread).
+    Zstd,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleCreateArgs {
+    /// Images to bundle: a tag, a digest, or both (registry/repo:tag@sha256:...).
+    #[arg(value_name = "REF", required_unless_present = "images", conflicts_with = "images")]
+    pub refs: Vec<String>,
+
+    /// A file listing the images, one reference per line (blank lines and
+    /// lines starting with # are ignored).
+    #[arg(long, value_name = "FILE")]
+    pub images: Option<PathBuf>,
+
+    /// Where to write: a directory, or an archive when the name ends in
+    /// .tar, .tar.gz or .tar.zst. Re-running with the same --out resumes an
+    /// interrupted run without downloading again.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+
+    /// Keep only this platform of multi-platform images (repeatable); the
+    /// index is kept byte for byte and the others are named as dropped.
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<String>,
+
+    /// Verify every image against this policy before writing (not
+    /// integrated yet: refused).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// Sign the bundle manifest with this ECDSA P-256 key (PKCS#8 PEM,
+    /// unencrypted), in cosign sign-blob format, as airlock/manifest.json.sig.
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
+
+    /// Archive compression; must agree with the --out name (implied by it).
+    #[arg(long, value_enum, value_name = "none|gzip|zstd")]
+    pub compress: Option<CompressArg>,
+
+    /// Split the archive into volumes of at most SIZE (e.g. 4GiB, 700MB;
+    /// at least 1MiB): PATH.001, PATH.002, ...
+    #[arg(long, value_name = "SIZE")]
+    pub split_size: Option<String>,
+
+    /// Make an incremental bundle: leave out blobs the bundle with this
+    /// manifest carried or inherited, and record that this one extends it.
+    #[arg(long, value_name = "PREVIOUS_BUNDLE_MANIFEST")]
+    pub since: Option<PathBuf>,
+
+    /// Rekor, for the inclusion proofs of cosign signatures that carry only a SET.
+    #[arg(long, value_name = "URL", default_value = "https://rekor.sigstore.dev")]
+    pub rekor_url: String,
+
+    /// The TUF repository to fetch the trust root from (default: Sigstore
+    /// public-good, https://tuf-repo-cdn.sigstore.dev).
+    #[arg(long, value_name = "URL", conflicts_with = "trusted_root")]
+    pub tuf_mirror: Option<String>,
+
+    /// The pinned TUF root to start from (default: the Sigstore public-good
+    /// root v15 embedded in airlock).
+    #[arg(long, value_name = "PINNED_ROOT.json", requires = "tuf_mirror")]
+    pub tuf_root: Option<PathBuf>,
+
+    /// No TUF: carry this hand-managed trusted_root.json as is (reports
+    /// state that no TUF chain was checked).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// Reach this registry over plain HTTP (repeatable; e.g. 127.0.0.1:5000).
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+
+    /// Fetches in flight at once (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+
+    /// Record this creation time (RFC 3339) instead of the clock's: the
+    /// only input that varies, so two runs give byte-identical bundles.
+    #[arg(long, value_name = "RFC3339")]
+    pub created: Option<jiff::Timestamp>,
+
+    /// Carry FILE as an SBOM of IMAGE (one of the requested references;
+    /// repeatable). SPDX 2.2/2.3 (JSON or tag-value) or CycloneDX 1.4-1.6.
+    #[arg(long = "sbom", value_name = "FILE=IMAGE")]
+    pub sboms: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -267,9 +267,22 @@ impl Layout {
         R: tokio::io::AsyncRead + Send + Unpin,
     {
         let location = self.location_of(&descriptor.digest);
-        let mut file = tokio::fs::File::create(partial)
-            .await
-            .map_err(|e| Error::io(partial, "create", e))?;
+        // Another write finishing at this moment may have tidied the ingest
+        // directory away (it removes it when it looks empty); make it again.
+        let mut attempt = 0;
+        let mut file = loop {
+            match tokio::fs::File::create(partial).await {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
+                    attempt += 1;
+                    if let Some(dir) = partial.parent() {
+                        tokio::fs::create_dir_all(dir)
+                            .await
+                            .map_err(|e| Error::io(dir, "create ingest directory", e))?;
+                    }
+                }
+                other => break other.map_err(|e| Error::io(partial, "create", e))?,
+            }
+        };
         let mut verified = AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size);
         let mut buf = vec![0u8; 256 * 1024];
         loop {

@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+mod bundle;
 mod inspect;
 mod sbom;
 mod shared;
@@ -7,7 +8,7 @@ mod trust;
 mod verify;
 mod verify_blob;
 
-use crate::cli::{Cli, Command, TrustCommand};
+use crate::cli::{BundleCommand, Cli, Command, TrustCommand};
 use crate::exit::Outcome;
 
 /// Dispatch a parsed command line.
@@ -19,5 +20,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sbom(command) => sbom::run(command),
         Command::Trust(TrustCommand::Fetch(args)) => trust::fetch(args),
         Command::Trust(TrustCommand::Verify(args)) => trust::verify(args),
+        Command::Bundle(BundleCommand::Create(args)) => bundle::create(args),
     }
 }

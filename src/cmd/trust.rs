@@ -3,12 +3,8 @@
 use crate::cli::{TrustFetchArgs, TrustVerifyArgs};
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};
-use trust_roots::{
-    ReferenceTime, SnapshotReport, TrustSource, VerifiedTrustRoot,
-    VerifyOptions,
-};
-
-use super::shared::{now, pinned_root, time_policy};
+use super::shared::{pinned_root, time_policy};
+use trust_roots::{SnapshotReport, TrustSource, VerifiedTrustRoot, VerifyOptions};
 
 /// `trust verify`: a TUF snapshot offline, or (`--trusted-root`) a
 /// hand-managed file with no TUF.
@@ -190,7 +186,9 @@ fn refused(
 /// `trust fetch`, in a build with the `connected` feature.
 #[cfg(feature = "connected")]
 pub fn fetch(args: TrustFetchArgs) -> anyhow::Result<Outcome> {
+    use super::shared::now;
     use trust_roots::fetch::{fetch_snapshot, FetchOptions};
+    use trust_roots::ReferenceTime;
     let now = now();
     let time = match args.at {
         Some(at) => ReferenceTime::operator(at),

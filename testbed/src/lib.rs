@@ -387,6 +387,13 @@ pub struct Lab {
 impl Lab {
     /// Start the lab's services on a free 127.0.0.1 port.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Start the lab's services with extra `mockserver.js` options, e.g.
+    /// `["--tlog-noise", "3"]` so proofs fetched later differ from the ones
+    /// made when signing.
+    pub fn start_with(options: &[&str]) -> Self {
         let node = require("node");
         let lab = lab_dir();
         assert!(lab.join("node_modules/@sigstore/mock").exists(), "sigstore-lab is not installed: {INSTALL_HINT}");
@@ -395,6 +402,7 @@ impl Lab {
             .arg(lab.join("mockserver.js"))
             .arg("--out")
             .arg(dir.path())
+            .args(options)
             .current_dir(&lab)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -327,13 +327,51 @@ impl<W: Write> ArchiveWriter<W> {
     }
 
     /// Append one regular file of `size` bytes read from `content`.
+    ///
+    /// A name that does not fit the ustar name and prefix fields (a long
+    /// file name without a `/` to split at, such as an SBOM's in
+    /// `sboms.tar.gz`) is carried in a PAX extended header (`path`), as the
+    /// format allows; the ustar header then holds its first 100 bytes.
     pub fn append(&mut self, path: &str, size: u64, content: impl Read) -> io::Result<()> {
-        self.inner.write_all(&ustar_header(path, size)?)?;
+        let header = match ustar_header(path, size) {
+            Ok(header) => header,
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput && plain_path(path).ok().as_deref() == Some(path) => {
+                self.write_pax_path(path)?;
+                let mut cut = 100.min(path.len());
+                while !path.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                ustar_header(&path[..cut], size)?
+            }
+            Err(e) => return Err(e),
+        };
+        self.inner.write_all(&header)?;
         let copied = io::copy(&mut content.take(size), &mut self.inner)?;
         if copied != size {
             return Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("{path}: content shorter than {size} bytes")));
         }
         let padding = (BLOCK - (size % BLOCK as u64) as usize) % BLOCK;
+        self.inner.write_all(&[0u8; BLOCK][..padding])
+    }
+
+    /// A PAX extended header (`x`) whose one record is `path`, with a fixed
+    /// name and metadata so archives stay reproducible.
+    fn write_pax_path(&mut self, path: &str) -> io::Result<()> {
+        // "<len> path=<path>\n", where <len> counts its own digits.
+        let body = format!(" path={path}\n");
+        let mut len = body.len() + 1;
+        while format!("{len}{body}").len() != len {
+            len += 1;
+        }
+        let record = format!("{len}{body}");
+        let mut header = ustar_header("PaxHeader", record.len() as u64)?;
+        header[156] = b'x';
+        header[148..156].copy_from_slice(b"        ");
+        let sum: u64 = header.iter().map(|&b| u64::from(b)).sum();
+        header[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        self.inner.write_all(&header)?;
+        self.inner.write_all(record.as_bytes())?;
+        let padding = (BLOCK - record.len() % BLOCK) % BLOCK;
         self.inner.write_all(&[0u8; BLOCK][..padding])
     }
 
@@ -417,6 +455,23 @@ mod tests {
         assert_eq!(entries[1].0, long);
         assert_eq!(entries[2].1, vec![7u8; 1000]);
         assert_eq!(bytes, archive(&[("airlock/manifest.json", b"{}"), (&long, b"root"), ("blobs/sha256/x", &[7u8; 1000])]));
+    }
+
+    #[test]
+    fn long_names_without_a_slash_use_a_pax_header_gnu_tar_reads() {
+        let long = format!("127.0.0.1:41657_test_app@sha256-{}.spdx.json", "b".repeat(64));
+        assert!(long.len() > 100 && !long.contains('/'));
+        let bytes = archive(&[(&long, b"sbom"), ("short", b"x")]);
+        let entries = read_all(&bytes).unwrap();
+        assert_eq!(entries[0], (long.clone(), b"sbom".to_vec()));
+        assert_eq!(entries[1].0, "short");
+        assert_eq!(bytes, archive(&[(&long, b"sbom"), ("short", b"x")]), "deterministic");
+        let dir = tempfile::tempdir().unwrap();
+        let tar = dir.path().join("x.tar");
+        std::fs::write(&tar, &bytes).unwrap();
+        let out = std::process::Command::new("tar").arg("-tf").arg(&tar).output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().collect::<Vec<_>>(), [long.as_str(), "short"]);
     }
 
     #[test]

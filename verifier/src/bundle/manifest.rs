@@ -439,8 +439,9 @@ fn check_sbom_file_name(name: &str) -> Result<()> {
 }
 
 /// Rebuild every JSON object with its keys in sorted order, whatever map
-/// type serde_json was built with.
-fn sort_keys(value: serde_json::Value) -> serde_json::Value {
+/// type serde_json was built with. The bundle's canonical JSON files (this
+/// manifest, and the layout's `index.json`) are written through it.
+pub fn sort_keys(value: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
         Value::Object(map) => {

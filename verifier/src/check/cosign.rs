@@ -3,6 +3,7 @@
 //! must name the image it is attached to.
 
 use super::signature::{Artifact, Authority, Requirements, SignatureFacts, SignatureVerifier};
+use crate::bundle::manifest::FetchedLogEntry;
 use crate::evidence::cosign::{CosignLayer, CosignSignature, LayerKind, SimpleSigning};
 use crate::{Check, Error, Result, Verified};
 
@@ -36,7 +37,25 @@ pub fn verify_layer(
     authority: &Authority,
     requirements: &Requirements,
 ) -> Result<Verified<CosignFacts>> {
-    let signature = CosignSignature::from_layer(layer)?;
+    verify_layer_with_log_entry(verifier, layer, None, image, authority, requirements)
+}
+
+/// [`verify_layer`] for a layer whose Rekor entry was fetched at bundle
+/// time (a bundle manifest's `evidence[].logEntries[]`): the fetched entry
+/// must be the one the layer's SET signs, and its inclusion proof and signed
+/// checkpoint are verified with the SET.
+pub fn verify_layer_with_log_entry(
+    verifier: &SignatureVerifier,
+    layer: &CosignLayer,
+    log_entry: Option<&FetchedLogEntry>,
+    image: &oci::Digest,
+    authority: &Authority,
+    requirements: &Requirements,
+) -> Result<Verified<CosignFacts>> {
+    let mut signature = CosignSignature::from_layer(layer)?;
+    if let Some(entry) = log_entry {
+        signature = signature.with_inclusion_proof(entry)?;
+    }
     let payload = match signature.kind() {
         LayerKind::Signature => Some(signed_payload_for(&signature, image)?),
         LayerKind::Attestation => None,

@@ -9,16 +9,17 @@
 //! `/rfc3161timestamp` becomes a signed timestamp.
 
 use super::sigstore::SigstoreBundle;
-use crate::{Error, Result};
+use crate::bundle::manifest::FetchedLogEntry;
+use crate::{Check, Error, Result};
 use base64::Engine as _;
 use sigstore_types::bundle::{
-    CertificateContent, InclusionPromise, LogId, MediaType, MessageDigest, MessageSignature,
+    CertificateContent, CheckpointData, InclusionPromise, InclusionProof, LogId, MediaType, MessageDigest, MessageSignature,
     PublicKeyIdentifier, Rfc3161Timestamp, SignatureContent, TimestampVerificationData,
     TransparencyLogEntry, VerificationMaterial, VerificationMaterialContent, X509Certificate,
 };
 use sigstore_types::{
     Bundle, CanonicalizedBody, DerCertificate, DigestBytes, DsseEnvelope, HashAlgorithm, KindVersion,
-    LogIndex, LogKeyId, SignatureBytes, SignedTimestamp, TimestampToken,
+    LogIndex, LogKeyId, Sha256Hash, SignatureBytes, SignedTimestamp, TimestampToken,
 };
 use std::collections::BTreeMap;
 
@@ -186,6 +187,74 @@ impl CosignSignature {
         self.log_entry.is_some() || self.timestamp.is_some()
     }
 
+    /// The Rekor entry the layer's SET (`dev.sigstore.cosign/bundle`) signs,
+    /// when the layer carries one. cosign layers never carry an inclusion
+    /// proof; the bundler fetches one for this entry from Rekor.
+    pub fn set_entry(&self) -> Option<SetEntry> {
+        let entry = self.log_entry.as_ref().filter(|e| e.inclusion_promise.is_some())?;
+        Some(SetEntry {
+            log_index: entry.log_index.get(),
+            log_id: hex::encode(entry.log_id.key_id.as_bytes()),
+            integrated_time: entry.integrated_time,
+            body: entry.canonicalized_body.as_bytes().to_vec(),
+        })
+    }
+
+    /// This signature with the inclusion proof and signed checkpoint of a
+    /// Rekor entry fetched for it at bundle time, so that the proof is
+    /// verified together with the SET.
+    ///
+    /// The fetched entry must be the one the SET signs: the same global log
+    /// index, and an entry UUID whose leaf hash is the RFC 6962 leaf hash of
+    /// the body the SET signs. The proof itself is not checked here (parse
+    /// only); [`crate::check`] verifies it against the trusted Rekor key.
+    pub fn with_inclusion_proof(&self, fetched: &FetchedLogEntry) -> Result<Self> {
+        let refused = |reason: String| Error::failed(Check::TransparencyLog, reason);
+        let malformed = |reason: String| Error::malformed("fetched Rekor entry", reason);
+        let Some(entry) = self.log_entry.as_ref() else {
+            return Err(refused(format!(
+                "a Rekor entry ({}) was recorded for a layer that carries no Rekor bundle",
+                fetched.log_index
+            )));
+        };
+        if entry.log_index.get() != fetched.log_index {
+            return Err(refused(format!(
+                "the fetched entry has log index {}, but the SET signs entry {}",
+                fetched.log_index,
+                entry.log_index.get()
+            )));
+        }
+        let leaf = leaf_hash(entry.canonicalized_body.as_bytes());
+        let uuid = fetched.uuid.to_ascii_lowercase();
+        let uuid_leaf = match uuid.len() {
+            64 => uuid.as_str(),
+            // Rekor's sharded form: a 16-hex tree ID, then the leaf hash.
+            80 => &uuid[16..],
+            n => return Err(malformed(format!("entry UUID has {n} characters, expected 64 or 80 hex"))),
+        };
+        if uuid_leaf != leaf.hex() {
+            return Err(refused(format!(
+                "the fetched entry {} is not the entry the SET signs (its leaf hash is {})",
+                fetched.uuid,
+                leaf.hex()
+            )));
+        }
+        let proof = &fetched.inclusion_proof;
+        let hash = |what: &str, h: &str| Sha256Hash::from_hex(h).map_err(|e| malformed(format!("{what}: {e}")));
+        let hashes = proof
+            .hashes
+            .iter()
+            .map(|h| hash("inclusion proof hash", h))
+            .collect::<Result<Vec<_>>>()?;
+        let checkpoint = CheckpointData::new(proof.checkpoint.as_str())
+            .map_err(|e| malformed(format!("checkpoint: {e}")))?;
+        let log_index = LogIndex::new(proof.log_index).map_err(|e| malformed(format!("proof log index: {e}")))?;
+        let inclusion = InclusionProof::new(log_index, hash("root hash", &proof.root_hash)?, proof.tree_size, hashes, checkpoint);
+        let mut upgraded = self.clone();
+        upgraded.log_entry = Some(entry.clone().with_inclusion_proof(inclusion));
+        Ok(upgraded)
+    }
+
     /// The raw signature, for a message-signature layer.
     pub(crate) fn message_signature(&self) -> Option<&SignatureBytes> {
         match &self.content {
@@ -230,6 +299,28 @@ impl CosignSignature {
             ));
         SigstoreBundle::from_parsed(Bundle::new(media_type, material, self.content.clone()))
     }
+}
+
+/// The Rekor entry a cosign layer's SET signs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetEntry {
+    /// Its global log index.
+    pub log_index: u64,
+    /// The log's ID (hex of the SHA-256 of its public key).
+    pub log_id: String,
+    /// When the log says it integrated the entry.
+    pub integrated_time: Option<jiff::Timestamp>,
+    /// The canonicalized entry body (JSON) the SET signs.
+    pub body: Vec<u8>,
+}
+
+/// RFC 6962 leaf hash: SHA-256 of 0x00 then the entry body. Rekor's entry
+/// UUID ends with it.
+pub fn leaf_hash(body: &[u8]) -> oci::Digest {
+    let mut hasher = oci::Hasher::new(oci::Algorithm::Sha256);
+    hasher.update(&[0u8]);
+    hasher.update(body);
+    hasher.finish()
 }
 
 fn message_signature(layer: &CosignLayer) -> Result<MessageSignature> {

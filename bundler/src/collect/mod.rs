@@ -1,0 +1,106 @@
+//! Finding the evidence attached to an image, its index and each carried
+//! platform child, one file per source:
+//!
+//! - [`cosign_tags`]: cosign's `sha256-<hex>.sig`, `.att` and `.sbom` tags;
+//! - [`referrers`]: OCI 1.1 referrers, through the registry's referrers API
+//!   and the `sha256-<hex>` tag-schema fallback, classified as Sigstore
+//!   bundles or other referrers (Notation signatures, SBOM artifacts);
+//! - [`rekor`]: Rekor entries, with fresh inclusion proofs, for cosign
+//!   layers that carry only a SET (connected only);
+//! - [`sbom`]: SBOMs in attestations, attachments, referrers and the
+//!   operator's files.
+//!
+//! Anything other than "not there" is an error: evidence is never silently
+//! left behind.
+
+pub mod cosign_tags;
+pub mod referrers;
+pub mod rekor;
+pub mod sbom;
+
+use crate::error::{Error, Result};
+use oci::remote::Repository;
+use oci::store::{self, Graph};
+use oci::{Descriptor, Digest, ImageRef, Store, Tag};
+use std::collections::BTreeSet;
+use verifier::bundle::manifest::{EvidenceKind, EvidenceSource};
+
+/// One evidence manifest found for a subject.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// What it is.
+    pub kind: EvidenceKind,
+    /// The image, index or platform child it is attached to.
+    pub subject: Digest,
+    /// Where it was found.
+    pub source: EvidenceSource,
+    /// Its manifest's descriptor.
+    pub descriptor: Descriptor,
+    /// For referrers: the artifact type.
+    pub artifact_type: Option<String>,
+}
+
+/// Evidence found for one subject, with its manifests and blobs walked.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    /// Where and what.
+    pub found: Found,
+    /// The evidence manifest (and, for an index, its children) and blobs.
+    pub graph: Graph,
+}
+
+/// Every piece of evidence for `subjects` (an image and its carried
+/// children) in `repository`. Tags are listed once.
+pub async fn evidence(image: &ImageRef, repository: &Repository, subjects: &[Digest]) -> Result<Vec<Collected>> {
+    let tags: BTreeSet<Tag> = repository
+        .list_tags()
+        .await
+        .map_err(|e| Error::registry(image, "list tags", e))?
+        .into_iter()
+        .collect();
+    let mut found = Vec::new();
+    for subject in subjects {
+        found.extend(
+            cosign_tags::find(repository, &tags, subject)
+                .await
+                .map_err(|e| Error::registry(image, "read cosign tags", e))?,
+        );
+        found.extend(
+            referrers::find(repository, &tags, subject)
+                .await
+                .map_err(|e| Error::registry(image, "list referrers", e))?,
+        );
+    }
+    // One entry per (subject, kind, manifest), in the manifest's order.
+    found.sort_by(|a, b| (&a.subject, a.kind, &a.descriptor.digest).cmp(&(&b.subject, b.kind, &b.descriptor.digest)));
+    found.dedup_by(|a, b| a.subject == b.subject && a.kind == b.kind && a.descriptor.digest == b.descriptor.digest);
+
+    let mut collected = Vec::with_capacity(found.len());
+    for mut f in found {
+        let graph = store::walk(repository, &f.descriptor, &[])
+            .await
+            .map_err(|e| Error::registry(image, "read evidence", e))?;
+        if matches!(f.source, EvidenceSource::ReferrersApi | EvidenceSource::ReferrersTag) {
+            // The manifest, not the listing, says what it is.
+            f.artifact_type = graph.root_manifest().and_then(|m| m.manifest().artifact_type().map(String::from));
+            f.kind = referrers::classify(f.artifact_type.as_deref());
+            let subject = graph.root_manifest().and_then(|m| m.manifest().subject().map(|s| s.digest.clone()));
+            if subject.as_ref() != Some(&f.subject) {
+                return Err(Error::Evidence {
+                    at: Box::new(crate::At {
+                        image: image.to_string(),
+                        evidence: f.descriptor.digest.clone(),
+                        layer: None,
+                    }),
+                    reason: format!(
+                        "listed as a referrer of {}, but its subject is {}",
+                        f.subject,
+                        subject.map_or_else(|| "absent".to_string(), |s| s.to_string())
+                    ),
+                });
+            }
+        }
+        collected.push(Collected { found: f, graph });
+    }
+    Ok(collected)
+}

@@ -1,0 +1,429 @@
+//! `airlock bundle create`: flags to a `bundler::Request`, one call, the
+//! report rendered as text or JSON. In a build without `connected` it is a
+//! stub that says so.
+
+use crate::cli::BundleCreateArgs;
+use crate::exit::Outcome;
+
+/// `bundle create` in a build without the `connected` feature.
+#[cfg(not(feature = "connected"))]
+pub fn create(args: BundleCreateArgs) -> anyhow::Result<Outcome> {
+    let _ = args;
+    eprintln!(
+        "airlock: bundle create: this airlock was built without the `connected` feature, so it \
+         contains no bundler and no network code; run `bundle create` with a connected build"
+    );
+    Ok(Outcome::CouldNotRun)
+}
+
+#[cfg(feature = "connected")]
+pub use connected::create;
+
+#[cfg(feature = "connected")]
+mod connected {
+    use super::*;
+    use crate::cli::CompressArg;
+    use crate::output::{print_json, Format};
+    use anyhow::Context as _;
+    use bundler::{Compression, Created, ErrorKind, OperatorSbom, Output, Phase, Progress, Report, Request, TrustInput, Unit};
+    use std::io::{IsTerminal, Write};
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    /// `bundle create`.
+    pub fn create(args: BundleCreateArgs) -> anyhow::Result<Outcome> {
+        let output_format = args.output;
+        let request = match request(args) {
+            Ok(r) => r,
+            Err(e) => return usage(output_format, &format!("{e:#}")),
+        };
+        let jobs = request.jobs;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(jobs.clamp(1, 64))
+            .enable_all()
+            .build()?;
+        let progress = Arc::new(CliProgress::new(std::io::stderr().is_terminal()));
+        let result = runtime.block_on(bundler::create(&request, progress.clone()));
+        progress.clear();
+        match result {
+            Ok(report) => {
+                match output_format {
+                    Format::Json => print_json(&report)?,
+                    Format::Text => render(&report),
+                }
+                Ok(Outcome::Success)
+            }
+            Err(error) => {
+                let outcome = match error.kind() {
+                    ErrorKind::Refused => Outcome::Refused,
+                    _ => Outcome::CouldNotRun,
+                };
+                let verdict = if outcome == Outcome::Refused { "refused" } else { "could not run" };
+                if output_format == Format::Json {
+                    print_json(&serde_json::json!({
+                        "mediaType": bundler::report::MEDIA_TYPE,
+                        "created": false,
+                        "errorKind": error.kind(),
+                        "error": error.to_string(),
+                        "airlockVersion": env!("CARGO_PKG_VERSION"),
+                    }))?;
+                }
+                eprintln!("airlock: bundle create: {verdict}: {}", chain(&error));
+                Ok(outcome)
+            }
+        }
+    }
+
+    fn usage(format: Format, message: &str) -> anyhow::Result<Outcome> {
+        if format == Format::Json {
+            print_json(&serde_json::json!({
+                "mediaType": bundler::report::MEDIA_TYPE,
+                "created": false,
+                "errorKind": "usage",
+                "error": message,
+                "airlockVersion": env!("CARGO_PKG_VERSION"),
+            }))?;
+        }
+        eprintln!("airlock: bundle create: could not run: {message}");
+        Ok(Outcome::CouldNotRun)
+    }
+
+    /// The error and its sources, once.
+    fn chain(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(s) = source {
+            let more = s.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            source = s.source();
+        }
+        text
+    }
+
+    /// Flags to typed values; everything a library must not do (read the
+    /// environment and the clock) happens here.
+    fn request(args: BundleCreateArgs) -> anyhow::Result<Request> {
+        let mut texts = args.refs.clone();
+        if let Some(file) = &args.images {
+            let list = std::fs::read_to_string(file).with_context(|| format!("--images {}", file.display()))?;
+            texts.extend(
+                list.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from),
+            );
+        }
+        let images = texts
+            .iter()
+            .map(|t| t.parse::<oci::ImageRef>().map_err(anyhow::Error::from))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if images.is_empty() {
+            anyhow::bail!("no images: give references or --images FILE");
+        }
+        let platforms = args
+            .platforms
+            .iter()
+            .map(|p| p.parse::<oci::Platform>().map_err(anyhow::Error::from))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let split = args
+            .split_size
+            .as_deref()
+            .map(|s| bundler::write::split::parse_size(s).map_err(|e| anyhow::anyhow!("--split-size: {e}")))
+            .transpose()?;
+        let compress = args.compress.map(|c| match c {
+            CompressArg::None => Compression::None,
+            CompressArg::Gzip => Compression::Gzip,
+            CompressArg::Zstd => Compression::Zstd,
+        });
+        let output = Output::new(args.out.clone(), compress, split)?;
+        let trust = match (&args.trusted_root, &args.tuf_mirror) {
+            (Some(file), _) => TrustInput::TrustedRoot(file.clone()),
+            (None, Some(mirror)) => TrustInput::Tuf {
+                mirror: mirror.clone(),
+                root: args.tuf_root.clone(),
+            },
+            (None, None) => TrustInput::default(),
+        };
+        let sboms = args
+            .sboms
+            .iter()
+            .map(|s| {
+                let (file, image) = s
+                    .rsplit_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--sbom {s:?}: expected FILE=IMAGE"))?;
+                Ok(OperatorSbom {
+                    file: PathBuf::from(file),
+                    image: image.parse().with_context(|| format!("--sbom {s:?}"))?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut remote = oci::remote::RemoteOptions::default();
+        remote.credentials = oci::remote::Credentials::from_docker_config(&docker_config())?;
+        remote.insecure_hosts = args.insecure_registries.clone();
+        let created = match args.created {
+            Some(at) => Created::Pinned(at),
+            None => {
+                let now = jiff::Timestamp::now();
+                Created::Clock(now.round(jiff::Unit::Second).unwrap_or(now))
+            }
+        };
+        let jobs = args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get()));
+        if jobs == 0 {
+            anyhow::bail!("--jobs must be at least 1");
+        }
+        Ok(Request {
+            images,
+            output,
+            platforms,
+            policy: args.policy,
+            sign_key: args.sign_key,
+            since: args.since,
+            rekor_url: args.rekor_url,
+            trust,
+            remote,
+            jobs,
+            created,
+            sboms,
+        })
+    }
+
+    /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+    fn docker_config() -> PathBuf {
+        match std::env::var_os("DOCKER_CONFIG") {
+            Some(dir) => Path::new(&dir).join("config.json"),
+            None => {
+                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+                home.join(".docker").join("config.json")
+            }
+        }
+    }
+
+    /// A bar per phase on a terminal, plain lines otherwise (on stderr).
+    struct CliProgress {
+        tty: bool,
+        state: Mutex<State>,
+    }
+
+    struct State {
+        phase: Option<(Phase, u64, Unit, Instant)>,
+        done: u64,
+        last_draw: Option<Instant>,
+    }
+
+    impl CliProgress {
+        fn new(tty: bool) -> Self {
+            Self {
+                tty,
+                state: Mutex::new(State {
+                    phase: None,
+                    done: 0,
+                    last_draw: None,
+                }),
+            }
+        }
+
+        fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+            self.state.lock().unwrap_or_else(|p| p.into_inner())
+        }
+
+        fn clear(&self) {
+            if self.tty {
+                eprint!("\r\x1b[2K");
+            }
+        }
+
+        fn draw(&self, state: &State) {
+            let Some((phase, total, unit, _)) = state.phase else { return };
+            let width = 30usize;
+            let filled = if total == 0 { width } else { (state.done.min(total) as f64 / total as f64 * width as f64) as usize };
+            let amount = match unit {
+                Unit::Bytes => format!("{} / {}", bytes(state.done), bytes(total)),
+                Unit::Items => format!("{} / {}", state.done, total),
+            };
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K{:<8} [{}{}] {amount}", phase.name(), "#".repeat(filled), ".".repeat(width - filled));
+            let _ = err.flush();
+        }
+    }
+
+    impl Progress for CliProgress {
+        fn start(&self, phase: Phase, total: u64, unit: Unit) {
+            let mut state = self.lock();
+            state.phase = Some((phase, total, unit, Instant::now()));
+            state.done = 0;
+            state.last_draw = None;
+            if self.tty {
+                self.draw(&state);
+            } else {
+                let amount = match unit {
+                    Unit::Bytes => bytes(total),
+                    Unit::Items => format!("{total} item(s)"),
+                };
+                eprintln!("{}: {amount}", phase.name());
+            }
+        }
+
+        fn advance(&self, amount: u64) {
+            let mut state = self.lock();
+            state.done += amount;
+            if self.tty && state.last_draw.is_none_or(|t| t.elapsed() > Duration::from_millis(100)) {
+                state.last_draw = Some(Instant::now());
+                self.draw(&state);
+            }
+        }
+
+        fn note(&self, message: &str) {
+            let state = self.lock();
+            if self.tty {
+                eprint!("\r\x1b[2K");
+                eprintln!("  {message}");
+                self.draw(&state);
+            } else {
+                eprintln!("  {message}");
+            }
+        }
+
+        fn finish(&self, phase: Phase) {
+            let mut state = self.lock();
+            let elapsed = state.phase.map(|(_, _, _, t)| t.elapsed()).unwrap_or_default();
+            if self.tty {
+                if let Some((_, total, _, _)) = state.phase {
+                    state.done = total;
+                }
+                self.draw(&state);
+                eprintln!(" done in {:.1}s", elapsed.as_secs_f64());
+            } else {
+                eprintln!("{}: done in {:.1}s", phase.name(), elapsed.as_secs_f64());
+            }
+            state.phase = None;
+        }
+    }
+
+    fn bytes(n: u64) -> String {
+        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+        let mut value = n as f64;
+        let mut unit = 0;
+        while value >= 1024.0 && unit < UNITS.len() - 1 {
+            value /= 1024.0;
+            unit += 1;
+        }
+        if unit == 0 {
+            format!("{n} B")
+        } else {
+            format!("{value:.1} {}", UNITS[unit])
+        }
+    }
+
+    fn render(report: &Report) {
+        let out = &report.output;
+        let form = match out.form {
+            "volumes" => format!("{} volumes", out.files.len()),
+            other => other.to_string(),
+        };
+        println!("Bundle written: {} ({form}, {})", out.path.display(), bytes(out.bytes));
+        for f in out.files.iter().filter(|f| out.form == "volumes" || **f != out.path) {
+            println!("  volume:     {}", f.display());
+        }
+        println!("  bundle id:  {}", report.bundle_id);
+        println!("  created:    {}{}", report.created, if report.created_pinned { " (pinned with --created)" } else { "" });
+        match &report.trust.mirror {
+            Some(mirror) => println!("  trust:      TUF snapshot from {mirror} (trusted root {})", report.trust.trusted_root_digest),
+            None => println!(
+                "  trust:      hand-managed trusted_root.json {} (no TUF chain was checked)",
+                report.trust.trusted_root_digest
+            ),
+        }
+        match &report.transfer_key {
+            Some(key) => println!("  signed:     transfer key {key}"),
+            None => println!("  signed:     no (no --sign-key)"),
+        }
+        if let Some(extends) = &report.extends {
+            println!("  extends:    {extends}");
+        }
+        let b = &report.blobs;
+        println!(
+            "  blobs:      {} ({}), {} carried ({}), {} left to the previous bundle, {} shared between images and stored once",
+            b.count,
+            bytes(b.bytes),
+            b.carried,
+            bytes(b.carried_bytes),
+            b.not_carried,
+            b.shared
+        );
+        println!(
+            "  fetched:    {} blob(s), {}; {} reused from an earlier run ({})",
+            b.fetch.downloaded,
+            bytes(b.fetch.downloaded_bytes),
+            b.fetch.reused,
+            bytes(b.fetch.reused_bytes)
+        );
+        for image in &report.images {
+            println!();
+            println!("{} -> {}", image.reference, image.digest);
+            if !image.platforms.is_empty() {
+                let kept: Vec<&str> = image.platforms.iter().map(|p| p.platform.as_str()).collect();
+                println!("  platforms:  {}", kept.join(", "));
+            }
+            if !image.dropped_platforms.is_empty() {
+                let dropped: Vec<&str> = image.dropped_platforms.iter().map(|p| p.platform.as_str()).collect();
+                println!("  dropped:    {} (left out by --platform; the index names them)", dropped.join(", "));
+            }
+            for e in &image.evidence {
+                let on = if e.subject == image.digest { String::new() } else { format!(" on {}", short(&e.subject)) };
+                let source = serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                println!("  {} {}{on} ({source})", e.kind, short(&e.manifest));
+                for layer in &e.layers {
+                    let status = match layer.status {
+                        bundler::selfcheck::Status::Verified => "verified",
+                        bundler::selfcheck::Status::LogVerified => "log verified",
+                        bundler::selfcheck::Status::NotChecked => "not checked",
+                    };
+                    let mut detail = Vec::new();
+                    if let Some(signer) = &layer.signer {
+                        detail.push(format!("signer {signer}"));
+                    }
+                    if let Some(issuer) = &layer.issuer {
+                        detail.push(format!("issuer {issuer}"));
+                    }
+                    if let Some(p) = &layer.predicate_type {
+                        detail.push(format!("predicate {p}"));
+                    }
+                    if let Some(i) = layer.log_index {
+                        detail.push(format!("Rekor entry {i} fetched with a fresh proof"));
+                    }
+                    if let Some(reason) = &layer.reason {
+                        detail.push(reason.clone());
+                    }
+                    println!("    {status}: {}", detail.join("; "));
+                }
+            }
+            for s in &image.sboms {
+                let source = serde_json::to_value(s.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                println!("  sbom {} ({source}): sboms.tar.gz/{}", serde_json::to_value(s.format).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), s.file);
+            }
+            let c = &image.self_check;
+            println!(
+                "  self-check: {} verified, {} log-verified, {} not checked; {} Rekor entr{} fetched",
+                c.verified,
+                c.log_verified,
+                c.not_checked,
+                image.log_entries_fetched,
+                if image.log_entries_fetched == 1 { "y" } else { "ies" }
+            );
+            for w in &image.warnings {
+                println!("  WARNING:    {w}");
+            }
+        }
+    }
+
+    fn short(d: &oci::Digest) -> String {
+        let s = d.to_string();
+        s.chars().take(19).collect()
+    }
+}

@@ -1,0 +1,342 @@
+//! `airlock bundle create`, driven as an operator drives it: a real
+//! registry, images signed by the sigstore-lab, flags, exit codes, the
+//! JSON and text reports, and the bundle checked by the verifier's reader.
+
+mod common;
+
+use common::{airlock, Run};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use testbed::{Lab, Registry, SignMode};
+
+const CREATED: &str = "2026-11-23T10:00:00Z";
+
+struct Env {
+    registry: Registry,
+    lab: Lab,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn start() -> Self {
+        Self::with(Registry::start())
+    }
+
+    fn with(registry: Registry) -> Self {
+        Self {
+            registry,
+            lab: Lab::start_with(&["--tlog-noise", "2"]),
+            dir: common::tempdir(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn reference(&self, repo_tag: &str) -> String {
+        format!("{}/{repo_tag}", self.registry.host())
+    }
+
+    /// `airlock bundle create` with this test bed's registry, lab and a
+    /// pinned creation time, plus `args`.
+    fn bundle(&self, args: &[&str]) -> Command {
+        let mut cmd = airlock();
+        cmd.args(["bundle", "create", "--insecure-registry", &self.registry.host(), "--created", CREATED])
+            .arg("--trusted-root")
+            .arg(self.lab.trust_dir().join("trusted_root.json"))
+            .args(["--rekor-url", self.lab.url()])
+            .args(args)
+            // No operator's docker config leaks into the test.
+            .env("DOCKER_CONFIG", self.dir.path());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run::from_output(self.bundle(args).output().unwrap())
+    }
+
+    fn sign(&self, repo: &str, digest: &str, mode: SignMode) {
+        self.lab.sign_image(&format!("{}/{repo}@{digest}", self.registry.host()), mode, false);
+    }
+}
+
+fn open(path: &Path) -> verifier::bundle::content::CheckedContent {
+    // Kept: an archive's checked content lives in the work directory.
+    let work = common::tempdir().keep();
+    let options = verifier::bundle::content::OpenOptions {
+        transfer_key: None,
+        jobs: 2,
+        work_dir: &work.join("w"),
+    };
+    verifier::bundle::content::open(path, &options, &verifier::bundle::content::NoProgress).unwrap()
+}
+
+#[test]
+fn bundles_into_a_directory_and_reports_what_it_carried() {
+    let env = Env::start();
+    let app = env.registry.push_image("test/app:v1", "app");
+    env.sign("test/app", &app, SignMode::Legacy);
+    let multi = env.registry.push_multiarch("test/multi:v1", "multi");
+    env.sign("test/multi", &multi.children[0].1, SignMode::Bundle);
+    let out = env.path("bundle");
+    let run = env.run(&[&env.reference("test/app:v1"), &env.reference("test/multi:v1"), "--out", out.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["mediaType"], "application/vnd.airlock.bundle-create.report.v1+json");
+    let checked = open(&out);
+    assert_eq!(report["bundleId"], checked.manifest.id.to_string());
+    assert_eq!(report["output"]["form"], "directory");
+    assert_eq!(report["trust"]["kind"], "trusted-root");
+    assert_eq!(report["trust"]["tufChainChecked"], false);
+    let images = report["images"].as_array().unwrap();
+    let app_report = images.iter().find(|i| i["digest"] == app.as_str()).unwrap();
+    assert_eq!(app_report["reference"], env.reference("test/app:v1"));
+    assert_eq!(app_report["logEntriesFetched"], 1);
+    assert_eq!(app_report["evidence"][0]["kind"], "cosign-signature");
+    assert_eq!(app_report["evidence"][0]["source"], "tag");
+    assert_eq!(app_report["evidence"][0]["layers"][0]["status"], "verified");
+    assert_eq!(app_report["selfCheck"]["verified"], 1);
+    let multi_report = images.iter().find(|i| i["digest"] == multi.index.as_str()).unwrap();
+    assert_eq!(multi_report["platforms"].as_array().unwrap().len(), 2);
+    assert_eq!(multi_report["evidence"][0]["kind"], "sigstore-bundle");
+    assert_eq!(multi_report["evidence"][0]["subject"], multi.children[0].1.as_str());
+    // Progress: plain lines per phase when stderr is not a terminal.
+    for phase in ["trust:", "resolve:", "collect:", "fetch:", "verify:", "write:"] {
+        assert!(run.stderr.contains(phase), "{phase} missing from:\n{}", run.stderr);
+    }
+
+    // The text report, for people, over the same bundle resumed. (Its id
+    // changes: Rekor signs a fresh checkpoint for the fresh proof.)
+    let text = env.run(&[&env.reference("test/app:v1"), &env.reference("test/multi:v1"), "--out", out.to_str().unwrap()]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains("Bundle written:"), "{}", text.stdout);
+    assert!(text.stdout.contains(&format!("bundle id:  {}", open(&out).manifest.id)), "{}", text.stdout);
+    assert!(text.stdout.contains("reused from an earlier run"), "{}", text.stdout);
+    assert!(text.stdout.contains("verified: signer https://github.com/example/repo/"), "{}", text.stdout);
+    assert!(text.stdout.contains("no TUF chain was checked"), "{}", text.stdout);
+}
+
+#[test]
+fn images_file_platforms_sboms_and_split_archives() {
+    let env = Env::start();
+    let multi = env.registry.push_multiarch("test/multi:v1", "multi");
+    env.sign("test/multi", &multi.index, SignMode::Bundle);
+    let app = env.registry.push_image("test/app:v1", "app");
+    let list = env.path("images.txt");
+    std::fs::write(
+        &list,
+        format!("# what the site needs\n{}\n\n{}\n", env.reference("test/multi:v1"), env.reference("test/app:v1")),
+    )
+    .unwrap();
+    let sbom = common::realdata("sbom/trivy/centos-7-spdx.json");
+    let out = env.path("bundle.tar.zst");
+    let run = env.run(&[
+        "--images",
+        list.to_str().unwrap(),
+        "--platform",
+        "linux/arm64",
+        "--sbom",
+        &format!("{}={}", sbom.display(), env.reference("test/app:v1")),
+        "--split-size",
+        "1MiB",
+        "--out",
+        out.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["output"]["form"], "volumes");
+    assert_eq!(report["output"]["compression"], "zstd");
+    let volumes = report["output"]["files"].as_array().unwrap();
+    assert!(!volumes.is_empty());
+    let first = PathBuf::from(volumes[0].as_str().unwrap());
+    assert!(first.to_string_lossy().ends_with("bundle.tar.zst.001"));
+    let checked = open(&first);
+    let manifest = &checked.manifest.manifest;
+    let multi_entry = manifest.images.iter().find(|i| i.digest.to_string() == multi.index).unwrap();
+    assert_eq!(multi_entry.platforms.len(), 1);
+    assert_eq!(multi_entry.platforms[0].platform, "linux/arm64/v8");
+    assert_eq!(multi_entry.dropped_platforms[0].platform, "linux/amd64");
+    let app_entry = manifest.images.iter().find(|i| i.digest.to_string() == app).unwrap();
+    assert_eq!(app_entry.sboms.len(), 1);
+    assert_eq!(checked.read_blob(&app_entry.sboms[0].blob, 1 << 24).unwrap(), std::fs::read(&sbom).unwrap());
+    let images = report["images"].as_array().unwrap();
+    let app_report = images.iter().find(|i| i["digest"] == app.as_str()).unwrap();
+    assert!(
+        app_report["warnings"][0].as_str().unwrap().contains("no signatures"),
+        "an image without evidence is said so: {app_report}"
+    );
+}
+
+#[test]
+fn a_registry_with_basic_auth_is_read_through_the_docker_config_and_the_password_never_shows() {
+    let password = "Tr0ub4dor-and-3";
+    let env = Env::with(Registry::start_with_basic_auth("operator", password));
+    env.registry.push_image("test/app:v1", "app");
+    let config_dir = env.path("docker");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    env.registry.write_docker_config(&config_dir);
+    let out = env.path("bundle");
+    let mut cmd = env.bundle(&[&env.reference("test/app:v1"), "--out", out.to_str().unwrap(), "--output", "json"]);
+    cmd.env("DOCKER_CONFIG", &config_dir);
+    let run = Run::from_output(cmd.output().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    open(&out);
+    assert!(!run.stdout.contains(password) && !run.stderr.contains(password));
+
+    // A wrong password: could not run, and neither password is printed.
+    let wrong = "Wr0ng-h0rse-battery";
+    let encoded = base64_encode(&format!("operator:{wrong}"));
+    std::fs::write(
+        config_dir.join("config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{encoded}"}}}}}}"#, env.registry.host()),
+    )
+    .unwrap();
+    for format in ["text", "json"] {
+        let mut cmd = env.bundle(&[&env.reference("test/app:v1"), "--out", env.path("wrong").to_str().unwrap(), "--output", format]);
+        cmd.env("DOCKER_CONFIG", &config_dir);
+        let run = Run::from_output(cmd.output().unwrap());
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(all.contains("authorized"), "{all}");
+        for secret in [wrong, password, encoded.as_str()] {
+            assert!(!all.contains(secret), "secret in the output: {all}");
+        }
+    }
+}
+
+fn base64_encode(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn refusals_and_failures_have_their_exit_codes() {
+    let env = Env::start();
+    let app = env.registry.push_image("test/app:v1", "app");
+    let other = env.registry.push_image("test/app:v2", "other");
+    env.sign("test/app", &app, SignMode::Legacy);
+    // v2 carries v1's signature: its payload names another image.
+    let host = env.registry.host();
+    env.registry.skopeo_pull(&format!("test/app:{}.sig", app.replace(':', "-")), &format!("oci:{}:sig", env.path("sig").display()));
+    env.registry.skopeo_push(&format!("oci:{}:sig", env.path("sig").display()), &format!("test/app:{}.sig", other.replace(':', "-")));
+    let out = env.path("b");
+    let out = out.to_str().unwrap();
+
+    let refused = env.run(&[&env.reference("test/app:v2"), "--out", out, "--output", "json"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert_eq!(refused.json()["created"], false);
+    assert_eq!(refused.json()["errorKind"], "refused");
+    assert!(refused.stderr.contains("refused") && refused.stderr.contains("payload-digest"), "{}", refused.stderr);
+    assert!(refused.stderr.contains(&format!("{host}/test/app:v2")), "{}", refused.stderr);
+    assert!(!Path::new(out).join("airlock/manifest.json").exists());
+
+    let unknown = env.run(&[&env.reference("test/app:nope"), "--out", out]);
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("test/app:nope") && unknown.stderr.contains("not found"), "{}", unknown.stderr);
+
+    let mismatch = env.run(&[&env.reference("test/app:v1"), "--out", env.path("b.tar.zst").to_str().unwrap(), "--compress", "gzip"]);
+    assert_eq!(mismatch.code, 2);
+    assert!(mismatch.stderr.contains("--compress gzip contradicts"), "{}", mismatch.stderr);
+
+    let policy = env.run(&[&env.reference("test/app:v1"), "--out", out, "--policy", "site-policy.yaml"]);
+    assert_eq!(policy.code, 2);
+    assert!(policy.stderr.contains("--policy self-check not yet integrated"), "{}", policy.stderr);
+
+    let nothing = env.run(&["--out", out]);
+    assert_eq!(nothing.code, 2, "clap refuses a missing image list: {}", nothing.stderr);
+
+    let bad_key = env.path("key.pem");
+    std::fs::write(&bad_key, "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n").unwrap();
+    let key = env.run(&[&env.reference("test/app:v1"), "--out", out, "--sign-key", bad_key.to_str().unwrap()]);
+    assert_eq!(key.code, 2);
+    assert!(key.stderr.contains("signing key") && !key.stderr.contains("c2VjcmV0"), "{}", key.stderr);
+}
+
+/// Kill a run while it fetches, then run again with the same --out: the
+/// blobs the first run verified and stored are reused, not downloaded.
+#[test]
+fn a_killed_run_resumes_where_it_stopped() {
+    let env = Env::start();
+    let layers = 12;
+    let layer_size = 12 << 20;
+    let image = env.path("image");
+    write_image(&image, layers, layer_size);
+    env.registry.skopeo_push(&format!("oci:{}:v1", image.display()), "test/big:v1");
+    let out = env.path("bundle");
+    let mut child = env
+        .bundle(&[&env.reference("test/big:v1"), "--out", out.to_str().unwrap(), "--jobs", "1", "--output", "json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let blobs = out.join("blobs/sha256");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut stored = 0;
+    while Instant::now() < deadline {
+        stored = std::fs::read_dir(&blobs)
+            .map(|d| d.filter(|e| e.as_ref().is_ok_and(|e| e.metadata().is_ok_and(|m| m.len() == layer_size as u64))).count())
+            .unwrap_or(0);
+        if stored >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(stored >= 2, "the first run never stored two layers");
+    assert!(!out.join("airlock/manifest.json").exists(), "killed before it finished (make the image larger if this fails)");
+
+    let run = env.run(&[&env.reference("test/big:v1"), "--out", out.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let fetch = &run.json()["blobs"]["fetch"];
+    let reused = fetch["reused"].as_u64().unwrap();
+    let downloaded = fetch["downloaded"].as_u64().unwrap();
+    assert!(reused >= stored as u64, "{fetch}");
+    assert_eq!(reused + downloaded, layers as u64 + 1, "every layer and the config, once: {fetch}");
+    assert!(run.stderr.contains("reused"), "{}", run.stderr);
+    open(&out);
+}
+
+/// An OCI layout with `layers` layers of incompressible bytes.
+fn write_image(dir: &Path, layers: usize, size: usize) {
+    use sha2::Digest as _;
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let write = |bytes: &[u8]| {
+        let hex = hex::encode(sha2::Sha256::digest(bytes));
+        std::fs::write(blobs.join(&hex), bytes).unwrap();
+        format!("sha256:{hex}")
+    };
+    let mut descriptors = Vec::new();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for _ in 0..layers {
+        let mut bytes = Vec::with_capacity(size);
+        while bytes.len() < size {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        let digest = write(&bytes);
+        descriptors.push(serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": size}));
+    }
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}})).unwrap();
+    let config_digest = write(&config);
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": descriptors,
+    }))
+    .unwrap();
+    let digest = write(&manifest);
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": manifest.len(), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]})).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
