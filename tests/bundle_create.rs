@@ -242,9 +242,9 @@ fn refusals_and_failures_have_their_exit_codes() {
     assert_eq!(mismatch.code, 2);
     assert!(mismatch.stderr.contains("--compress gzip contradicts"), "{}", mismatch.stderr);
 
-    let policy = env.run(&[&env.reference("test/app:v1"), "--out", out, "--policy", "site-policy.yaml"]);
+    let policy = env.run(&[&env.reference("test/app:v1"), "--out", out, "--policy", "no-such-policy.yaml"]);
     assert_eq!(policy.code, 2);
-    assert!(policy.stderr.contains("--policy self-check not yet integrated"), "{}", policy.stderr);
+    assert!(policy.stderr.contains("--policy") && policy.stderr.contains("no-such-policy.yaml"), "{}", policy.stderr);
 
     let nothing = env.run(&["--out", out]);
     assert_eq!(nothing.code, 2, "clap refuses a missing image list: {}", nothing.stderr);
@@ -339,4 +339,41 @@ fn write_image(dir: &Path, layers: usize, size: usize) {
     )
     .unwrap();
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+/// The lab's keyless signer (oci-sign.js defaults), as a site would pin it.
+fn lab_policy(env: &Env) -> PathBuf {
+    let path = env.path("policy.yaml");
+    let policy = format!(
+        "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: lab-images\n      images: ['{}/test/**']\n      authorities:\n        - name: lab-release\n          keyless:\n            - issuer: https://token.actions.githubusercontent.com\n              subjectRegExp: '^https://github.com/example/repo/'\n",
+        env.registry.host()
+    );
+    std::fs::write(&path, policy).unwrap();
+    path
+}
+
+#[test]
+fn with_a_policy_every_image_is_checked_as_the_site_will_before_the_bundle_is_final() {
+    let env = Env::start();
+    let app = env.registry.push_image("test/app:v1", "app");
+    env.sign("test/app", &app, SignMode::Legacy);
+    env.registry.push_image("test/unsigned:v1", "unsigned");
+    let policy = lab_policy(&env);
+    let out = env.path("bundle");
+
+    let passed = env.run(&[&env.reference("test/app:v1"), "--out", out.to_str().unwrap(), "--policy", policy.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(passed.code, 0, "{}", passed.stderr);
+    let verdict = &passed.json()["policy"][0];
+    assert_eq!(verdict["outcome"], "passed");
+    assert_eq!(verdict["accepted"][0]["role"], "signature");
+    assert_eq!(verdict["accepted"][0]["rule"], "lab-images");
+
+    let refused_out = env.path("refused");
+    let refused = env.run(&[&env.reference("test/app:v1"), &env.reference("test/unsigned:v1"), "--out", refused_out.to_str().unwrap(), "--policy", policy.to_str().unwrap()]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    let error = refused.stderr.lines().find(|l| l.starts_with("airlock:")).unwrap_or_default();
+    assert!(error.contains("1 image(s) would be refused"), "{error}");
+    assert!(error.contains("test/unsigned:v1") && error.contains("no signature"), "{error}");
+    assert!(!error.contains("test/app:v1"), "the passing image is not named as refused: {error}");
+    assert!(!refused_out.join("airlock/manifest.json").exists(), "a refused bundle must not be finished");
 }

@@ -74,6 +74,19 @@ pub enum Error {
         source: Box<verifier::Error>,
     },
 
+    /// With `--policy`: images that would not pass the site's policy. The
+    /// bundle is not finished (its manifest is removed; fetched blobs stay
+    /// for a re-run).
+    #[error("{} image(s) would be refused by the policy: {}", failures.len(), failures.join("; "))]
+    PolicyNotMet {
+        /// `reference: [check] reason` for each refused image.
+        failures: Vec<String>,
+    },
+
+    /// The policy file is unusable.
+    #[error("--policy: {0}")]
+    Policy(#[source] Box<verifier::Error>),
+
     /// Rekor could not be asked for an entry (unreachable, refused, or an
     /// answer that does not parse).
     #[error("{at}: Rekor {url}: log entry {log_index}: {reason}")]
@@ -200,7 +213,12 @@ impl Error {
                 ErrorKind::Usage
             }
             Self::Unsupported(_) => ErrorKind::Unsupported,
-            Self::Evidence { .. } | Self::SelfCheck { .. } | Self::RekorMismatch { .. } | Self::Missing { .. } => {
+            Self::Policy(_) => ErrorKind::Usage,
+            Self::Evidence { .. }
+            | Self::SelfCheck { .. }
+            | Self::RekorMismatch { .. }
+            | Self::Missing { .. }
+            | Self::PolicyNotMet { .. } => {
                 ErrorKind::Refused
             }
             Self::Trust { source, .. } => match source.kind() {

@@ -28,10 +28,12 @@
 //!   disk (constant memory); a re-run with the same output reuses every
 //!   blob an interrupted run verified and stored.
 //!
-//! Not done here: `--policy` evaluation (the policy engine lives in
-//! `verifier::policy`, not integrated yet: [`selfcheck::with_policy`]
-//! refuses); evidence stored in another repository (`COSIGN_REPOSITORY`);
-//! evidence attached to evidence.
+//! With `--policy`, every image of the staged bundle is evaluated exactly
+//! as the site will (`verifier::verify::evaluate_images`) before the bundle
+//! is final; a refused image leaves no bundle manifest behind.
+//!
+//! Not done here: evidence stored in another repository
+//! (`COSIGN_REPOSITORY`); evidence attached to evidence.
 //!
 //! The library never prints, reads the environment or the clock: the
 //! caller passes credentials, the creation time and a [`Progress`].
@@ -196,7 +198,7 @@ pub struct Request {
     pub output: Output,
     /// Keep only these platforms of indexes (all when empty).
     pub platforms: Vec<Platform>,
-    /// `--policy FILE` (not integrated yet: refused).
+    /// `--policy FILE`: the site's policy, checked before the bundle is final.
     pub policy: Option<PathBuf>,
     /// `--sign-key KEY`.
     pub sign_key: Option<PathBuf>,
@@ -226,9 +228,7 @@ struct Image {
 /// Make a bundle. See the crate docs for what is guaranteed.
 pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Report> {
     // Everything that can be refused without the network, first.
-    if let Some(policy) = &request.policy {
-        selfcheck::with_policy(policy)?;
-    }
+    let policy = request.policy.as_deref().map(selfcheck::load_policy).transpose()?;
     let images = unique_images(&request.images)?;
     let sign_key = request.sign_key.as_deref().map(SigningKey::from_file).transpose()?;
     let previous = request.since.as_deref().map(Previous::read).transpose()?;
@@ -487,8 +487,19 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
         files,
     };
     let (manifest_bytes, parsed) = write::manifest::canonical_bytes(&manifest)?;
-    let signature = sign_key.as_ref().map(|k| k.sign(&manifest_bytes)).transpose()?;
     write::layout::write_atomic(&work.join(format::PATH), &manifest_bytes)?;
+    let policy_verdicts = match &policy {
+        Some(policy) => match selfcheck::against_policy(&work, policy, &trust.root, jobs) {
+            Ok(verdicts) => Some(verdicts),
+            Err(e) => {
+                // Not a bundle until every image passes; blobs stay for a re-run.
+                let _ = std::fs::remove_file(work.join(format::PATH));
+                return Err(e);
+            }
+        },
+        None => None,
+    };
+    let signature = sign_key.as_ref().map(|k| k.sign(&manifest_bytes)).transpose()?;
     if let Some(sig) = &signature {
         write::layout::write_atomic(&work.join(format::SIGNATURE_PATH), sig.as_bytes())?;
     }
@@ -552,7 +563,7 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
         }
     };
 
-    Ok(report(
+    let mut report = report(
         &parsed.id,
         output,
         request,
@@ -564,7 +575,9 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
         &manifest,
         &users,
         fetch,
-    ))
+    );
+    report.policy = policy_verdicts;
+    Ok(report)
 }
 
 /// Requested references, each once (as the manifest lists them by reference).
@@ -700,7 +713,7 @@ fn report(
                     }
                     image_warnings.extend(check.warnings.iter().cloned());
                     EvidenceReport {
-                        kind: selfcheck::kind_name(c.found.kind),
+                        kind: c.found.kind.name(),
                         subject: c.found.subject.clone(),
                         manifest: c.found.descriptor.digest.clone(),
                         source: c.found.source,
@@ -781,6 +794,7 @@ fn report(
         images: image_reports,
         blobs,
         warnings,
+        policy: None,
         airlock_version: env!("CARGO_PKG_VERSION"),
     }
 }

@@ -38,6 +38,9 @@ pub struct Report {
     pub blobs: BlobReport,
     /// Things the operator should know.
     pub warnings: Vec<String>,
+    /// With `--policy`: every image's verdict, evaluated as the site will.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Vec<verifier::policy::eval::ImageVerdict>>,
     /// The airlock that wrote it.
     pub airlock_version: &'static str,
 }

@@ -39,12 +39,45 @@ const MAX_SIGNATURE_LAYER: u64 = 64 * 1024 * 1024;
 /// An SBOM layer is at most this large (as `verifier::evidence::sbom`).
 const MAX_SBOM_LAYER: u64 = verifier::evidence::sbom::MAX_SBOM_BYTES as u64;
 
-/// `--policy FILE`: verify every image against the site's policy before
-/// writing. The policy model and its evaluation live in
-/// `verifier::policy`, which is not integrated yet, so this refuses.
-pub fn with_policy(policy: &Path) -> Result<()> {
-    let _ = policy;
-    Err(Error::Unsupported("--policy self-check not yet integrated".into()))
+/// `--policy FILE`, read before anything touches the network.
+pub fn load_policy(path: &Path) -> Result<verifier::policy::Policy> {
+    verifier::policy::Policy::load(path).map_err(|e| Error::Policy(Box::new(e)))
+}
+
+/// With `--policy`: evaluate every image of the staged bundle directory
+/// exactly as the site will (`verifier::verify::evaluate_images`), with the
+/// trust material the bundle carries. Refuses, naming each image and its
+/// first reason, if any image would fail.
+pub fn against_policy(
+    staged: &Path,
+    policy: &verifier::policy::Policy,
+    trust: &trust_roots::VerifiedTrustRoot,
+    jobs: usize,
+) -> Result<Vec<verifier::policy::eval::ImageVerdict>> {
+    use verifier::bundle::content::{self, NoProgress, OpenOptions};
+    let as_policy_error = |e: verifier::Error| Error::Policy(Box::new(e));
+    let checked = content::open(staged, &OpenOptions { transfer_key: None, jobs, work_dir: staged }, &NoProgress)
+        .map_err(|e| Error::io(staged, "re-read the staged bundle", std::io::Error::other(e.to_string())))?;
+    let verifier = verifier::check::signature::SignatureVerifier::new(trust).map_err(as_policy_error)?;
+    let verdicts = verifier::verify::evaluate_images(&checked, policy, &verifier, jobs);
+    let failures: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.outcome == verifier::policy::eval::Outcome::Failed)
+        .map(|v| {
+            let failure = v.failure.as_ref();
+            format!(
+                "{}: {}{}",
+                v.reference,
+                failure.and_then(|f| f.check).map(|c| format!("[{c}] ")).unwrap_or_default(),
+                failure.map_or("refused", |f| f.reason.as_str())
+            )
+        })
+        .collect();
+    if failures.is_empty() {
+        Ok(verdicts)
+    } else {
+        Err(Error::PolicyNotMet { failures })
+    }
 }
 
 /// What the self-check concluded about one layer.
@@ -447,7 +480,7 @@ impl Context<'_> {
     fn refused(&self, layer: Option<&Descriptor>, source: verifier::Error) -> Error {
         Error::SelfCheck {
             at: self.at(layer),
-            kind: kind_name(self.kind),
+            kind: self.kind.name(),
             source: Box::new(source),
         }
     }
@@ -457,17 +490,6 @@ impl Context<'_> {
             at: self.at(Some(layer)),
             reason,
         }
-    }
-}
-
-/// The report name of an evidence kind.
-pub fn kind_name(kind: EvidenceKind) -> &'static str {
-    match kind {
-        EvidenceKind::CosignSignature => "cosign-signature",
-        EvidenceKind::CosignAttestation => "cosign-attestation",
-        EvidenceKind::CosignSbom => "cosign-sbom",
-        EvidenceKind::SigstoreBundle => "sigstore-bundle",
-        EvidenceKind::Referrer => "referrer",
     }
 }
 
@@ -516,10 +538,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn policy_self_check_is_not_integrated_yet() {
-        let err = with_policy(Path::new("policy.yaml")).unwrap_err();
-        assert!(matches!(err, Error::Unsupported(_)));
-        assert!(err.to_string().contains("--policy self-check not yet integrated"));
+    fn an_unreadable_policy_is_a_usage_error() {
+        let err = load_policy(Path::new("no-such-policy.yaml")).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Usage);
+        assert!(err.to_string().contains("no-such-policy.yaml"), "{err}");
     }
 
     #[test]

@@ -164,16 +164,6 @@ fn an_unusable_sign_key_is_refused_before_any_network_and_never_shown() {
 }
 
 #[test]
-fn policy_self_check_is_refused_until_the_policy_engine_lands() {
-    let env = Env::start();
-    let mut request = env.request(&["test/app:v1"], Output::Directory(env.path("b")));
-    request.policy = Some(env.path("policy.yaml"));
-    let err = create(&request).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unsupported);
-    assert!(err.to_string().contains("--policy self-check not yet integrated"));
-}
-
-#[test]
 fn an_output_directory_that_is_not_a_bundle_is_left_alone() {
     let env = Env::start();
     env.registry.push_image("test/app:v1", "app");

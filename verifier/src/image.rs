@@ -6,7 +6,7 @@
 //! referrer whose `subject` names another image.
 
 use crate::bundle::content::CheckedContent;
-use crate::bundle::manifest::{EvidenceEntry, EvidenceKind, ImageEntry};
+use crate::bundle::manifest::{EvidenceEntry, EvidenceKind, FetchedLogEntry, ImageEntry};
 use crate::evidence::cosign::CosignLayer;
 use crate::evidence::sigstore::SigstoreBundle;
 use crate::{Check, Error, Result};
@@ -28,6 +28,9 @@ pub enum EvidenceForm {
         digest: Digest,
         /// The layer.
         layer: CosignLayer,
+        /// The Rekor entry the bundler fetched for this layer's SET, with a
+        /// fresh inclusion proof, if it carries one.
+        log_entry: Option<Box<FetchedLogEntry>>,
     },
     /// A Sigstore bundle attached as an OCI referrer.
     SigstoreBundle(Box<SigstoreBundle>),
@@ -207,6 +210,7 @@ fn cosign_layers(content: &CheckedContent, image: &ImageEntry, item: &EvidenceEn
                 entry: item.clone(),
                 form: EvidenceForm::CosignLayer {
                     digest: layer.digest.clone(),
+                    log_entry: item.log_entries.iter().find(|e| e.layer == layer.digest).cloned().map(Box::new),
                     layer: CosignLayer {
                         media_type: layer.media_type.clone(),
                         payload: layer_blob(content, image, layer)?,

@@ -140,7 +140,7 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
     };
 
     // 5: every image against the policy.
-    let verdicts = verify_images(&content, options.policy, &verifier, options.jobs);
+    let verdicts = evaluate_images(&content, options.policy, &verifier, options.jobs);
     let failed = verdicts.iter().filter(|v| v.outcome == Outcome::Failed).count();
     let total = verdicts.len();
     report.set(
@@ -252,7 +252,10 @@ fn establish_trust(choice: TrustChoice, content: &CheckedContent) -> crate::Resu
     }
 }
 
-fn verify_images(content: &CheckedContent, policy: &Policy, verifier: &SignatureVerifier, jobs: usize) -> Vec<ImageVerdict> {
+/// Every image of checked content against the policy, `jobs` at a time, in
+/// the manifest's order. `verify_bundle` uses it for the site's gate; the
+/// bundler uses it to self-check a bundle before it is final.
+pub fn evaluate_images(content: &CheckedContent, policy: &Policy, verifier: &SignatureVerifier, jobs: usize) -> Vec<ImageVerdict> {
     let images = &content.manifest.manifest.images;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::with_capacity(images.len()));

@@ -37,7 +37,7 @@ fn cosign_image(dir: &str, reference: &str) -> ImageContent {
                 artifact_type: None,
                 log_entries: vec![],
             },
-            form: EvidenceForm::CosignLayer { digest: oci::Digest::sha256_of(&layer.payload), layer },
+            form: EvidenceForm::CosignLayer { digest: oci::Digest::sha256_of(&layer.payload), layer, log_entry: None },
         });
     }
     ImageContent {
@@ -210,7 +210,7 @@ fn slsa_image() -> ImageContent {
             sboms: vec![],
         },
         manifest,
-        evidence: vec![EvidenceItem { entry, form: EvidenceForm::CosignLayer { digest: layer_digest, layer } }],
+        evidence: vec![EvidenceItem { entry, form: EvidenceForm::CosignLayer { digest: layer_digest, layer, log_entry: None } }],
         unverifiable: vec![],
     }
 }

@@ -182,7 +182,7 @@ impl EntryKind {
         match self {
             Self::Image => "image",
             Self::Platform => "platform",
-            Self::Evidence(kind) => crate::selfcheck::kind_name(kind),
+            Self::Evidence(kind) => kind.name(),
         }
     }
 }

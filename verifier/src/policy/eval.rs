@@ -11,7 +11,7 @@
 
 use super::model::{AuthorityKind, AuthorityRule, Candidate, Mode, Policy, Rule, StaticAction, VerifyRule};
 use super::predicate::AttestationRule;
-use crate::check::cosign::verify_layer;
+use crate::check::cosign::verify_layer_with_log_entry;
 use crate::check::signature::{Artifact, Requirements, SignatureFacts, SignatureVerifier};
 use crate::image::{EvidenceForm, EvidenceItem, ImageContent};
 use crate::{Check, Verified};
@@ -279,8 +279,9 @@ fn verify_item(
     verifier: &SignatureVerifier,
 ) -> crate::Result<Verified<SignatureFacts>> {
     match &item.form {
-        EvidenceForm::CosignLayer { layer, .. } => {
-            verify_layer(verifier, layer, subject, &candidate.authority, requirements).map(|facts| facts.into_signature())
+        EvidenceForm::CosignLayer { layer, log_entry, .. } => {
+            verify_layer_with_log_entry(verifier, layer, log_entry.as_deref(), subject, &candidate.authority, requirements)
+                .map(|facts| facts.into_signature())
         }
         EvidenceForm::SigstoreBundle(bundle) => {
             verifier.verify(bundle, Artifact::Digest(subject.clone()), &candidate.authority, requirements)
