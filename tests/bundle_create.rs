@@ -4,63 +4,11 @@
 
 mod common;
 
-use common::{airlock, Run};
+use common::{lab_policy, Env, Run};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-use testbed::{Lab, Registry, SignMode};
-
-const CREATED: &str = "2026-11-23T10:00:00Z";
-
-struct Env {
-    registry: Registry,
-    lab: Lab,
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn start() -> Self {
-        Self::with(Registry::start())
-    }
-
-    fn with(registry: Registry) -> Self {
-        Self {
-            registry,
-            lab: Lab::start_with(&["--tlog-noise", "2"]),
-            dir: common::tempdir(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn reference(&self, repo_tag: &str) -> String {
-        format!("{}/{repo_tag}", self.registry.host())
-    }
-
-    /// `airlock bundle create` with this test bed's registry, lab and a
-    /// pinned creation time, plus `args`.
-    fn bundle(&self, args: &[&str]) -> Command {
-        let mut cmd = airlock();
-        cmd.args(["bundle", "create", "--insecure-registry", &self.registry.host(), "--created", CREATED])
-            .arg("--trusted-root")
-            .arg(self.lab.trust_dir().join("trusted_root.json"))
-            .args(["--rekor-url", self.lab.url()])
-            .args(args)
-            // No operator's docker config leaks into the test.
-            .env("DOCKER_CONFIG", self.dir.path());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Run::from_output(self.bundle(args).output().unwrap())
-    }
-
-    fn sign(&self, repo: &str, digest: &str, mode: SignMode) {
-        self.lab.sign_image(&format!("{}/{repo}@{digest}", self.registry.host()), mode, false);
-    }
-}
+use testbed::{Registry, SignMode};
 
 fn open(path: &Path) -> verifier::bundle::content::CheckedContent {
     // Kept: an archive's checked content lives in the work directory.
@@ -263,9 +211,7 @@ fn a_killed_run_resumes_where_it_stopped() {
     let env = Env::start();
     let layers = 12;
     let layer_size = 12 << 20;
-    let image = env.path("image");
-    write_image(&image, layers, layer_size);
-    env.registry.skopeo_push(&format!("oci:{}:v1", image.display()), "test/big:v1");
+    env.registry.push_large_image("test/big:v1", layers, layer_size);
     let out = env.path("bundle");
     let mut child = env
         .bundle(&[&env.reference("test/big:v1"), "--out", out.to_str().unwrap(), "--jobs", "1", "--output", "json"])
@@ -302,55 +248,6 @@ fn a_killed_run_resumes_where_it_stopped() {
 }
 
 /// An OCI layout with `layers` layers of incompressible bytes.
-fn write_image(dir: &Path, layers: usize, size: usize) {
-    use sha2::Digest as _;
-    let blobs = dir.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let write = |bytes: &[u8]| {
-        let hex = hex::encode(sha2::Sha256::digest(bytes));
-        std::fs::write(blobs.join(&hex), bytes).unwrap();
-        format!("sha256:{hex}")
-    };
-    let mut descriptors = Vec::new();
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    for _ in 0..layers {
-        let mut bytes = Vec::with_capacity(size);
-        while bytes.len() < size {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            bytes.extend_from_slice(&x.to_le_bytes());
-        }
-        let digest = write(&bytes);
-        descriptors.push(serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": size}));
-    }
-    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}})).unwrap();
-    let config_digest = write(&config);
-    let manifest = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
-        "layers": descriptors,
-    }))
-    .unwrap();
-    let digest = write(&manifest);
-    std::fs::write(
-        dir.join("index.json"),
-        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": manifest.len(), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]})).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-}
-
-/// The lab's keyless signer (oci-sign.js defaults), as a site would pin it.
-fn lab_policy(env: &Env) -> PathBuf {
-    let path = env.path("policy.yaml");
-    let policy = format!(
-        "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: lab-images\n      images: ['{}/test/**']\n      authorities:\n        - name: lab-release\n          keyless:\n            - issuer: https://token.actions.githubusercontent.com\n              subjectRegExp: '^https://github.com/example/repo/'\n",
-        env.registry.host()
-    );
-    std::fs::write(&path, policy).unwrap();
-    path
-}
 
 #[test]
 fn with_a_policy_every_image_is_checked_as_the_site_will_before_the_bundle_is_final() {

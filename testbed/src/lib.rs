@@ -232,6 +232,16 @@ impl Registry {
         digest
     }
 
+    /// Push a single-platform image of `layers` pseudo-random
+    /// (incompressible) layers of `size` bytes each as `repo_tag`; returns
+    /// its manifest digest.
+    pub fn push_large_image(&self, repo_tag: &str, layers: usize, size: usize) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let digest = make_large_image(dir.path(), layers, size);
+        self.skopeo_push(&format!("oci:{}:v1", dir.path().display()), repo_tag);
+        digest
+    }
+
     /// Push a two-platform index (linux/amd64 and linux/arm64/v8, one tiny
     /// image each) as `repo_tag`.
     pub fn push_multiarch(&self, repo_tag: &str, text: &str) -> MultiArch {
@@ -440,8 +450,16 @@ impl Lab {
     }
 
     /// Sign `image` (`127.0.0.1:PORT/repo@sha256:...`) keylessly; returns
-    /// `oci-sign.js`'s JSON result.
+    /// `oci-sign.js`'s JSON result. In bundle mode the lab attests SLSA
+    /// provenance v1.
     pub fn sign_image(&self, image: &str, mode: SignMode, tsa: bool) -> serde_json::Value {
+        self.sign_image_as(image, mode, tsa, None)
+    }
+
+    /// [`Self::sign_image`], choosing the in-toto predicate type of a bundle
+    /// (e.g. cosign v3's `https://sigstore.dev/cosign/sign/v1`, which makes
+    /// the bundle an image signature).
+    pub fn sign_image_as(&self, image: &str, mode: SignMode, tsa: bool, predicate_type: Option<&str>) -> serde_json::Value {
         let mut cmd = Command::new(require("node"));
         cmd.arg(lab_dir().join("oci-sign.js"))
             .current_dir(lab_dir())
@@ -454,6 +472,9 @@ impl Lab {
             }]);
         if tsa {
             cmd.arg("--tsa");
+        }
+        if let Some(predicate_type) = predicate_type {
+            cmd.args(["--predicate-type", predicate_type]);
         }
         let out = run(&mut cmd);
         let last = out.lines().last().unwrap_or_default();
@@ -478,4 +499,45 @@ pub fn peak_rss_kib() -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// An OCI layout in `dir` holding one image of `layers` pseudo-random
+/// layers of `size` bytes, tagged `v1`; returns its manifest digest.
+pub fn make_large_image(dir: &Path, layers: usize, size: usize) -> String {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let write = |bytes: &[u8]| {
+        let hex = oci::Digest::sha256_of(bytes).hex();
+        std::fs::write(blobs.join(&hex), bytes).unwrap();
+        format!("sha256:{hex}")
+    };
+    let mut descriptors = Vec::new();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    for _ in 0..layers {
+        let mut bytes = Vec::with_capacity(size);
+        while bytes.len() < size {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        let digest = write(&bytes);
+        descriptors.push(serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": size}));
+    }
+    let config = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}})).unwrap();
+    let config_digest = write(&config);
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": descriptors,
+    }))
+    .unwrap();
+    let digest = write(&manifest);
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": manifest.len(), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]})).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    digest
 }

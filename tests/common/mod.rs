@@ -5,6 +5,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use testbed::{Lab, Registry, SignMode};
 
 /// `../shared/realdata` beside the checkout (CI has it too). Tests read it
 /// in place and fail loudly if it is missing.
@@ -159,4 +160,69 @@ pub fn jsonl_line(file: &Path, n: usize, dir: &Path) -> PathBuf {
     ));
     std::fs::write(&out, line).unwrap();
     out
+}
+
+pub const CREATED: &str = "2026-11-23T10:00:00Z";
+
+/// A registry and a keyless Sigstore lab on loopback, and a scratch
+/// directory: the connected side's world for a test.
+pub struct Env {
+    pub registry: Registry,
+    pub lab: Lab,
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn start() -> Self {
+        Self::with(Registry::start())
+    }
+
+    pub fn with(registry: Registry) -> Self {
+        Self {
+            registry,
+            lab: Lab::start_with(&["--tlog-noise", "2"]),
+            dir: tempdir(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn reference(&self, repo_tag: &str) -> String {
+        format!("{}/{repo_tag}", self.registry.host())
+    }
+
+    /// `airlock bundle create` with this test bed's registry, lab and a
+    /// pinned creation time, plus `args`.
+    pub fn bundle(&self, args: &[&str]) -> Command {
+        let mut cmd = airlock();
+        cmd.args(["bundle", "create", "--insecure-registry", &self.registry.host(), "--created", CREATED])
+            .arg("--trusted-root")
+            .arg(self.lab.trust_dir().join("trusted_root.json"))
+            .args(["--rekor-url", self.lab.url()])
+            .args(args)
+            // No operator's docker config leaks into the test.
+            .env("DOCKER_CONFIG", self.dir.path());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from_output(self.bundle(args).output().unwrap())
+    }
+
+    pub fn sign(&self, repo: &str, digest: &str, mode: SignMode) {
+        self.lab.sign_image(&format!("{}/{repo}@{digest}", self.registry.host()), mode, false);
+    }
+}
+
+/// The lab's keyless signer (oci-sign.js defaults), as a site would pin it.
+pub fn lab_policy(env: &Env) -> PathBuf {
+    let path = env.path("policy.yaml");
+    let policy = format!(
+        "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: lab-images\n      images: ['{}/test/**']\n      authorities:\n        - name: lab-release\n          keyless:\n            - issuer: https://token.actions.githubusercontent.com\n              subjectRegExp: '^https://github.com/example/repo/'\n",
+        env.registry.host()
+    );
+    std::fs::write(&path, policy).unwrap();
+    path
 }
