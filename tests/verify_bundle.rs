@@ -546,3 +546,66 @@ fn unusable_inputs_are_could_not_run() {
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+// ------------------------------------------------------------- TUF trust carried in the bundle
+
+#[test]
+fn a_carried_tuf_snapshot_verifies_from_the_sites_pin_and_is_refused_when_frozen_or_foreign() {
+    use tuf_testgen::{KeyKind, Repo, Server};
+    let env = Env::start();
+    let app = env.registry.push_image("test/app:v1", "app");
+    env.sign("test/app", &app, SignMode::Legacy);
+
+    // A private TUF repository whose trusted_root.json target is the lab's;
+    // its timestamp expires at the end of 2026.
+    let mut repo = Repo::new(KeyKind::EcdsaP256);
+    repo.add_target("targets", "trusted_root.json", &std::fs::read(env.lab.trust_dir().join("trusted_root.json")).unwrap());
+    repo.payload_mut("timestamp")["expires"] = Value::from("2026-12-31T00:00:00Z");
+    let mirror = env.path("mirror");
+    repo.files().write_mirror(&mirror);
+    // Like `trust fetch`, the bundler finds targets under <mirror>/targets/.
+    std::fs::rename(mirror.join("targets"), mirror.join("metadata/targets")).unwrap();
+    let server = Server::serve(&mirror);
+    let pinned = env.path("pinned-root.json");
+    std::fs::write(&pinned, &repo.published_roots[0]).unwrap();
+
+    let out = env.path("bundle");
+    let mirror_url = format!("{}/metadata", server.url);
+    let run = Run::from_output(
+        env.bundle_trusting(&["--tuf-mirror", &mirror_url, "--tuf-root", pinned.to_str().unwrap()], &[&format!("{}/test/app:v1", env.registry.host()), "--out", out.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    drop(server);
+    let policy = env.path("policy.yaml");
+    write_policy(&policy, &env.registry.host(), "^https://github.com/example/repo/");
+
+    let verify_at = |pin: &Path, at: &str| {
+        let run = Run::from_output(
+            airlock()
+                .args(["verify", out.to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
+                .args(["--tuf-root", pin.to_str().unwrap(), "--at", at])
+                .output()
+                .unwrap(),
+        );
+        let report = run.json();
+        (run, report)
+    };
+    let (run, report) = verify_at(&pinned, common::CREATED);
+    assert_eq!(run.code, 0, "{}", step_summary(&report));
+    let source = report["trust"]["source"].as_str().unwrap();
+    assert!(source.starts_with("TUF snapshot") && source.contains("from pinned root v1"), "{source}");
+    assert!(report["trust"]["referenceTime"].as_str().unwrap().contains("2026-11-23"), "{}", report["trust"]["referenceTime"]);
+
+    // Frozen: evaluated after the timestamp expired.
+    let (run, report) = verify_at(&pinned, "2027-02-01T00:00:00Z");
+    refused_at(&run, &report, "trust-root", "expired");
+    assert_eq!(step(&report, "policy")["outcome"], "not-reached");
+
+    // Another deployment's root: the chain does not descend from the pin.
+    let foreign = env.path("foreign-root.json");
+    std::fs::write(&foreign, &Repo::new(KeyKind::EcdsaP256).published_roots[0]).unwrap();
+    let (run, report) = verify_at(&foreign, common::CREATED);
+    refused_at(&run, &report, "trust-root", "signature threshold not met");
+}

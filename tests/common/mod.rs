@@ -194,12 +194,17 @@ impl Env {
     }
 
     /// `airlock bundle create` with this test bed's registry, lab and a
-    /// pinned creation time, plus `args`.
+    /// pinned creation time, the lab's trusted root carried as is, plus `args`.
     pub fn bundle(&self, args: &[&str]) -> Command {
+        let root = self.lab.trust_dir().join("trusted_root.json");
+        self.bundle_trusting(&["--trusted-root", root.to_str().expect("utf-8 path")], args)
+    }
+
+    /// [`Self::bundle`] with other trust flags (`--tuf-mirror …`).
+    pub fn bundle_trusting(&self, trust: &[&str], args: &[&str]) -> Command {
         let mut cmd = airlock();
         cmd.args(["bundle", "create", "--insecure-registry", &self.registry.host(), "--created", CREATED])
-            .arg("--trusted-root")
-            .arg(self.lab.trust_dir().join("trusted_root.json"))
+            .args(trust)
             .args(["--rekor-url", self.lab.url()])
             .args(args)
             // No operator's docker config leaks into the test.
