@@ -162,6 +162,17 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A signing key could not be read or used.
+    #[error("signing key: {0}")]
+    Key(#[from] crate::keys::KeyError),
+    /// Reading from or writing to an image store (a registry or a layout)
+    /// failed.
+    #[error("{0}")]
+    Store(#[from] oci::Error),
+    /// The caller asked for something that cannot be done as asked (two
+    /// images mapped to one repository and tag, an unparsable reference).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 fn list(values: &[String]) -> String {
@@ -226,6 +237,7 @@ impl Error {
             Self::Malformed { .. } | Self::TooLarge { .. } => Some(Check::BundleFormat),
             Self::IdentityMismatch { .. } | Self::IssuerMismatch { .. } => Some(Check::Identity),
             Self::Unsupported(_) | Self::TrustRoot(_) | Self::Io { .. } => None,
+            Self::Key(_) | Self::Store(_) | Self::Invalid(_) => None,
         }
     }
 
@@ -237,6 +249,7 @@ impl Error {
             Self::IdentityMismatch { .. } | Self::IssuerMismatch { .. } => ErrorKind::PolicyNotMet,
             Self::Unsupported(_) => ErrorKind::Unsupported,
             Self::TrustRoot(_) | Self::Io { .. } => ErrorKind::Environment,
+            Self::Key(_) | Self::Store(_) | Self::Invalid(_) => ErrorKind::Environment,
         }
     }
 }

@@ -21,7 +21,10 @@ pub mod bundle;
 pub mod check;
 mod error;
 pub mod evidence;
+pub mod keys;
 pub mod ledger;
+pub mod load;
+pub mod resign;
 mod verified;
 
 pub use error::{Check, Error, ErrorKind, Result};
