@@ -1,9 +1,16 @@
 //! One file per subcommand.
 
+mod common;
+mod key;
+mod load;
+mod pin;
+mod policy;
+mod serve;
 mod trust;
 mod verify_blob;
+mod verify_image;
 
-use crate::cli::{Cli, Command, TrustCommand};
+use crate::cli::{Cli, Command, KeyCommand, PolicyCommand, TrustCommand};
 use crate::exit::Outcome;
 
 /// Dispatch a parsed command line.
@@ -12,5 +19,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::VerifyBlob(args) => verify_blob::run(args),
         Command::Trust(TrustCommand::Fetch(args)) => trust::fetch(args),
         Command::Trust(TrustCommand::Verify(args)) => trust::verify(args),
+        Command::Key(KeyCommand::Generate(args)) => key::generate(args),
+        Command::Load(args) => load::run(args),
+        Command::VerifyImage(args) => verify_image::run(args),
+        Command::Policy(PolicyCommand::Export(args)) => policy::export(args),
+        Command::Pin(args) => pin::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
