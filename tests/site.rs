@@ -188,3 +188,56 @@ fn a_wrong_key_password_stops_the_load_before_the_bundle_is_read() {
     assert!(r.stderr.contains("wrong password"), "{}", r.stderr);
     assert!(!r.stderr.contains("wrong-guess") && !r.stdout.contains("wrong-guess"));
 }
+
+#[test]
+fn pin_rewrites_from_the_load_mapping_and_fails_closed_on_unknown_references() {
+    let dir = tempdir();
+    let d = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    let mapping = dir.path().join("mapping.txt");
+    std::fs::write(&mapping, format!("ghcr.io/org/app:v1 reg.site/mirror/ghcr.io/org/app:v1@{d}\n")).unwrap();
+    let chart = dir.path().join("chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: x\nversion: 1.0.0\n").unwrap();
+    std::fs::write(chart.join("templates/deploy.yaml"), "image: {{ .Values.image }}\n").unwrap();
+    let values = "# values\nimage:\n  repository: ghcr.io/org/app  # app\n  tag: v1\n";
+    std::fs::write(chart.join("values.yaml"), values).unwrap();
+    let pod = dir.path().join("pod.yaml");
+    std::fs::write(&pod, "kind: Pod\nspec:\n  containers:\n  - image: ghcr.io/org/app:v1 # main\n---\nkind: Pod\nspec:\n  containers:\n  - image: quay.io/other:1\n").unwrap();
+
+    // An unknown reference: exit 1, named, nothing written.
+    let r = run(airlock().args(["pin", "--in-place", "--mapping"]).arg(&mapping).arg(&chart).arg(&pod));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("UNKNOWN quay.io/other:1"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(chart.join("values.yaml")).unwrap(), values);
+
+    // With --allow-unknown the known ones are written, comments kept; the
+    // chart's templates are left alone.
+    let r = run(airlock().args(["pin", "--in-place", "--allow-unknown", "--mapping"]).arg(&mapping).arg(&chart).arg(&pod));
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        std::fs::read_to_string(chart.join("values.yaml")).unwrap(),
+        format!("# values\nimage:\n  repository: reg.site/mirror/ghcr.io/org/app  # app\n  tag: v1@{d}\n")
+    );
+    assert!(std::fs::read_to_string(&pod).unwrap().contains(&format!("  - image: reg.site/mirror/ghcr.io/org/app:v1@{d} # main\n")));
+    assert_eq!(std::fs::read_to_string(chart.join("templates/deploy.yaml")).unwrap(), "image: {{ .Values.image }}\n");
+
+    // One known file to stdout: exit 0.
+    let single = dir.path().join("single.yaml");
+    std::fs::write(&single, "image: ghcr.io/org/app:v1\n").unwrap();
+    let r = run(airlock().args(["pin", "--mapping"]).arg(&mapping).arg(&single));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, format!("image: reg.site/mirror/ghcr.io/org/app:v1@{d}\n"));
+}
+
+#[test]
+fn policy_export_writes_both_policies_for_the_site_key() {
+    let dir = tempdir();
+    let (_, public) = site_key(dir.path());
+    let r = run(airlock().args(["policy", "export", "--registry", "reg.site:5000/mirror", "--identity", "https://accounts.google.com=alice@example.com", "--key"]).arg(&public));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("kind: ClusterImagePolicy") && r.stdout.contains("kind: ClusterPolicy"));
+    assert!(r.stdout.contains("  - glob: \"reg.site:5000/mirror/**\"\n"), "{}", r.stdout);
+    assert_eq!(r.stdout.matches("\n---\n").count(), 1);
+    let r = run(airlock().args(["policy", "export", "--registry", "not a registry", "--key"]).arg(&public));
+    assert_eq!(r.code, 2);
+}

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admission;
 pub mod bundle;
 pub mod check;
 mod error;
@@ -24,6 +25,7 @@ pub mod evidence;
 pub mod keys;
 pub mod ledger;
 pub mod load;
+pub mod pin;
 pub mod resign;
 mod verified;
 
