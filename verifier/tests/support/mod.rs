@@ -16,18 +16,9 @@ use verifier::evidence::cosign::{annotation, SIMPLE_SIGNING_MEDIA_TYPE};
 
 const LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/// Deterministic pseudo-random bytes (xorshift), fast enough for GiBs.
+/// Deterministic pseudo-random bytes (the OCI test suite's generator).
 pub fn noise(seed: u64, size: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(size + 8);
-    while out.len() < size {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(size);
-    out
+    oci::testsuite::bytes(&seed.to_string(), size)
 }
 
 /// A bundle being written.
