@@ -267,9 +267,21 @@ impl Layout {
         R: tokio::io::AsyncRead + Send + Unpin,
     {
         let location = self.location_of(&descriptor.digest);
-        let mut file = tokio::fs::File::create(partial)
-            .await
-            .map_err(|e| Error::io(partial, "create", e))?;
+        // Another writer may tidy the (then empty) ingest directory away
+        // between our creating it and creating the file: make it again.
+        let mut attempts = 0;
+        let mut file = loop {
+            match tokio::fs::File::create(partial).await {
+                Ok(file) => break file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 5 => {
+                    attempts += 1;
+                    if let Some(dir) = partial.parent() {
+                        let _ = tokio::fs::create_dir_all(dir).await;
+                    }
+                }
+                Err(e) => return Err(Error::io(partial, "create", e)),
+            }
+        };
         let mut verified = AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size);
         let mut buf = vec![0u8; 256 * 1024];
         loop {

@@ -202,6 +202,16 @@ pub struct Totals {
 }
 
 impl Totals {
+    fn merge(&mut self, t: &Totals) {
+        self.blobs_uploaded += t.blobs_uploaded;
+        self.bytes_uploaded += t.bytes_uploaded;
+        self.blobs_present += t.blobs_present;
+        self.blobs_mounted += t.blobs_mounted;
+        self.manifests_put += t.manifests_put;
+        self.tags_set += t.tags_set;
+        self.signatures_added += t.signatures_added;
+    }
+
     fn add(&mut self, r: &CopyReport) {
         self.blobs_uploaded += r.blobs_copied;
         self.bytes_uploaded += r.bytes_copied;
@@ -400,85 +410,129 @@ async fn push<D: Destination>(
         reports.iter().for_each(|r| totals.add(r));
     }
 
-    let mut loaded = Vec::new();
-    for p in planned {
-        let dst = repo(&p.mapped.repository);
-        // 3. Image manifests, untagged.
-        totals.add(&copy::copy_graph(source, dst, &manifests_only(&p.graph), &copy_options, progress).await?);
-
-        // 4. Evidence.
-        let mut evidence = Vec::new();
-        for (entry, graph) in &p.evidence {
-            let (tag, update) = match cosign_suffix(entry.kind) {
-                Some(suffix) => {
-                    // The carried manifest itself, by digest, then the tag.
-                    totals.add(&copy::copy_graph(source, dst, &manifests_only(graph), &copy_options, progress).await?);
-                    let tag = Tag::cosign_for(&entry.subject, suffix)?;
-                    let carried = graph.root_manifest().ok_or_else(|| Error::Invalid("empty evidence graph".into()))?;
-                    let update = if suffix == "sbom" {
-                        dst.put_manifest(carried, Some(&tag)).await?;
-                        TagUpdate::Created
-                    } else {
-                        resign::put_cosign_manifest(dst, &tag, carried).await?.1
-                    };
-                    totals.tags_set += usize::from(update != TagUpdate::Unchanged);
-                    (Some(tag.to_string()), Some(update))
-                }
-                // A referrer: copy_graph puts a root with a subject through
-                // put_referrer, which maintains the tag-schema index.
-                None => {
-                    totals.add(&copy::copy_graph(source, dst, &manifests_only(graph), &copy_options, progress).await?);
-                    (None, None)
-                }
-            };
-            evidence.push(PushedEvidence { kind: entry.kind, subject: entry.subject.clone(), manifest: entry.manifest.clone(), tag, update });
-        }
-
-        // 5. Re-signatures, of the image and each platform child.
-        let mut signatures = Vec::new();
-        if let Some(resign) = &options.resign {
-            let identity = match resign.identity {
-                Some(identity) => format!("{}/{}", identity.trim_end_matches('/'), p.mapped.relative),
-                None => target.full_name(&p.mapped.repository),
-            };
-            let source_name: ImageRef = p.entry.reference.parse().map_err(|e: oci::Error| Error::Invalid(e.to_string()))?;
-            let optional = BTreeMap::from([("dev.airlock.source".to_string(), source_name.name())]);
-            let digests = std::iter::once(&p.entry.digest).chain(p.entry.platforms.iter().map(|c| &c.digest));
-            for digest in digests {
-                let signed = resign::sign_image(dst, resign.key, digest, &identity, &optional).await?;
-                totals.signatures_added += usize::from(signed.added);
-                signatures.push(signed);
-            }
-        }
-
-        let name = target.full_name(&p.mapped.repository);
-        let target_ref = match &p.tag {
-            Some(tag) => format!("{name}:{tag}@{}", p.entry.digest),
-            None => format!("{name}@{}", p.entry.digest),
-        };
-        loaded.push(LoadedImage {
-            source: p.entry.reference.clone(),
-            target: target_ref,
-            repository: name,
-            digest: p.entry.digest.clone(),
-            tag: p.tag.as_ref().map(ToString::to_string),
-            platforms: p.entry.platforms.iter().map(|c| c.digest.clone()).collect(),
-            evidence,
-            signatures,
-        });
+    // 3 to 5, per image. Repositories proceed in parallel; the images of
+    // one repository one after another, since they may share cosign tags.
+    let mut groups: BTreeMap<&str, Vec<(usize, &Planned<'_>)>> = BTreeMap::new();
+    for (i, p) in planned.iter().enumerate() {
+        groups.entry(p.mapped.repository.as_str()).or_default().push((i, p));
     }
+    let results: Vec<Vec<(usize, LoadedImage, Totals)>> = stream::iter(groups)
+        .map(|(name, images)| async move {
+            let mut out = Vec::new();
+            for (i, p) in images {
+                let (image, totals) = push_image(source, repo(name), target, p, options, progress).await?;
+                out.push((i, image, totals));
+            }
+            Ok::<_, Error>(out)
+        })
+        .buffer_unordered(options.jobs.max(1))
+        .try_collect()
+        .await?;
+    let mut loaded: Vec<(usize, LoadedImage)> = Vec::new();
+    for (i, image, t) in results.into_iter().flatten() {
+        totals.merge(&t);
+        loaded.push((i, image));
+    }
+    loaded.sort_by_key(|(i, _)| *i);
+    let loaded: Vec<LoadedImage> = loaded.into_iter().map(|(_, image)| image).collect();
 
     // 6. Tags, last.
-    for p in planned {
-        if let (Some(tag), Some(root)) = (&p.tag, p.graph.root_manifest()) {
+    let tagged: Vec<(&Planned<'_>, &Tag, &oci::RawManifest)> = planned
+        .iter()
+        .filter_map(|p| Some((p, p.tag.as_ref()?, p.graph.root_manifest()?)))
+        .collect();
+    totals.tags_set += tagged.len();
+    stream::iter(tagged)
+        .map(|(p, tag, root)| async move {
             let dst = repo(&p.mapped.repository);
             options.retry.run(|| dst.put_manifest(root, Some(tag)), |_, _, _| {}).await?;
             progress.event(&copy::Event::TagPut(tag, root.digest()));
-            totals.tags_set += 1;
-        }
-    }
+            Ok::<_, Error>(())
+        })
+        .buffer_unordered(options.jobs.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
     Ok((loaded, totals))
 }
+
+/// Steps 3 to 5 for one image: its manifests, its evidence, its
+/// re-signatures. Its blobs are already in `dst`.
+async fn push_image<R: Store>(
+    source: &BundleStore,
+    dst: &R,
+    target: &Target,
+    p: &Planned<'_>,
+    options: &LoadOptions<'_>,
+    progress: &dyn Progress,
+) -> Result<(LoadedImage, Totals)> {
+    let mut totals = Totals::default();
+    let copy_options = options_for(options, Vec::new());
+    // 3. Image manifests, untagged.
+    totals.add(&copy::copy_graph(source, dst, &manifests_only(&p.graph), &copy_options, progress).await?);
+
+    // 4. Evidence.
+    let mut evidence = Vec::new();
+    for (entry, graph) in &p.evidence {
+        let (tag, update) = match cosign_suffix(entry.kind) {
+            Some(suffix) => {
+                // The carried manifest itself, by digest, then the tag.
+                totals.add(&copy::copy_graph(source, dst, &manifests_only(graph), &copy_options, progress).await?);
+                let tag = Tag::cosign_for(&entry.subject, suffix)?;
+                let carried = graph.root_manifest().ok_or_else(|| Error::Invalid("empty evidence graph".into()))?;
+                let update = if suffix == "sbom" {
+                    dst.put_manifest(carried, Some(&tag)).await?;
+                    TagUpdate::Created
+                } else {
+                    resign::put_cosign_manifest(dst, &tag, carried).await?.1
+                };
+                totals.tags_set += usize::from(update != TagUpdate::Unchanged);
+                (Some(tag.to_string()), Some(update))
+            }
+            // A referrer: copy_graph puts a root with a subject through
+            // put_referrer, which maintains the tag-schema index.
+            None => {
+                totals.add(&copy::copy_graph(source, dst, &manifests_only(graph), &copy_options, progress).await?);
+                (None, None)
+            }
+        };
+        evidence.push(PushedEvidence { kind: entry.kind, subject: entry.subject.clone(), manifest: entry.manifest.clone(), tag, update });
+    }
+
+    // 5. Re-signatures, of the image and each platform child.
+    let mut signatures = Vec::new();
+    if let Some(resign) = &options.resign {
+        let identity = match resign.identity {
+            Some(identity) => format!("{}/{}", identity.trim_end_matches('/'), p.mapped.relative),
+            None => target.full_name(&p.mapped.repository),
+        };
+        let source_name: ImageRef = p.entry.reference.parse().map_err(|e: oci::Error| Error::Invalid(e.to_string()))?;
+        let optional = BTreeMap::from([("dev.airlock.source".to_string(), source_name.name())]);
+        let digests = std::iter::once(&p.entry.digest).chain(p.entry.platforms.iter().map(|c| &c.digest));
+        for digest in digests {
+            let signed = resign::sign_image(dst, resign.key, digest, &identity, &optional).await?;
+            totals.signatures_added += usize::from(signed.added);
+            signatures.push(signed);
+        }
+    }
+
+    let name = target.full_name(&p.mapped.repository);
+    let target_ref = match &p.tag {
+        Some(tag) => format!("{name}:{tag}@{}", p.entry.digest),
+        None => format!("{name}@{}", p.entry.digest),
+    };
+    let image = LoadedImage {
+        source: p.entry.reference.clone(),
+        target: target_ref,
+        repository: name,
+        digest: p.entry.digest.clone(),
+        tag: p.tag.as_ref().map(ToString::to_string),
+        platforms: p.entry.platforms.iter().map(|c| c.digest.clone()).collect(),
+        evidence,
+        signatures,
+    };
+    Ok((image, totals))
+}
+
 
 fn cosign_suffix(kind: EvidenceKind) -> Option<&'static str> {
     match kind {
