@@ -11,16 +11,7 @@ const MAX_MANIFESTS: usize = 200_000;
 /// How deep indexes may nest.
 const MAX_DEPTH: usize = 8;
 
-/// A manifest a repository serves: where its content starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Root {
-    /// The repository (`ghcr.io/org/app`).
-    pub repository: String,
-    /// Its tag, if it has one (untagged roots are reachable by digest).
-    pub tag: Option<Tag>,
-    /// The manifest.
-    pub descriptor: Descriptor,
-}
+pub use verifier::load::Root;
 
 /// One repository's content.
 #[derive(Debug, Default)]

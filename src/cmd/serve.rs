@@ -20,7 +20,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let work = super::common::WorkDir::new(args.work_dir.as_deref())?;
     if let Some(path) = args.source.strip_prefix("dir:") {
         let layout = oci::Layout::open(path).with_context(|| format!("store {path}"))?;
-        let roots = convert(load::layout_roots(&layout));
+        let roots = load::layout_roots(&layout);
         let catalog = runtime.block_on(serve::Catalog::build(&layout, &roots))?;
         return listen(&runtime, &args, layout, catalog, options);
     }
@@ -34,13 +34,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         }
     };
     let store = BundleStore::new(content);
-    let roots = convert(runtime.block_on(load::bundle_roots(&store))?);
+    let roots = runtime.block_on(load::bundle_roots(&store))?;
     let catalog = runtime.block_on(serve::Catalog::build(&store, &roots))?;
     listen(&runtime, &args, store, catalog, options)
-}
-
-fn convert(roots: Vec<load::Root>) -> Vec<serve::Root> {
-    roots.into_iter().map(|r| serve::Root { repository: r.repository, tag: r.tag, descriptor: r.descriptor }).collect()
 }
 
 fn listen<S: oci::Store + 'static>(

@@ -543,7 +543,7 @@ fn cosign_suffix(kind: EvidenceKind) -> Option<&'static str> {
     }
 }
 
-/// A repository a store serves, with where its content starts.
+/// A manifest a repository serves (`airlock serve`): where its content starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Root {
     /// The repository name (`ghcr.io/org/app`).
