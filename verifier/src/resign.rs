@@ -310,7 +310,10 @@ pub async fn verify_image<S: Store>(store: &S, digest: &Digest, key: &PublicKey)
         };
         match verify_layer(&verifier, &cosign_layer, digest, &authority, &requirements) {
             Ok(facts) => {
-                let payload = facts.payload.clone().expect("signature layers have payloads");
+                let Some(payload) = facts.payload.clone() else {
+                    failures.push(Error::failed(Check::PayloadDigest, format!("layer {} has no signed payload", layer.digest)));
+                    continue;
+                };
                 return Ok(Verified::new(ImageSignature {
                     digest: digest.clone(),
                     tag: tag.to_string(),
