@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench.sh [verify-blob|verify|bundle] — airlock's benchmarks, each against
-# the physical limit or a peer in the same run, printing ratios. Not a test:
-# numbers are for people; nothing here asserts a timing.
+# bench.sh [verify-blob|verify|bundle|load] — airlock's benchmarks, each
+# against the physical limit or a peer in the same run, printing ratios.
+# Not a test: numbers are for people; nothing here asserts a timing.
 #
 #   verify-blob   per-bundle CPU in-process and whole-process latency of
 #                 `airlock verify-blob`, against sigstore-python on the same
@@ -17,6 +17,13 @@
 #                 SMALL_MIB and LARGE_MIB to show memory stays flat as images
 #                 grow. Targets: airlock <= half skopeo's time, shared layers
 #                 stored once, flat RSS.
+#   load          `airlock load` of a bundle of IMAGES images (default 20,
+#                 ~2 GiB: shared base layers plus a unique layer each, each
+#                 signed) into a loopback docker-registry, against a
+#                 `skopeo copy oci:BUNDLE:REF` loop from the same layout into
+#                 another; then a second load of the same bundle. Targets:
+#                 airlock <= 0.5x skopeo; the second load uploads nothing and
+#                 takes < 5% of the first. IMAGES, UNIQUE_MIB, BASE_MIB tune it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify-blob}
@@ -204,6 +211,48 @@ print(f"{'airlock bundle create':24} {float(a_secs):8.1f} {int(a_rss)/1024:13.1f
 print(f"ratio (skopeo / airlock): {float(s_secs)/float(a_secs):.2f}x  (target >= 2x)")
 print(f"airlock: {verified} signatures verified, {sum(i['logEntriesFetched'] for i in r['images'])} Rekor proofs fetched; skopeo copied {s_sigs} signatures, verified none")
 print(f"peak RSS by image size: {small} MiB image {int(m1_rss)/1024:.1f} MiB, {large} MiB image {int(m2_rss)/1024:.1f} MiB")
+bench_load() {
+  scripts/install-deps.sh >/dev/null
+  local images=${IMAGES:-20} unique=${UNIQUE_MIB:-80} base=${BASE_MIB:-448}
+  cargo build --release --locked --bin airlock -q
+  cargo build --release --locked -p verifier --example bench_bundle -q
+  work=$(mktemp -d /tmp/airlock-bench-load.XXXXXX)
+  local pids=()
+  trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work" "${dirs[@]}"' EXIT
+  local dirs=()
+  echo "writing a bundle of $images images (${base} MiB shared + ${unique} MiB each)..."
+  target/release/examples/bench_bundle "$work/bundle" "$images" "$unique" "$base" > "$work/refs"
+  du -sh "$work/bundle" | sed 's/^/bundle size: /'
+  read -r a_addr a_pid a_dir < <(scripts/registry.sh --background)
+  read -r s_addr s_pid s_dir < <(scripts/registry.sh --background)
+  pids+=("$a_pid" "$s_pid"); dirs+=("$a_dir" "$s_dir")
+  # Warm the page cache for both contenders alike.
+  cat "$work"/bundle/blobs/sha256/* > /dev/null
+
+  local t0 t1 t2 t3
+  t0=$(date +%s.%N)
+  while read -r ref; do
+    skopeo copy --all --quiet --preserve-digests --dest-tls-verify=false \
+      "oci:$work/bundle:$ref" "docker://$s_addr/bench/${ref#*/}"
+  done < "$work/refs"
+  t1=$(date +%s.%N)
+  target/release/airlock load "$work/bundle" --to "$a_addr/bench" --insecure-registry "$a_addr" \
+    --output json > "$work/first.json"
+  t2=$(date +%s.%N)
+  target/release/airlock load "$work/bundle" --to "$a_addr/bench" --insecure-registry "$a_addr" \
+    --output json > "$work/second.json"
+  t3=$(date +%s.%N)
+  python3 - "$t0" "$t1" "$t2" "$t3" "$work/first.json" "$work/second.json" <<'PY'
+import json, sys
+t0, t1, t2, t3 = map(float, sys.argv[1:5])
+first, second = (json.load(open(p)) for p in sys.argv[5:7])
+skopeo, ours, again = t1 - t0, t2 - t1, t3 - t2
+f, s = first["report"]["totals"], second["report"]["totals"]
+print(f"skopeo copy loop        {skopeo:8.2f} s")
+print(f"airlock load            {ours:8.2f} s  ({ours / skopeo:.2f}x skopeo; push alone {first['pushSeconds']:.2f} s, "
+      f"the rest is checking every blob of the bundle)  {f['blobsUploaded']} blobs, {f['bytesUploaded'] / 2**30:.2f} GiB uploaded, {f['blobsMounted']} mounted")
+print(f"airlock load, again     {again:8.2f} s  ({100 * again / ours:.1f}% of the first; push alone {second['pushSeconds']:.2f} s = "
+      f"{100 * second['pushSeconds'] / first['pushSeconds']:.1f}% of the first push)  {s['blobsUploaded']} blobs uploaded")
 PY
 }
 
@@ -211,5 +260,6 @@ case "$what" in
   verify-blob) bench_verify_blob ;;
   verify) bench_verify ;;
   bundle) bench_bundle ;;
-  *) echo "usage: scripts/bench.sh [verify-blob|verify|bundle]" >&2; exit 2 ;;
+  load) bench_load ;;
+  *) echo "usage: scripts/bench.sh [verify-blob|verify|bundle|load]" >&2; exit 2 ;;
 esac

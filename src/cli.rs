@@ -43,6 +43,46 @@ pub enum Command {
     /// Transfer bundles: images by digest with all their evidence.
     #[command(subcommand)]
     Bundle(BundleCommand),
+
+    /// The site's signing keys (cosign's formats).
+    #[command(subcommand)]
+    Key(KeyCommand),
+
+    /// Push a bundle's images into the site's registry (or a directory that
+    /// `airlock serve` serves), with their evidence, re-signed by the site.
+    ///
+    /// The bundle's content is checked first (every blob against the bundle
+    /// manifest) and every byte is hashed again while it is pushed. Order:
+    /// blobs, manifests, evidence, re-signatures, tags last; a second run
+    /// uploads nothing. Exit 0 when loaded, 1 when the bundle was refused,
+    /// 2 if it could not run (registry unreachable, bad key, usage).
+    Load(LoadArgs),
+
+    /// Check that an image in a registry carries a cosign signature by a key
+    /// (the site's re-signature), offline from any transparency log.
+    ///
+    /// Exit 0 only if a signature by that key covers that digest; 1 if none
+    /// does (missing, another key, another digest); 2 if it could not run.
+    VerifyImage(VerifyImageArgs),
+
+    /// Admission policies for the site's clusters.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+
+    /// Rewrite Kubernetes manifests and Helm values to the mirror's images,
+    /// pinned by digest, from a `load --mapping` file.
+    ///
+    /// Exit 0 when every image reference was known; 1 when some were not (or
+    /// a file is not YAML), naming them; 2 if it could not run.
+    Pin(PinArgs),
+
+    /// Serve a verified bundle, or a directory written by `load --to dir:`,
+    /// as a read-only OCI registry.
+    ///
+    /// Pull by tag and digest, HEAD, tags list, referrers API, catalog;
+    /// every push or delete is refused. Binds 127.0.0.1 unless --listen
+    /// says otherwise, and then needs TLS or --insecure-http.
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -427,4 +467,220 @@ pub struct SbomQueryArgs {
     /// A package name, a purl prefix (pkg:…), optionally @VERSION.
     #[arg(value_name = "NAME[@VERSION]")]
     pub package: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make an ECDSA P-256 key pair: NAME.key in cosign's encrypted format
+    /// (ENCRYPTED SIGSTORE PRIVATE KEY) and NAME.pub (PEM).
+    ///
+    /// The password comes from COSIGN_PASSWORD, or is asked for twice on
+    /// the terminal. Existing files are never overwritten.
+    Generate(KeyGenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// Write NAME.key and NAME.pub.
+    #[arg(long, value_name = "NAME", default_value = "cosign")]
+    pub output_key_prefix: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Reach this registry (host[:port]) over plain HTTP (repeatable).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+
+    /// Registry credentials: a docker config.json (default:
+    /// $DOCKER_CONFIG/config.json, else ~/.docker/config.json). Only
+    /// `auths` entries are read; credential helpers are not run.
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The bundle: a directory, a tar / tar.gz / tar.zst, or the first
+    /// volume of a split set.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+
+    /// Where to: REGISTRY[/PREFIX] (e.g. registry.site:5000/mirror), or
+    /// dir:PATH for an OCI layout that `airlock serve dir:PATH` serves.
+    #[arg(long, value_name = "REGISTRY[/PREFIX]|dir:PATH")]
+    pub to: String,
+
+    /// Send repositories under FROM to TO instead of keeping their name
+    /// (repeatable; the longest FROM wins; TO may be empty to strip FROM).
+    #[arg(long = "repo-map", value_name = "FROM=TO")]
+    pub repo_maps: Vec<String>,
+
+    /// Re-sign every image and platform child with this key (PKCS#8 PEM, or
+    /// cosign's encrypted key: password from COSIGN_PASSWORD or a prompt).
+    #[arg(long, value_name = "KEY")]
+    pub resign_key: Option<PathBuf>,
+
+    /// The REGISTRY[/PREFIX] workloads pull the mirror by, if not the one
+    /// given to --to: signatures then name it as their docker-reference.
+    #[arg(long, value_name = "NAME", requires = "resign_key")]
+    pub resign_identity: Option<String>,
+
+    /// Write one line per image, `SOURCE_REF TARGET_REF@sha256:…`, for
+    /// `airlock pin`.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+
+    /// The site's state directory: record the bundle in its import ledger
+    /// once loaded (incremental bundles need their predecessor recorded).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// The site's transfer key: the bundle must be signed by it.
+    #[arg(long, value_name = "PUB.pem")]
+    pub transfer_key: Option<PathBuf>,
+
+    /// Working directory for archive bundles (must be empty or absent;
+    /// default: a temporary directory, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// Uploads (and hashing threads) in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyImageArgs {
+    /// The image, by digest: REGISTRY/REPOSITORY[:TAG]@sha256:…
+    #[arg(value_name = "REF@DIGEST")]
+    pub image: String,
+
+    /// The public key (PEM) the signature must verify with.
+    #[arg(long, value_name = "PUB.pem")]
+    pub key: PathBuf,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Write a policy-controller ClusterImagePolicy and/or a Kyverno
+    /// ClusterPolicy admitting exactly the mirror's images signed by the
+    /// site's key (YAML on stdout).
+    Export(PolicyExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PolicyFormat {
+    /// policy-controller ClusterImagePolicy (policy.sigstore.dev/v1beta1).
+    Cip,
+    /// Kyverno ClusterPolicy (kyverno.io/v1) with verifyImages.
+    Kyverno,
+    /// Both, as two YAML documents.
+    #[default]
+    Both,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyExportArgs {
+    /// The site's public key (PEM).
+    #[arg(long, value_name = "PUB.pem")]
+    pub key: PathBuf,
+
+    /// The mirror: REGISTRY[/PREFIX], as workloads pull it.
+    #[arg(long, value_name = "REGISTRY[/PREFIX]")]
+    pub registry: String,
+
+    /// Also admit images signed keylessly by this publisher identity
+    /// (repeatable; OIDC issuer URL = certificate identity).
+    #[arg(long = "identity", value_name = "ISSUER=SUBJECT")]
+    pub identities: Vec<String>,
+
+    /// Which policy documents.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PolicyFormat,
+
+    /// metadata.name of the policies.
+    #[arg(long, value_name = "NAME", default_value = "airlock-mirror")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// The mapping file written by `airlock load --mapping`.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: PathBuf,
+
+    /// YAML files, or directories searched for *.yaml / *.yml.
+    #[arg(value_name = "FILE|DIR", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Rewrite the files in place.
+    #[arg(long, conflicts_with = "output_dir")]
+    pub in_place: bool,
+
+    /// Write rewritten files under DIR (same relative paths).
+    #[arg(long = "output", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Rewrite what is known even if some references are not (still listed).
+    #[arg(long)]
+    pub allow_unknown: bool,
+
+    /// Report format (the report goes to stderr for text, stdout for json
+    /// when files are written).
+    #[arg(long = "report", value_enum, default_value_t)]
+    pub report: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A bundle (directory or archive; verified first), or dir:PATH, a
+    /// layout written by `airlock load --to dir:PATH`.
+    #[arg(value_name = "BUNDLE|dir:STORE")]
+    pub source: String,
+
+    /// Address to listen on (default 127.0.0.1 on a free port; the address
+    /// is printed on stdout).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+
+    /// TLS certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Allow plain HTTP on a non-loopback address (UNSAFE: pulls and
+    /// credentials travel in clear).
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub insecure_http: bool,
+
+    /// Require HTTP basic auth from this htpasswd file (bcrypt entries only).
+    #[arg(long, value_name = "FILE")]
+    pub htpasswd: Option<PathBuf>,
+
+    /// The site's transfer key: a bundle must be signed by it.
+    #[arg(long, value_name = "PUB.pem")]
+    pub transfer_key: Option<PathBuf>,
+
+    /// Working directory for archive bundles (must be empty or absent;
+    /// default: a temporary directory, removed on exit).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
 }

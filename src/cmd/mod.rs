@@ -1,14 +1,21 @@
 //! One file per subcommand.
 
 mod bundle;
+mod common;
 mod inspect;
+mod key;
+mod load;
+mod pin;
+mod policy;
 mod sbom;
+mod serve;
 mod shared;
 mod trust;
 mod verify;
 mod verify_blob;
+mod verify_image;
 
-use crate::cli::{BundleCommand, Cli, Command, TrustCommand};
+use crate::cli::{BundleCommand, Cli, Command, KeyCommand, PolicyCommand, TrustCommand};
 use crate::exit::Outcome;
 
 /// Dispatch a parsed command line.
@@ -21,5 +28,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Trust(TrustCommand::Fetch(args)) => trust::fetch(args),
         Command::Trust(TrustCommand::Verify(args)) => trust::verify(args),
         Command::Bundle(BundleCommand::Create(args)) => bundle::create(args),
+        Command::Key(KeyCommand::Generate(args)) => key::generate(args),
+        Command::Load(args) => load::run(args),
+        Command::VerifyImage(args) => verify_image::run(args),
+        Command::Policy(PolicyCommand::Export(args)) => policy::export(args),
+        Command::Pin(args) => pin::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

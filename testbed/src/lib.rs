@@ -180,6 +180,33 @@ impl Registry {
         self.credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
     }
 
+    /// Kill the registry process as a crash would, keeping its storage;
+    /// [`restart`](Self::restart) brings it back.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start the registry again on the same port, with the same storage
+    /// and configuration.
+    pub fn restart(&mut self) {
+        self.kill();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("registry.log"))
+            .expect("log file");
+        let mut child = Command::new(require("docker-registry"))
+            .arg("serve")
+            .arg(self.dir.path().join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("restart docker-registry");
+        assert!(wait_ready(&mut child, self.port), "docker-registry did not restart:\n{}", self.log());
+        self.child = child;
+    }
+
     /// Write a docker `config.json` with this registry's credentials into
     /// `dir`; returns its path.
     pub fn write_docker_config(&self, dir: &Path) -> PathBuf {

@@ -20,14 +20,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admission;
 pub mod bundle;
 pub mod check;
 mod error;
 pub mod evidence;
 pub mod image;
+pub mod keys;
 pub mod ledger;
+pub mod load;
+pub mod pin;
 pub mod policy;
 pub mod report;
+pub mod resign;
 pub mod verify;
 mod verified;
 

@@ -1,0 +1,282 @@
+//! `airlock policy export`: admission policies that admit exactly the
+//! mirror's images signed by the site's key, for the two admission
+//! controllers that verify cosign signatures.
+//!
+//! - policy-controller `ClusterImagePolicy` (`policy.sigstore.dev/v1beta1`):
+//!   one policy whose `spec.images[].glob` is `REGISTRY/PREFIX/**`, with a
+//!   `key` authority holding the site's public key. No `ctlog` block: the
+//!   re-signatures are not in any transparency log, and v1beta1's `TLog`
+//!   has only `url` and `trustRootRef` (there is no `enabled` field to turn
+//!   it off); a key authority without `ctlog` is checked against no log.
+//!   Publisher identities become `keyless` authorities; a policy passes
+//!   when any authority does. Images outside the glob are not matched by
+//!   this policy: policy-controller admits unmatched images unless its
+//!   `config-policy-controller` ConfigMap sets `no-match-policy: deny`.
+//! - Kyverno `ClusterPolicy` (`kyverno.io/v1`): a `validate` rule refusing
+//!   Pods whose containers, init containers or ephemeral containers use an
+//!   image outside the mirror, and a `verifyImages` rule requiring, for the
+//!   mirror's images, a signature by the site's key (`rekor.ignoreTlog` and
+//!   `ctlog.ignoreSCT`: nothing is logged) or by a listed publisher
+//!   identity, pinning the digest (`mutateDigest`, `verifyDigest`).
+//!
+//! YAML is written directly (no serialiser), every string as a JSON string
+//! (a valid YAML double-quoted scalar), keys as block literals.
+
+use crate::check::signature::PublicKey;
+use crate::{Error, Result};
+
+/// A keyless publisher identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The OIDC issuer, exactly.
+    pub issuer: String,
+    /// The certificate identity (SAN), exactly.
+    pub subject: String,
+}
+
+impl Identity {
+    /// Parse `ISSUER=SUBJECT` (split at the first `=` after the issuer's
+    /// scheme: issuer URLs do not contain `=`).
+    pub fn parse(text: &str) -> Result<Self> {
+        let (issuer, subject) = text
+            .split_once('=')
+            .filter(|(i, s)| !i.is_empty() && !s.is_empty())
+            .ok_or_else(|| Error::Invalid(format!("identity {text:?} is not ISSUER=SUBJECT")))?;
+        if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
+            return Err(Error::Invalid(format!("identity issuer {issuer:?} is not a URL")));
+        }
+        Ok(Self { issuer: issuer.into(), subject: subject.into() })
+    }
+}
+
+/// What the policies admit.
+#[derive(Debug, Clone)]
+pub struct MirrorPolicy {
+    /// `metadata.name`.
+    pub name: String,
+    /// `REGISTRY[/PREFIX]` as workloads pull it.
+    pub mirror: String,
+    /// The site's public key, PEM.
+    pub key_pem: String,
+    /// The key's fingerprint, for comments.
+    pub key_fingerprint: String,
+    /// Publishers whose own keyless signatures are also accepted.
+    pub identities: Vec<Identity>,
+}
+
+fn q(text: &str) -> String {
+    serde_json::to_string(text).expect("strings serialise")
+}
+
+fn block(text: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    text.trim_end().lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+impl MirrorPolicy {
+    /// Build from the site's key and the mirror's name; refuses names that
+    /// are not a registry host with an optional path.
+    pub fn new(name: &str, mirror: &str, key: &PublicKey, key_pem: &str, identities: Vec<Identity>) -> Result<Self> {
+        let mirror = mirror.trim_end_matches('/').to_string();
+        let (host, path) = mirror.split_once('/').unwrap_or((&mirror, ""));
+        let probe = if path.is_empty() { "x".to_string() } else { format!("{path}/x") };
+        oci::ImageRef::new(host, &probe, None, None)
+            .map_err(|e| Error::Invalid(format!("mirror {mirror:?}: {e}")))?;
+        if !host.contains(['.', ':']) && host != "localhost" {
+            return Err(Error::Invalid(format!("mirror {mirror:?} must start with a registry host (with a dot or a port)")));
+        }
+        let valid_name = !name.is_empty()
+            && name.len() <= 253
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !valid_name {
+            return Err(Error::Invalid(format!("policy name {name:?} is not a Kubernetes object name")));
+        }
+        Ok(Self {
+            name: name.into(),
+            mirror,
+            key_pem: key_pem.trim().to_string() + "\n",
+            key_fingerprint: key.fingerprint().to_string(),
+            identities,
+        })
+    }
+
+    /// The policy-controller `ClusterImagePolicy`.
+    pub fn cluster_image_policy(&self) -> String {
+        let mut out = format!(
+            "# airlock policy export: admit images under {mirror}/ only when signed by the\n\
+             # site key {fp} (re-signatures are not logged: no ctlog).\n\
+             # Set no-match-policy: deny in config-policy-controller to refuse other images.\n\
+             apiVersion: policy.sigstore.dev/v1beta1\n\
+             kind: ClusterImagePolicy\n\
+             metadata:\n  name: {name}\n\
+             spec:\n  mode: enforce\n  images:\n  - glob: {glob}\n  authorities:\n\
+             \x20 - name: site-key\n    key:\n      hashAlgorithm: sha256\n      data: |\n{pem}",
+            mirror = self.mirror,
+            fp = self.key_fingerprint,
+            name = q(&self.name),
+            glob = q(&format!("{}/**", self.mirror)),
+            pem = block(&self.key_pem, 8),
+        );
+        for (i, identity) in self.identities.iter().enumerate() {
+            out.push_str(&format!(
+                "  - name: publisher-{n}\n    keyless:\n      identities:\n      - issuer: {issuer}\n        subject: {subject}\n",
+                n = i + 1,
+                issuer = q(&identity.issuer),
+                subject = q(&identity.subject),
+            ));
+        }
+        out
+    }
+
+    /// The Kyverno `ClusterPolicy`.
+    pub fn kyverno_policy(&self) -> String {
+        let pattern = q(&format!("{}/*", self.mirror));
+        let mut out = format!(
+            "# airlock policy export: Pods may only run images from {mirror}/, and those\n\
+             # must be signed by the site key {fp} (not logged: ignoreTlog, ignoreSCT).\n\
+             apiVersion: kyverno.io/v1\n\
+             kind: ClusterPolicy\n\
+             metadata:\n  name: {name}\n\
+             spec:\n  validationFailureAction: Enforce\n  background: false\n  webhookTimeoutSeconds: 30\n  rules:\n\
+             \x20 - name: only-mirror-images\n    match:\n      any:\n      - resources:\n          kinds:\n          - Pod\n\
+             \x20   validate:\n      message: {message}\n      pattern:\n        spec:\n\
+             \x20         =(ephemeralContainers):\n          - image: {pattern}\n\
+             \x20         =(initContainers):\n          - image: {pattern}\n\
+             \x20         containers:\n          - image: {pattern}\n\
+             \x20 - name: mirror-images-signed\n    match:\n      any:\n      - resources:\n          kinds:\n          - Pod\n\
+             \x20   verifyImages:\n    - imageReferences:\n      - {pattern}\n      mutateDigest: true\n      verifyDigest: true\n      required: true\n\
+             \x20     attestors:\n      - count: 1\n        entries:\n        - keys:\n            publicKeys: |-\n{pem}\
+             \x20           signatureAlgorithm: sha256\n            rekor:\n              ignoreTlog: true\n            ctlog:\n              ignoreSCT: true\n",
+            mirror = self.mirror,
+            fp = self.key_fingerprint,
+            name = q(&self.name),
+            message = q(&format!("images must come from the internal mirror {}/", self.mirror)),
+            pem = block(&self.key_pem, 14),
+        );
+        for identity in &self.identities {
+            out.push_str(&format!(
+                "        - keyless:\n            issuer: {issuer}\n            subject: {subject}\n",
+                issuer = q(&identity.issuer),
+                subject = q(&identity.subject),
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pin::{parse, Node};
+
+    fn key() -> (PublicKey, String) {
+        let key = crate::keys::SigningKey::generate().unwrap();
+        (key.public_key().clone(), key.public_key_pem().to_string())
+    }
+
+    fn policy(identities: Vec<Identity>) -> MirrorPolicy {
+        let (key, pem) = key();
+        MirrorPolicy::new("airlock-mirror", "registry.site:5000/mirror/", &key, &pem, identities).unwrap()
+    }
+
+    fn at<'a>(node: &'a Node, path: &[&str]) -> &'a Node {
+        path.iter().fold(node, |n, step| match (n, step.parse::<usize>()) {
+            (Node::Seq(items), Ok(i)) => &items[i],
+            _ => n.get(step).unwrap_or_else(|| panic!("no {step} in {path:?}")),
+        })
+    }
+
+    fn s<'a>(node: &'a Node, path: &[&str]) -> &'a str {
+        at(node, path).scalar().unwrap_or_else(|| panic!("{path:?} is not a scalar"))
+    }
+
+    fn len(node: &Node, path: &[&str]) -> usize {
+        match at(node, path) {
+            Node::Seq(items) => items.len(),
+            Node::Map(entries) => entries.len(),
+            _ => panic!("{path:?} is a scalar"),
+        }
+    }
+
+    /// Every key of a map, to catch fields the schema does not have.
+    fn keys<'a>(node: &'a Node, path: &[&str]) -> Vec<&'a str> {
+        match at(node, path) {
+            Node::Map(entries) => entries.iter().map(|(k, _)| k.scalar().unwrap()).collect(),
+            _ => panic!("{path:?} is not a map"),
+        }
+    }
+
+    #[test]
+    fn cluster_image_policy_fields() {
+        let p = policy(vec![Identity::parse("https://token.actions.githubusercontent.com=https://github.com/org/app/.github/workflows/release.yml@refs/heads/main").unwrap()]);
+        let docs = parse(&p.cluster_image_policy()).unwrap();
+        assert_eq!(docs.len(), 1);
+        let d = &docs[0];
+        assert_eq!(keys(d, &[]), ["apiVersion", "kind", "metadata", "spec"]);
+        assert_eq!(s(d, &["apiVersion"]), "policy.sigstore.dev/v1beta1");
+        assert_eq!(s(d, &["kind"]), "ClusterImagePolicy");
+        assert_eq!(s(d, &["metadata", "name"]), "airlock-mirror");
+        assert_eq!(keys(d, &["spec"]), ["mode", "images", "authorities"]);
+        assert_eq!(s(d, &["spec", "mode"]), "enforce");
+        assert_eq!(len(d, &["spec", "images"]), 1);
+        assert_eq!(s(d, &["spec", "images", "0", "glob"]), "registry.site:5000/mirror/**");
+        assert_eq!(len(d, &["spec", "authorities"]), 2);
+        assert_eq!(keys(d, &["spec", "authorities", "0"]), ["name", "key"]);
+        assert_eq!(keys(d, &["spec", "authorities", "0", "key"]), ["hashAlgorithm", "data"]);
+        assert_eq!(s(d, &["spec", "authorities", "0", "key", "data"]), p.key_pem);
+        PublicKey::from_pem(s(d, &["spec", "authorities", "0", "key", "data"])).unwrap();
+        let id = &["spec", "authorities", "1", "keyless", "identities", "0"];
+        assert_eq!(s(d, &[id.as_slice(), &["issuer"]].concat()), "https://token.actions.githubusercontent.com");
+        assert!(s(d, &[id.as_slice(), &["subject"]].concat()).ends_with("@refs/heads/main"));
+    }
+
+    #[test]
+    fn kyverno_policy_fields() {
+        let p = policy(vec![Identity::parse("https://accounts.google.com=alice@example.com").unwrap()]);
+        let docs = parse(&p.kyverno_policy()).unwrap();
+        let d = &docs[0];
+        assert_eq!(s(d, &["apiVersion"]), "kyverno.io/v1");
+        assert_eq!(s(d, &["kind"]), "ClusterPolicy");
+        assert_eq!(s(d, &["spec", "validationFailureAction"]), "Enforce");
+        assert_eq!(s(d, &["spec", "background"]), "false");
+        let validate = &["spec", "rules", "0", "validate", "pattern", "spec"];
+        for field in ["=(ephemeralContainers)", "=(initContainers)", "containers"] {
+            assert_eq!(s(d, &[validate.as_slice(), &[field, "0", "image"]].concat()), "registry.site:5000/mirror/*");
+        }
+        let verify = ["spec", "rules", "1", "verifyImages", "0"];
+        assert_eq!(s(d, &[verify.as_slice(), &["imageReferences", "0"]].concat()), "registry.site:5000/mirror/*");
+        for flag in ["mutateDigest", "verifyDigest", "required"] {
+            assert_eq!(s(d, &[verify.as_slice(), &[flag]].concat()), "true");
+        }
+        let entries = [verify.as_slice(), &["attestors", "0", "entries"]].concat();
+        assert_eq!(s(d, &[entries.as_slice(), &["0", "keys", "rekor", "ignoreTlog"]].concat()), "true");
+        assert_eq!(s(d, &[entries.as_slice(), &["0", "keys", "ctlog", "ignoreSCT"]].concat()), "true");
+        let pem = s(d, &[entries.as_slice(), &["0", "keys", "publicKeys"]].concat());
+        assert_eq!(pem, p.key_pem.trim_end(), "block literal with strip chomping");
+        PublicKey::from_pem(pem).unwrap();
+        assert_eq!(s(d, &[entries.as_slice(), &["1", "keyless", "subject"]].concat()), "alice@example.com");
+        assert_eq!(s(d, &[verify.as_slice(), &["attestors", "0", "count"]].concat()), "1");
+    }
+
+    #[test]
+    fn awkward_strings_stay_strings() {
+        let p = policy(vec![Identity::parse("https://issuer.example=a \"quoted\": #not-a-comment").unwrap()]);
+        let docs = parse(&p.kyverno_policy()).unwrap();
+        let subject = ["spec", "rules", "1", "verifyImages", "0", "attestors", "0", "entries", "1", "keyless", "subject"];
+        assert_eq!(s(&docs[0], &subject), "a \"quoted\": #not-a-comment");
+    }
+
+    #[test]
+    fn refuses_bad_inputs() {
+        let (key, pem) = key();
+        assert!(MirrorPolicy::new("airlock", "not a host", &key, &pem, vec![]).is_err());
+        assert!(MirrorPolicy::new("airlock", "mirror", &key, &pem, vec![]).is_err());
+        assert!(MirrorPolicy::new("Bad_Name", "r.site/m", &key, &pem, vec![]).is_err());
+        assert!(MirrorPolicy::new("airlock", "r.site/UPPER", &key, &pem, vec![]).is_err());
+        assert!(Identity::parse("no-equals").is_err());
+        assert!(Identity::parse("=subject").is_err());
+        assert!(Identity::parse("issuer=subject").is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! The two [`Store`]s loading needs besides a registry: a checked bundle as
+//! a read-only source, and one repository of an OCI layout that holds many.
+
+use crate::bundle::content::CheckedContent;
+use oci::manifest::{ANNOTATION_REF_NAME, MAX_MANIFEST_SIZE};
+use oci::store::BlobReader;
+use oci::{Descriptor, Digest, Layout, RawManifest, Store, Tag};
+use std::io::Read;
+use std::sync::Arc;
+
+type OciResult<T> = oci::Result<T>;
+
+/// A checked bundle, read as a [`Store`]: manifests and blobs come from
+/// [`CheckedContent`], which re-hashes every byte while it is read, so what
+/// is pushed is exactly what was checked. Read-only; it has no tags (images
+/// are found through the bundle manifest, by digest).
+#[derive(Clone)]
+pub struct BundleStore {
+    content: Arc<CheckedContent>,
+}
+
+impl BundleStore {
+    /// The bundle `content` as a store.
+    pub fn new(content: Arc<CheckedContent>) -> Self {
+        Self { content }
+    }
+
+    /// The checked content.
+    pub fn content(&self) -> &CheckedContent {
+        &self.content
+    }
+
+    fn location_of(&self, digest: &Digest) -> String {
+        format!("{}@{digest}", self.location())
+    }
+
+    fn read_only(&self, operation: &'static str) -> oci::Error {
+        oci::Error::Io {
+            path: self.content.root().to_path_buf(),
+            operation,
+            source: std::io::Error::new(std::io::ErrorKind::Unsupported, "a bundle is read-only"),
+        }
+    }
+
+    /// The verifier's error for a blob, as the store error copy expects:
+    /// "not found" when the bundle does not carry it, content otherwise.
+    fn blob_error(&self, digest: &Digest, what: &'static str, e: crate::Error) -> oci::Error {
+        match e {
+            crate::Error::Io { path, source } => oci::Error::Io { path, operation: "read", source },
+            crate::Error::Failed { .. } if self.content.manifest.manifest.blob(digest).is_none_or(|b| !b.carried) => {
+                oci::Error::NotFound { location: self.location_of(digest), what }
+            }
+            other => oci::Error::Io {
+                path: self.content.root().to_path_buf(),
+                operation: "re-verify a bundle blob",
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, other.to_string()),
+            },
+        }
+    }
+}
+
+/// Stream a blocking reader (the re-verifying bundle reader) to async code
+/// from a blocking thread, a megabyte at a time: hashing stays off the
+/// async workers, and a read error (a digest mismatch at end of stream)
+/// reaches the consumer as an I/O error.
+fn blocking_reader(mut reader: impl Read + Send + 'static) -> BlobReader {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    tokio::task::spawn_blocking(move || loop {
+        let mut buffer = vec![0u8; 1 << 20];
+        match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                buffer.truncate(n);
+                if tx.blocking_send(Ok(bytes::Bytes::from(buffer))).is_err() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                break;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    Box::pin(tokio_util::io::StreamReader::new(stream))
+}
+
+impl Store for BundleStore {
+    fn location(&self) -> String {
+        format!("bundle:{}", self.content.root().display())
+    }
+
+    async fn resolve_tag(&self, tag: &Tag) -> OciResult<Descriptor> {
+        Err(oci::Error::NotFound { location: format!("{}:{tag}", self.location()), what: "tag" })
+    }
+
+    async fn get_manifest(&self, digest: &Digest) -> OciResult<RawManifest> {
+        let content = self.content.clone();
+        let d = digest.clone();
+        let bytes = tokio::task::spawn_blocking(move || content.read_blob(&d, MAX_MANIFEST_SIZE))
+            .await
+            .map_err(|_| self.read_only("read manifest"))?
+            .map_err(|e| self.blob_error(digest, "manifest", e))?;
+        RawManifest::from_bytes(&self.location_of(digest), bytes, None, Some(digest))
+    }
+
+    async fn open_blob(&self, descriptor: &Descriptor) -> OciResult<BlobReader> {
+        let entry = self.content.manifest.manifest.blob(&descriptor.digest);
+        if let Some(entry) = entry.filter(|e| e.size != descriptor.size) {
+            return Err(oci::Error::Content {
+                location: self.location_of(&descriptor.digest),
+                source: oci::DigestError::SizeMismatch {
+                    digest: descriptor.digest.clone(),
+                    expected: descriptor.size,
+                    actual: entry.size,
+                },
+            });
+        }
+        let reader = self
+            .content
+            .open_blob(&descriptor.digest)
+            .map_err(|e| self.blob_error(&descriptor.digest, "blob", e))?;
+        Ok(blocking_reader(reader))
+    }
+
+    async fn has_blob(&self, descriptor: &Descriptor) -> OciResult<bool> {
+        Ok(self
+            .content
+            .manifest
+            .manifest
+            .blob(&descriptor.digest)
+            .is_some_and(|b| b.carried && b.size == descriptor.size))
+    }
+
+    async fn put_blob<R>(&self, _: &Descriptor, _: R) -> OciResult<()>
+    where
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    {
+        Err(self.read_only("put blob"))
+    }
+
+    async fn put_manifest(&self, _: &RawManifest, _: Option<&Tag>) -> OciResult<()> {
+        Err(self.read_only("put manifest"))
+    }
+
+    async fn list_tags(&self) -> OciResult<Vec<Tag>> {
+        Ok(Vec::new())
+    }
+
+    async fn referrers(&self, _: &Digest) -> OciResult<Vec<Descriptor>> {
+        Ok(Vec::new())
+    }
+
+    fn indexes_referrers(&self) -> bool {
+        true
+    }
+}
+
+/// One repository of an OCI image layout that holds many: its tags are
+/// `index.json` entries whose `org.opencontainers.image.ref.name` is
+/// `REPOSITORY:TAG`, the same form a bundle's `index.json` uses for its
+/// images, so `airlock serve` reads both alike. Blobs are shared by every
+/// repository of the layout.
+#[derive(Clone, Debug)]
+pub struct LayoutRepository {
+    layout: Layout,
+    name: String,
+}
+
+impl LayoutRepository {
+    /// The repository `name` in `layout`.
+    pub fn new(layout: Layout, name: impl Into<String>) -> Self {
+        Self { layout, name: name.into() }
+    }
+
+    fn ref_name(&self, tag: &Tag) -> String {
+        format!("{}:{tag}", self.name)
+    }
+}
+
+/// Split a layout reference name `REPOSITORY:TAG` (the repository may hold a
+/// registry port) into its parts; `None` for plain tags and other names.
+pub fn split_ref_name(name: &str) -> Option<(&str, Tag)> {
+    let slash = name.rfind('/')?;
+    let colon = slash + name[slash..].find(':')?;
+    let tag = name[colon + 1..].parse().ok()?;
+    Some((&name[..colon], tag))
+}
+
+impl Store for LayoutRepository {
+    fn location(&self) -> String {
+        format!("{}#{}", self.layout.location(), self.name)
+    }
+
+    async fn resolve_tag(&self, tag: &Tag) -> OciResult<Descriptor> {
+        let wanted = self.ref_name(tag);
+        let entry = self
+            .layout
+            .entries()
+            .into_iter()
+            .find(|d| d.ref_name() == Some(wanted.as_str()))
+            .ok_or_else(|| oci::Error::NotFound { location: format!("{}:{tag}", self.location()), what: "tag" })?;
+        Ok(Descriptor { annotations: Default::default(), ..entry })
+    }
+
+    async fn get_manifest(&self, digest: &Digest) -> OciResult<RawManifest> {
+        self.layout.get_manifest(digest).await
+    }
+
+    async fn open_blob(&self, descriptor: &Descriptor) -> OciResult<BlobReader> {
+        self.layout.open_blob(descriptor).await
+    }
+
+    async fn has_blob(&self, descriptor: &Descriptor) -> OciResult<bool> {
+        self.layout.has_blob(descriptor).await
+    }
+
+    async fn put_blob<R>(&self, descriptor: &Descriptor, reader: R) -> OciResult<()>
+    where
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    {
+        self.layout.put_blob(descriptor, reader).await
+    }
+
+    async fn put_manifest(&self, manifest: &RawManifest, tag: Option<&Tag>) -> OciResult<()> {
+        self.layout.put_manifest(manifest, None).await?;
+        if let Some(tag) = tag {
+            self.layout
+                .add_descriptor(manifest.descriptor().with_annotation(ANNOTATION_REF_NAME, self.ref_name(tag)))?;
+        }
+        Ok(())
+    }
+
+    async fn list_tags(&self) -> OciResult<Vec<Tag>> {
+        let mut tags: Vec<Tag> = self
+            .layout
+            .entries()
+            .iter()
+            .filter_map(|d| d.ref_name().and_then(split_ref_name))
+            .filter(|(repo, _)| *repo == self.name)
+            .map(|(_, tag)| tag)
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+
+    async fn referrers(&self, _: &Digest) -> OciResult<Vec<Descriptor>> {
+        // The layout's own referrer scan spans every repository; this
+        // repository's referrers are listed by the tag-schema index that
+        // `put_referrer` maintains under its name.
+        Ok(Vec::new())
+    }
+
+    fn indexes_referrers(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ref_names_split_at_the_tag_colon() {
+        let (repo, tag) = split_ref_name("127.0.0.1:5000/mirror/app:v1").unwrap();
+        assert_eq!((repo, tag.as_str()), ("127.0.0.1:5000/mirror/app", "v1"));
+        let (repo, tag) = split_ref_name("ghcr.io/org/app:sha256-abc.sig").unwrap();
+        assert_eq!((repo, tag.as_str()), ("ghcr.io/org/app", "sha256-abc.sig"));
+        assert!(split_ref_name("v1").is_none());
+        assert!(split_ref_name("localhost:5000/app").is_none());
+        assert!(split_ref_name("a/b:bad tag").is_none());
+    }
+}
