@@ -531,23 +531,18 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
 
-    /// The site's state directory: record the bundle in its import ledger
-    /// once loaded (incremental bundles need their predecessor recorded).
-    #[arg(long, value_name = "DIR")]
-    pub state: Option<PathBuf>,
+    /// If some images fail verification, load the ones that passed anyway
+    /// (they are reported as a partial load, and the bundle is not recorded
+    /// in the import ledger). Without it, nothing is pushed unless every
+    /// image passes.
+    #[arg(long)]
+    pub partial: bool,
 
-    /// The site's transfer key: the bundle must be signed by it.
-    #[arg(long, value_name = "PUB.pem")]
-    pub transfer_key: Option<PathBuf>,
-
-    /// Working directory for archive bundles (must be empty or absent;
-    /// default: a temporary directory, removed afterwards).
-    #[arg(long, value_name = "DIR")]
-    pub work_dir: Option<PathBuf>,
-
-    /// Uploads (and hashing threads) in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub jobs: usize,
+    /// How the bundle is verified first, in this process (the same flags as
+    /// `airlock verify`; `--state DIR` also records the bundle in the
+    /// site's import ledger once it is loaded).
+    #[command(flatten)]
+    pub verify: VerifyFlags,
 
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -675,12 +670,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub htpasswd: Option<PathBuf>,
 
-    /// The site's transfer key: a bundle must be signed by it.
-    #[arg(long, value_name = "PUB.pem")]
-    pub transfer_key: Option<PathBuf>,
-
-    /// Working directory for archive bundles (must be empty or absent;
-    /// default: a temporary directory, removed on exit).
-    #[arg(long, value_name = "DIR")]
-    pub work_dir: Option<PathBuf>,
+    /// How a bundle is verified before it is served (the same flags as
+    /// `airlock verify`; not used for dir:STORE).
+    #[command(flatten)]
+    pub verify: VerifyFlags,
 }

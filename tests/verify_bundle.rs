@@ -609,3 +609,131 @@ fn a_carried_tuf_snapshot_verifies_from_the_sites_pin_and_is_refused_when_frozen
     let (run, report) = verify_at(&foreign, common::CREATED);
     refused_at(&run, &report, "trust-root", "signature threshold not met");
 }
+
+// ------------------------------------------------------------- the load gate
+
+/// Every file under a registry's storage, with its size.
+fn storage(registry: &testbed::Registry) -> Vec<(String, u64)> {
+    let root = registry.storage_dir();
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path().strip_prefix(&root).unwrap().display().to_string(), e.metadata().unwrap().len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn load(bundle: &Path, target: &testbed::Registry, extra: &[&str]) -> Run {
+    let f = fixture();
+    Run::from_output(
+        airlock()
+            .args(["load", bundle.to_str().unwrap(), "--to", &format!("{}/mirror", target.host()), "--insecure-registry", &target.host()])
+            .args(["--policy", f.path("policy.yaml").to_str().unwrap(), "--trusted-root", f.path("root.json").to_str().unwrap()])
+            .args(extra)
+            .env("DOCKER_CONFIG", "/nonexistent")
+            .output()
+            .unwrap(),
+    )
+}
+
+/// The fixture's directory bundle with the app's signature moved to the
+/// big image: the app and the big image fail, the multi image passes.
+fn broken_bundle() -> PathBuf {
+    let f = fixture();
+    let bundle = copy("dir", "broken");
+    edit_manifest(&bundle, |m| {
+        let mut evidence = manifest_image(m, &f.app)["evidence"].take();
+        for e in evidence.as_array_mut().unwrap() {
+            e["subject"] = Value::from(f.big.as_str());
+        }
+        manifest_image(m, &f.big)["evidence"] = evidence;
+        manifest_image(m, &f.app)["evidence"] = Value::Array(vec![]);
+    });
+    bundle
+}
+
+#[test]
+fn a_bundle_that_fails_verification_pushes_nothing() {
+    let target = testbed::Registry::start();
+    let before = storage(&target);
+    let run = load(&broken_bundle(), &target, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("did not verify: nothing was pushed"), "{}", run.stderr);
+    assert!(run.stderr.contains("REFUSED"), "the verification report is shown: {}", run.stderr);
+    assert_eq!(storage(&target), before, "the registry's storage changed");
+}
+
+#[test]
+fn partial_loads_only_the_images_that_passed_and_records_no_import() {
+    let f = fixture();
+    let target = testbed::Registry::start();
+    let state = common::tempdir().keep();
+    let run = load(&broken_bundle(), &target, &["--partial", "--output", "json", "--state", state.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = run.json();
+    assert_eq!(out["partial"], true);
+    let loaded: Vec<_> = out["report"]["images"].as_array().unwrap().iter().map(|i| i["source"].as_str().unwrap().to_string()).collect();
+    assert_eq!(loaded, [format!("{}/test/multi:v1", f.host)], "only the passing image is loaded");
+    assert!(run.stderr.contains("PARTIAL"), "{}", run.stderr);
+    assert!(!state.join("imported").exists(), "a partial load is not recorded as an import");
+}
+
+#[test]
+fn an_increment_verifies_only_after_its_predecessor_was_loaded() {
+    let env = Env::start();
+    let host = env.registry.host();
+    let v1 = env.registry.push_image("test/app:v1", "first");
+    env.sign("test/app", &v1, SignMode::Legacy);
+    let first = env.path("first");
+    let run = Run::from_output(env.bundle(&[&format!("{host}/test/app:v1"), "--out", first.to_str().unwrap()]).output().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v2 = env.registry.push_image("test/app:v2", "second");
+    env.sign("test/app", &v2, SignMode::Legacy);
+    let second = env.path("second");
+    let since = first.join("airlock/manifest.json");
+    let run = Run::from_output(
+        env.bundle(&[&format!("{host}/test/app:v1"), &format!("{host}/test/app:v2"), "--out", second.to_str().unwrap(), "--since", since.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let policy = env.path("policy.yaml");
+    write_policy(&policy, &host, "^https://github.com/example/repo/");
+    let root = env.lab.trust_dir().join("trusted_root.json");
+    let flags = |state: &Path| -> Vec<String> {
+        ["--policy", policy.to_str().unwrap(), "--trusted-root", root.to_str().unwrap(), "--state", state.to_str().unwrap()]
+            .map(String::from)
+            .to_vec()
+    };
+
+    // The site never received the first bundle: the increment is refused.
+    let empty = env.path("empty-state");
+    let run = Run::from_output(airlock().arg("verify").arg(&second).args(flags(&empty)).args(["--output", "json"]).output().unwrap());
+    let report = run.json();
+    refused_at(&run, &report, "incremental-chain", "has not imported");
+
+    // Load the first bundle (recorded in the ledger), then the increment verifies and loads.
+    let target = testbed::Registry::start();
+    let state = env.path("state");
+    let to = format!("{}/mirror", target.host());
+    let run = Run::from_output(
+        airlock().arg("load").arg(&first).args(["--to", &to, "--insecure-registry", &target.host()]).args(flags(&state)).env("DOCKER_CONFIG", "/nonexistent").output().unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = Run::from_output(airlock().arg("verify").arg(&second).args(flags(&state)).args(["--output", "json"]).output().unwrap());
+    let report = run.json();
+    assert_eq!(run.code, 0, "{}", step_summary(&report));
+    assert_eq!(report["bundle"]["chain"]["kind"], "extends");
+    let run = Run::from_output(
+        airlock().arg("load").arg(&second).args(["--to", &to, "--insecure-registry", &target.host()]).args(flags(&state)).env("DOCKER_CONFIG", "/nonexistent").output().unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -398,28 +398,37 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
     write::archive::sboms_tar_gz(&sbom_files, &work.join(format::SBOMS_PATH))?;
     progress.advance(1);
 
-    // Blobs: every manifest and blob, each once; carried unless inherited.
+    // Blobs: every manifest and blob, each once. An increment leaves out
+    // only image configs and layers the site already received: manifests,
+    // indexes, evidence and SBOMs are always carried (they are small), so
+    // every image in an increment can be verified on its own.
     let mut blob_sizes: BTreeMap<Digest, u64> = BTreeMap::new();
+    let mut always_carried: BTreeSet<Digest> = BTreeSet::new();
     for image in &bundle_images {
-        let graphs = std::iter::once(&image.resolved.graph).chain(image.evidence.iter().map(|(c, _)| &c.graph));
-        for graph in graphs {
+        let graphs = std::iter::once((&image.resolved.graph, false)).chain(image.evidence.iter().map(|(c, _)| (&c.graph, true)));
+        for (graph, is_evidence) in graphs {
             for m in &graph.manifests {
                 blob_sizes.entry(m.digest().clone()).or_insert(m.size());
+                always_carried.insert(m.digest().clone());
             }
             for b in &graph.blobs {
                 blob_sizes.entry(b.digest.clone()).or_insert(b.size);
+                if is_evidence {
+                    always_carried.insert(b.digest.clone());
+                }
             }
         }
     }
     for (d, size) in &sbom_blobs {
         blob_sizes.entry(d.clone()).or_insert(*size);
+        always_carried.insert(d.clone());
     }
     let blobs: Vec<BlobEntry> = blob_sizes
         .iter()
         .map(|(digest, size)| BlobEntry {
             digest: digest.clone(),
             size: *size,
-            carried: !previous.as_ref().is_some_and(|p| p.has(digest)),
+            carried: always_carried.contains(digest) || !previous.as_ref().is_some_and(|p| p.has(digest)),
         })
         .collect();
 

@@ -4,6 +4,7 @@
 use crate::cli::RegistryArgs;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
+use trust_roots::{PinnedRoot, ReferenceTime, TimePolicy};
 use verifier::keys::{Password, SigningKey};
 
 /// The password for an encrypted key: `COSIGN_PASSWORD` (as cosign reads
@@ -68,44 +69,29 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
-/// Where an archive bundle is unpacked while it is checked: the operator's
-/// directory, or a temporary one removed when this value is dropped.
-pub enum WorkDir {
-    Given(PathBuf),
-    Temporary(tempfile::TempDir),
+/// The local clock, to the second: the CLI reads it, libraries never do.
+pub fn now() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    now.round(jiff::Unit::Second).unwrap_or(now)
 }
 
-impl WorkDir {
-    pub fn new(given: Option<&Path>) -> anyhow::Result<Self> {
-        Ok(match given {
-            Some(path) => Self::Given(path.to_path_buf()),
-            None => Self::Temporary(tempfile::Builder::new().prefix("airlock-work-").tempdir()?),
-        })
-    }
-
-    /// The directory `content::open` unpacks into: a fresh subdirectory of a
-    /// temporary directory, since it must not exist yet or be empty.
-    pub fn path(&self) -> PathBuf {
-        match self {
-            Self::Given(path) => path.clone(),
-            Self::Temporary(dir) => dir.path().join("bundle"),
-        }
+/// The pinned TUF root: the operator's file, or the embedded public-good root.
+pub fn pinned_root(path: Option<&Path>) -> trust_roots::Result<PinnedRoot> {
+    match path {
+        Some(path) => PinnedRoot::from_file(path),
+        None => PinnedRoot::public_good(),
     }
 }
 
-/// Open a bundle and check its content (transfer signature, manifest,
-/// every blob). The full verification will sit here (the lead's
-/// `verifier::verify`); until then, checked content is what is loaded.
-pub fn open_bundle(
-    bundle: &Path,
-    transfer_key: Option<&Path>,
-    work: &WorkDir,
-    jobs: usize,
-) -> verifier::Result<verifier::bundle::content::CheckedContent> {
-    let key = match transfer_key {
-        Some(path) => Some(public_key(path).map_err(|e| verifier::Error::Invalid(format!("{e:#}")))?),
-        None => None,
-    };
-    let options = verifier::bundle::content::OpenOptions { transfer_key: key.as_ref(), jobs: jobs.max(1), work_dir: &work.path() };
-    verifier::bundle::content::open(bundle, &options, &verifier::bundle::content::NoProgress)
+/// `--at` wins; otherwise the snapshot's fetch time, bounded by `max_age`.
+pub fn time_policy(at: Option<jiff::Timestamp>, max_age: jiff::SignedDuration) -> TimePolicy {
+    match at {
+        Some(at) => TimePolicy::At(ReferenceTime::operator(at)),
+        None => TimePolicy::FetchTime { local_clock: now(), max_age },
+    }
+}
+
+/// `--jobs`, defaulting to the number of cores.
+pub fn jobs(requested: Option<usize>) -> usize {
+    requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1)
 }

@@ -4,7 +4,6 @@ use crate::cli::LoadArgs;
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};
 use anyhow::Context;
-use std::sync::Arc;
 use verifier::load::{self, BundleStore, LoadOptions, LoadReport, RepositoryMapping, Resign, Target};
 
 pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
@@ -15,27 +14,40 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
         mapping = mapping.with_rule_text(rule)?;
     }
     let key = args.resign_key.as_deref().map(super::common::signing_key).transpose()?;
-    let work = super::common::WorkDir::new(args.work_dir.as_deref())?;
 
-    // The bundle's content, checked. (The lead's full verification goes
-    // here, in the same process, before anything is pushed.)
-    let content = match super::common::open_bundle(&args.bundle, args.transfer_key.as_deref(), &work, args.jobs) {
-        Ok(content) => Arc::new(content),
-        Err(e) => {
-            eprintln!("airlock: load: {} refused: {e}", args.bundle.display());
-            return Ok(Outcome::for_error(&e));
+    // The full verification, in this process, before anything is pushed.
+    let verified = super::verify::verify(&args.bundle, &args.verify)?;
+    let verification = &verified.verification;
+    if args.output == Format::Text {
+        eprint!("{}", verification.report.to_text());
+    }
+    let (bundle, partial) = match (&verification.verified, &verification.partial) {
+        (Some(bundle), _) => (bundle, false),
+        (None, Some(passed)) if args.partial && !passed.images().is_empty() => (passed, true),
+        _ => {
+            eprintln!("airlock: load: {} did not verify: nothing was pushed", args.bundle.display());
+            if args.output == Format::Json {
+                print_json(&serde_json::json!({ "loaded": false, "verification": verification.report }))?;
+            }
+            return Ok(Outcome::Refused);
         }
     };
-    let store = BundleStore::new(content.clone());
-    let images: Vec<_> = content.manifest.manifest.images.iter().collect();
+    if partial {
+        eprintln!(
+            "airlock: load: PARTIAL: loading the {} of {} image(s) that passed; the others were refused",
+            bundle.images().len(),
+            verification.report.images.len()
+        );
+    }
+    let store = BundleStore::verified(bundle);
     let options = LoadOptions {
         mapping,
-        jobs: args.jobs.max(1),
+        jobs: super::common::jobs(args.verify.jobs),
         resign: key.as_ref().map(|key| Resign { key, identity: args.resign_identity.as_deref() }),
         ..LoadOptions::default()
     };
     let started = std::time::Instant::now();
-    let result = super::common::runtime()?.block_on(load::load(&store, &images, &target, &options, &oci::copy::NoProgress));
+    let result = super::common::runtime()?.block_on(load::load(&store, &target, &options, &oci::copy::NoProgress));
     let report = match result {
         Ok(report) => report,
         Err(e) => {
@@ -47,14 +59,19 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.mapping {
         std::fs::write(path, report.mapping_lines()).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if let Some(state) = &args.state {
-        let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now());
+    // Only a complete import is recorded: a later increment may rely on
+    // every blob of this bundle being at the site.
+    if let (Some(state), false) = (&args.verify.state, partial) {
+        let content = bundle.content();
         verifier::ledger::Ledger::new(state)
-            .record(&content.manifest.id, &content.manifest.manifest, now)
+            .record(&content.manifest.id, &content.manifest.manifest, super::common::now())
             .context("recording the import in the ledger")?;
     }
     match args.output {
         Format::Json => print_json(&serde_json::json!({
+            "loaded": true,
+            "partial": partial,
+            "verification": verification.report,
             "report": report,
             "pushSeconds": elapsed.as_secs_f64(),
             "airlockVersion": env!("CARGO_PKG_VERSION"),

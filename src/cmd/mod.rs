@@ -9,7 +9,6 @@ mod pin;
 mod policy;
 mod sbom;
 mod serve;
-mod shared;
 mod trust;
 mod verify;
 mod verify_blob;

@@ -4,7 +4,6 @@ use crate::cli::ServeArgs;
 use crate::exit::Outcome;
 use anyhow::Context;
 use std::io::Write;
-use std::sync::Arc;
 use verifier::load::{self, BundleStore};
 
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
@@ -17,23 +16,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let htpasswd = args.htpasswd.as_deref().map(serve::Htpasswd::from_file).transpose()?;
     let options = serve::ServeOptions { tls, htpasswd };
     let runtime = super::common::runtime()?;
-    let work = super::common::WorkDir::new(args.work_dir.as_deref())?;
     if let Some(path) = args.source.strip_prefix("dir:") {
         let layout = oci::Layout::open(path).with_context(|| format!("store {path}"))?;
         let roots = load::layout_roots(&layout);
         let catalog = runtime.block_on(serve::Catalog::build(&layout, &roots))?;
         return listen(&runtime, &args, layout, catalog, options);
     }
-    // A bundle is served only once its content is checked (the lead's full
-    // verification goes here).
-    let content = match super::common::open_bundle(std::path::Path::new(&args.source), args.transfer_key.as_deref(), &work, 2) {
-        Ok(content) => Arc::new(content),
-        Err(e) => {
-            eprintln!("airlock: serve: {} refused: {e}", args.source);
-            return Ok(Outcome::for_error(&e));
-        }
+    // A bundle is served only once it has verified, every image of it.
+    let verified = super::verify::verify(std::path::Path::new(&args.source), &args.verify)?;
+    let Some(bundle) = &verified.verification.verified else {
+        eprint!("{}", verified.verification.report.to_text());
+        eprintln!("airlock: serve: {} did not verify: not served", args.source);
+        return Ok(Outcome::Refused);
     };
-    let store = BundleStore::new(content);
+    let store = BundleStore::verified(bundle);
     let roots = runtime.block_on(load::bundle_roots(&store))?;
     let catalog = runtime.block_on(serve::Catalog::build(&store, &roots))?;
     listen(&runtime, &args, store, catalog, options)

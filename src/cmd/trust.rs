@@ -3,7 +3,7 @@
 use crate::cli::{TrustFetchArgs, TrustVerifyArgs};
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};
-use super::shared::{pinned_root, time_policy};
+use super::common::{pinned_root, time_policy};
 use trust_roots::{SnapshotReport, TrustSource, VerifiedTrustRoot, VerifyOptions};
 
 /// `trust verify`: a TUF snapshot offline, or (`--trusted-root`) a
@@ -186,7 +186,7 @@ fn refused(
 /// `trust fetch`, in a build with the `connected` feature.
 #[cfg(feature = "connected")]
 pub fn fetch(args: TrustFetchArgs) -> anyhow::Result<Outcome> {
-    use super::shared::now;
+    use super::common::now;
     use trust_roots::fetch::{fetch_snapshot, FetchOptions};
     use trust_roots::ReferenceTime;
     let now = now();

@@ -1,6 +1,6 @@
 //! `airlock verify`: the import gate.
 
-use super::shared::{jobs, now, pinned_root, public_key, time_policy};
+use super::common::{jobs, now, pinned_root, public_key, time_policy};
 use crate::cli::{VerifyArgs, VerifyFlags};
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};

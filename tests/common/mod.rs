@@ -231,3 +231,27 @@ pub fn lab_policy(env: &Env) -> PathBuf {
     std::fs::write(&path, policy).unwrap();
     path
 }
+
+/// The Sigstore public-good trusted root airlock embeds, as a site's own
+/// `--trusted-root` file.
+pub fn site_trusted_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("trust-roots/data/public-good-trusted_root.json")
+}
+
+/// `verify`'s flags for tests about pushing and serving rather than
+/// evidence: a policy that admits every image (written into `dir`), and the
+/// site's own trusted root.
+pub fn admit_all(dir: &Path) -> Vec<String> {
+    let policy = dir.join("admit-all.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: push-tests\n      images: ['**']\n      authorities:\n        - static: pass\n",
+    )
+    .unwrap();
+    vec![
+        "--policy".into(),
+        policy.display().to_string(),
+        "--trusted-root".into(),
+        site_trusted_root().display().to_string(),
+    ]
+}

@@ -123,6 +123,12 @@ pub fn read_image(content: &CheckedContent, entry: &ImageEntry) -> Result<ImageC
 }
 
 fn read_manifest(content: &CheckedContent, digest: &Digest, declared: Option<&str>) -> Result<RawManifest> {
+    if content.manifest.manifest.blob(digest).is_some_and(|b| !b.carried) {
+        return Err(Error::failed(
+            Check::BundleFormat,
+            format!("manifest {digest} is left out, but a bundle must carry every manifest (only configs and layers may be inherited)"),
+        ));
+    }
     let bytes = content.read_blob(digest, oci::MAX_MANIFEST_SIZE)?;
     RawManifest::from_bytes(&format!("blob {digest}"), bytes, declared, Some(digest))
         .map_err(|e| Error::failed(Check::BundleFormat, e.to_string()))

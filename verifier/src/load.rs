@@ -1,14 +1,13 @@
-//! Pushing a checked bundle's images into the site's registry (or an OCI
+//! Pushing a verified bundle's images into the site's registry (or an OCI
 //! layout that `airlock serve` can serve), with their evidence where
 //! admission controllers look for it, and optionally the site's own
 //! re-signatures.
 //!
-//! **Only call [`load`] through the verified path.** It pushes the bytes of
-//! a [`CheckedContent`] (every blob re-hashed while it is pushed), but
-//! checking content is not verifying images: `airlock load` must run the
-//! full bundle verification first, in the same process, and hand over only
-//! the images that passed. The verification gate wraps this function; it is
-//! public so that gate and its tests can reach it.
+//! Only verified content is pushed, by construction: [`load`] reads a
+//! [`BundleStore`], which only [`BundleStore::verified`] makes, from the
+//! [`crate::verify::VerifiedBundle`] that `verify_bundle` returns when every
+//! check passed. Every blob is hashed again while it is pushed, so a file
+//! changed after verification fails the push.
 //!
 //! # Order
 //!
@@ -256,19 +255,18 @@ impl Destination for Layout {
     }
 }
 
-/// Push `images` (entries of `source`'s bundle manifest) to `target`.
-///
-/// Must only be called through the verified path; see the module docs.
-/// Any subset of the bundle's images may be given (each with all its
-/// evidence); they are pushed in the order given.
+/// Push the images of a verified bundle (each with all its evidence) to
+/// `target`. A [`BundleStore`] can only be made from a
+/// [`crate::verify::VerifiedBundle`], so nothing reaches a registry that did
+/// not pass verification.
 pub async fn load(
     source: &BundleStore,
-    images: &[&ImageEntry],
     target: &Target,
     options: &LoadOptions<'_>,
     progress: &dyn Progress,
 ) -> Result<LoadReport> {
-    let planned = plan(source, images, &options.mapping).await?;
+    let images: Vec<&ImageEntry> = source.images().iter().collect();
+    let planned = plan(source, &images, &options.mapping).await?;
     let (loaded, totals) = match target {
         Target::Registry(registry) => push(source, registry, target, &planned, options, progress).await?,
         Target::Layout(layout) => push(source, layout, target, &planned, options, progress).await?,
@@ -560,9 +558,8 @@ pub struct Root {
 /// under its `sha256-<hex>.sig/.att/.sbom` tag, referrers untagged, found
 /// by their subject). What `airlock serve BUNDLE` serves.
 pub async fn bundle_roots(source: &BundleStore) -> Result<Vec<Root>> {
-    let manifest = &source.content().manifest.manifest;
     let mut roots = Vec::new();
-    for image in &manifest.images {
+    for image in source.images() {
         let reference: ImageRef = image
             .reference
             .parse()

@@ -63,7 +63,7 @@ pub struct VerifyOptions<'a> {
 /// [`verify_bundle`] makes one.
 #[derive(Debug)]
 pub struct VerifiedBundle {
-    content: CheckedContent,
+    content: std::sync::Arc<CheckedContent>,
     images: Vec<ImageEntry>,
 }
 
@@ -71,6 +71,11 @@ impl VerifiedBundle {
     /// The checked content.
     pub fn content(&self) -> &CheckedContent {
         &self.content
+    }
+
+    /// The content, shared (for stores that serve it from several tasks).
+    pub(crate) fn shared_content(&self) -> std::sync::Arc<CheckedContent> {
+        self.content.clone()
     }
 
     /// The images that passed (all of the bundle's, unless partial).
@@ -177,9 +182,9 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         .collect();
     if failed == 0 {
         report.verdict = Outcome::Passed;
-        Verification { report, verified: Some(VerifiedBundle { content, images: passed }), partial: None }
+        Verification { report, verified: Some(VerifiedBundle { content: content.into(), images: passed }), partial: None }
     } else {
-        Verification { report, verified: None, partial: Some(VerifiedBundle { content, images: passed }) }
+        Verification { report, verified: None, partial: Some(VerifiedBundle { content: content.into(), images: passed }) }
     }
 }
 

@@ -9,10 +9,11 @@ use oci::{Digest, Store, Tag};
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 use support::{noise, BundleWriter};
 use verifier::bundle::content::CheckedContent;
+use verifier::verify::VerifiedBundle;
 use verifier::keys::SigningKey;
 use verifier::load::{self, BundleStore, LoadOptions, LoadReport, RepositoryMapping, Resign, Target};
 
@@ -59,10 +60,9 @@ fn fixture() -> Fixture {
     Fixture { _dir: dir, bundle, app, multi, amd64, arm64, publisher }
 }
 
-fn do_load(rt: &tokio::runtime::Runtime, content: Arc<CheckedContent>, target: &Target, options: &LoadOptions<'_>, progress: &dyn Progress) -> verifier::Result<LoadReport> {
-    let store = BundleStore::new(content.clone());
-    let images: Vec<_> = content.manifest.manifest.images.iter().collect();
-    rt.block_on(load::load(&store, &images, target, options, progress))
+fn do_load(rt: &tokio::runtime::Runtime, bundle: &VerifiedBundle, target: &Target, options: &LoadOptions<'_>, progress: &dyn Progress) -> verifier::Result<LoadReport> {
+    let store = BundleStore::verified(bundle);
+    rt.block_on(load::load(&store, target, options, progress))
 }
 
 fn skopeo_raw(registry: &testbed::Registry, reference: &str) -> Vec<u8> {
@@ -99,7 +99,7 @@ fn loads_byte_for_byte_with_evidence_and_resignatures_then_is_idempotent() {
     let f = fixture();
     let registry = testbed::Registry::start();
     let rt = runtime();
-    let content = Arc::new(support::open(&f.bundle));
+    let content = support::verified(&f.bundle);
     let target = Target::Registry(remote(&registry, Credentials::anonymous()));
     let site = SigningKey::generate().unwrap();
     let options = LoadOptions {
@@ -107,7 +107,7 @@ fn loads_byte_for_byte_with_evidence_and_resignatures_then_is_idempotent() {
         resign: Some(Resign { key: &site, identity: None }),
         ..LoadOptions::default()
     };
-    let report = do_load(&rt, content.clone(), &target, &options, &NoProgress).unwrap();
+    let report = do_load(&rt, &content, &target, &options, &NoProgress).unwrap();
     let host = registry.host();
 
     // Byte for byte, by tag and by digest, read back by skopeo.
@@ -162,7 +162,7 @@ fn loads_byte_for_byte_with_evidence_and_resignatures_then_is_idempotent() {
     // Idempotent: a second load uploads nothing, signs nothing, and leaves
     // the registry's storage as it was.
     let before = tree(&registry.storage_dir());
-    let again = do_load(&rt, content, &target, &options, &NoProgress).unwrap();
+    let again = do_load(&rt, &content, &target, &options, &NoProgress).unwrap();
     assert_eq!((again.totals.blobs_uploaded, again.totals.bytes_uploaded, again.totals.signatures_added), (0, 0, 0), "{:?}", again.totals);
     assert_eq!(again.mapping_lines(), report.mapping_lines());
     assert_eq!(tree(&registry.storage_dir()), before);
@@ -199,7 +199,7 @@ fn a_load_interrupted_by_a_registry_crash_completes_when_run_again() {
         w.add_cosign_signature(&reference, made.digest(), &signer, "registry.example/crash");
     }
     let bundle = w.finish(&[]);
-    let content = Arc::new(support::open(&bundle));
+    let content = support::verified(&bundle);
     let rt = runtime();
     let registry = testbed::Registry::start();
     let target = Target::Registry(remote(&registry, Credentials::anonymous()));
@@ -211,17 +211,17 @@ fn a_load_interrupted_by_a_registry_crash_completes_when_run_again() {
         ..LoadOptions::default()
     };
     let killer = KillAfter { registry: Mutex::new(Some(registry)), copied: AtomicUsize::new(0), after: 5 };
-    let err = do_load(&rt, content.clone(), &target, &options, &killer).unwrap_err();
+    let err = do_load(&rt, &content, &target, &options, &killer).unwrap_err();
     assert!(!err.to_string().is_empty());
     let mut registry = killer.registry.lock().unwrap().take().unwrap();
     registry.restart();
 
     // What the crash left is consistent already: every tag resolves to a
     // complete graph (here: no tag was set yet).
-    assert_consistent(&rt, &registry, &content);
-    let report = do_load(&rt, content.clone(), &target, &options, &NoProgress).unwrap();
+    assert_consistent(&rt, &registry, content.content());
+    let report = do_load(&rt, &content, &target, &options, &NoProgress).unwrap();
     assert_eq!(report.images.len(), 6);
-    assert_consistent(&rt, &registry, &content);
+    assert_consistent(&rt, &registry, content.content());
     for image in &report.images {
         let repo = image.repository.split_once('/').unwrap().1;
         let tag = image.tag.as_deref().unwrap();
@@ -231,7 +231,7 @@ fn a_load_interrupted_by_a_registry_crash_completes_when_run_again() {
         rt.block_on(verifier::resign::verify_image(&store, &image.digest, site.public_key())).unwrap();
     }
     // Running once more changes nothing.
-    let again = do_load(&rt, content, &target, &options, &NoProgress).unwrap();
+    let again = do_load(&rt, &content, &target, &options, &NoProgress).unwrap();
     assert_eq!((again.totals.blobs_uploaded, again.totals.signatures_added), (0, 0));
 }
 
@@ -258,15 +258,15 @@ fn loads_into_a_registry_with_basic_auth() {
     let f = fixture();
     let registry = testbed::Registry::start_with_basic_auth("site", "pw-for-test");
     let rt = runtime();
-    let content = Arc::new(support::open(&f.bundle));
+    let content = support::verified(&f.bundle);
     // Without credentials: refused, and the password never appears anywhere.
     let anonymous = Target::Registry(remote(&registry, Credentials::anonymous()));
-    let e = do_load(&rt, content.clone(), &anonymous, &LoadOptions::default(), &NoProgress).unwrap_err();
+    let e = do_load(&rt, &content, &anonymous, &LoadOptions::default(), &NoProgress).unwrap_err();
     assert!(e.to_string().contains("401") || e.to_string().to_lowercase().contains("unauthorized"), "{e}");
     let mut credentials = Credentials::anonymous();
     credentials.insert(&registry.host(), Auth::Basic { username: "site".into(), password: Secret::new("pw-for-test") });
     let target = Target::Registry(remote(&registry, credentials));
-    let report = do_load(&rt, content, &target, &LoadOptions::default(), &NoProgress).unwrap();
+    let report = do_load(&rt, &content, &target, &LoadOptions::default(), &NoProgress).unwrap();
     assert!(!format!("{report:?}").contains("pw-for-test"));
     assert_eq!(skopeo_raw(&registry, "ghcr.io/org/app:v1"), f.app.manifest.bytes());
 }
@@ -275,12 +275,12 @@ fn loads_into_a_registry_with_basic_auth() {
 fn loads_into_a_layout_that_names_repositories_in_its_tags() {
     let f = fixture();
     let rt = runtime();
-    let content = Arc::new(support::open(&f.bundle));
+    let content = support::verified(&f.bundle);
     let out = tempfile::tempdir().unwrap();
     let layout = oci::Layout::create(out.path().join("store")).unwrap();
     let site = SigningKey::generate().unwrap();
     let options = LoadOptions { resign: Some(Resign { key: &site, identity: Some("registry.site:5000/mirror") }), ..LoadOptions::default() };
-    let report = do_load(&rt, content.clone(), &Target::Layout(layout.clone()), &options, &NoProgress).unwrap();
+    let report = do_load(&rt, &content, &Target::Layout(layout.clone()), &options, &NoProgress).unwrap();
     assert!(report.mapping_lines().contains(&format!("ghcr.io/org/app:v1 ghcr.io/org/app:v1@{}", f.app.digest())));
     let names: Vec<String> = layout.entries().iter().filter_map(|d| d.ref_name().map(String::from)).collect();
     assert!(names.contains(&"ghcr.io/org/app:v1".to_string()), "{names:?}");
@@ -294,7 +294,7 @@ fn loads_into_a_layout_that_names_repositories_in_its_tags() {
     assert!(roots.iter().any(|r| r.repository == "quay.io/team/multi" && r.tag.as_ref().map(Tag::as_str) == Some("v2")));
     // Idempotent here too.
     let index_before = std::fs::read(out.path().join("store/index.json")).unwrap();
-    let again = do_load(&rt, content, &Target::Layout(layout), &options, &NoProgress).unwrap();
+    let again = do_load(&rt, &content, &Target::Layout(layout), &options, &NoProgress).unwrap();
     assert_eq!(again.totals.blobs_uploaded + again.totals.signatures_added, 0);
     assert_eq!(std::fs::read(out.path().join("store/index.json")).unwrap(), index_before);
 }
@@ -306,11 +306,11 @@ fn an_inherited_blob_missing_from_the_target_stops_the_load_before_any_push() {
     let made = w.image("inc", vec![noise(7, 10_000), noise(8, 10_000)]);
     w.add_image("registry.example/inc:v1", &made);
     let bundle = w.finish(&[made.layers[0].digest.clone()]);
-    let content = Arc::new(support::open(&bundle));
+    let content = support::verified(&bundle);
     let registry = testbed::Registry::start();
     let rt = runtime();
     let before = tree(&registry.storage_dir());
-    let e = do_load(&rt, content, &Target::Registry(remote(&registry, Credentials::anonymous())), &LoadOptions::default(), &NoProgress).unwrap_err();
+    let e = do_load(&rt, &content, &Target::Registry(remote(&registry, Credentials::anonymous())), &LoadOptions::default(), &NoProgress).unwrap_err();
     assert!(e.to_string().contains("not carried by this incremental bundle"), "{e}");
     assert_eq!(tree(&registry.storage_dir()), before);
 }
@@ -318,7 +318,7 @@ fn an_inherited_blob_missing_from_the_target_stops_the_load_before_any_push() {
 #[test]
 fn a_blob_changed_after_the_check_is_refused_while_pushing() {
     let f = fixture();
-    let content = Arc::new(support::open(&f.bundle));
+    let content = support::verified(&f.bundle);
     // Same size, one byte flipped, after content::open checked it.
     let path = f.bundle.join("blobs/sha256").join(f.app.layers[1].digest.hex());
     let mut bytes = std::fs::read(&path).unwrap();
@@ -327,7 +327,7 @@ fn a_blob_changed_after_the_check_is_refused_while_pushing() {
     let registry = testbed::Registry::start();
     let rt = runtime();
     let target = Target::Registry(remote(&registry, Credentials::anonymous()));
-    let e = do_load(&rt, content, &target, &LoadOptions::default(), &NoProgress).unwrap_err();
+    let e = do_load(&rt, &content, &target, &LoadOptions::default(), &NoProgress).unwrap_err();
     // Our re-hash fails the stream at its end; if the body was already
     // sent, the registry's own check refuses it: either way, refused.
     let text = e.to_string();
@@ -346,12 +346,12 @@ fn mapping_collisions_are_refused_before_any_push() {
     let b = w.image("b", vec![noise(21, 1000)]);
     w.add_image("ghcr.io/one/app:v1", &a);
     w.add_image("ghcr.io/two/app:v1", &b);
-    let content = Arc::new(support::open(&w.finish(&[])));
+    let content = support::verified(&w.finish(&[]));
     let out = tempfile::tempdir().unwrap();
     let layout = oci::Layout::create(out.path()).unwrap();
     let mapping = RepositoryMapping::new("").unwrap().with_rule_text("ghcr.io/one=app").unwrap().with_rule_text("ghcr.io/two=app").unwrap();
     let options = LoadOptions { mapping, ..LoadOptions::default() };
-    let e = do_load(&runtime(), content, &Target::Layout(layout.clone()), &options, &NoProgress).unwrap_err();
+    let e = do_load(&runtime(), &content, &Target::Layout(layout.clone()), &options, &NoProgress).unwrap_err();
     assert!(e.to_string().contains("would both be loaded into repository app/app"), "{e}");
     assert!(layout.entries().is_empty());
 }

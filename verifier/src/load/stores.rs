@@ -1,6 +1,8 @@
 //! The two [`Store`]s loading needs besides a registry: a checked bundle as
 //! a read-only source, and one repository of an OCI layout that holds many.
 
+use crate::verify::VerifiedBundle;
+use crate::bundle::manifest::ImageEntry;
 use crate::bundle::content::CheckedContent;
 use oci::manifest::{ANNOTATION_REF_NAME, MAX_MANIFEST_SIZE};
 use oci::store::BlobReader;
@@ -17,12 +19,21 @@ type OciResult<T> = oci::Result<T>;
 #[derive(Clone)]
 pub struct BundleStore {
     content: Arc<CheckedContent>,
+    images: Vec<ImageEntry>,
 }
 
 impl BundleStore {
-    /// The bundle `content` as a store.
-    pub fn new(content: Arc<CheckedContent>) -> Self {
-        Self { content }
+    /// A verified bundle as a store: the only way to make one, so only
+    /// verified content is ever loaded or served. It offers the images that
+    /// passed verification (all of the bundle's, unless the verification was
+    /// explicitly partial).
+    pub fn verified(bundle: &VerifiedBundle) -> Self {
+        Self { content: bundle.shared_content(), images: bundle.images().to_vec() }
+    }
+
+    /// The images this store may load: the ones that passed verification.
+    pub fn images(&self) -> &[ImageEntry] {
+        &self.images
     }
 
     /// The checked content.

@@ -248,9 +248,44 @@ impl BundleWriter {
     }
 }
 
-/// Open a bundle directory with `content::open`, as every load must.
-pub fn open(dir: &Path) -> verifier::bundle::content::CheckedContent {
-    let work = tempfile::tempdir().unwrap();
-    let options = verifier::bundle::content::OpenOptions { transfer_key: None, jobs: 2, work_dir: work.path() };
-    verifier::bundle::content::open(dir, &options, &verifier::bundle::content::NoProgress).unwrap()
+/// Verify a bundle directory the way `airlock load` does before pushing,
+/// under a policy that admits every image (these tests are about pushing,
+/// not about evidence) and the site's own trusted root. An incremental
+/// bundle gets a ledger in which the bundle it extends brought every blob
+/// it leaves out.
+pub fn verified(dir: &Path) -> verifier::verify::VerifiedBundle {
+    let scratch = tempfile::tempdir().unwrap().keep();
+    let policy_path = scratch.join("policy.yaml");
+    std::fs::write(&policy_path, "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: push-tests\n      images: ['**']\n      authorities:\n        - static: pass\n").unwrap();
+    let policy = verifier::policy::Policy::load(&policy_path).unwrap();
+    let manifest = BundleManifest::parse(&std::fs::read(dir.join("airlock/manifest.json")).unwrap()).unwrap().manifest;
+    let state = scratch.join("state");
+    if let Some(extends) = &manifest.extends {
+        let record = verifier::ledger::ImportRecord {
+            media_type: verifier::ledger::RECORD_MEDIA_TYPE.into(),
+            bundle: extends.bundle.clone(),
+            created: manifest.created,
+            imported: manifest.created,
+            extends: None,
+            blobs: manifest.blobs.iter().filter(|b| !b.carried).map(|b| b.digest.clone()).collect(),
+        };
+        let imported = state.join("imported");
+        std::fs::create_dir_all(&imported).unwrap();
+        std::fs::write(imported.join(format!("{}.json", extends.bundle.hex())), serde_json::to_vec(&record).unwrap()).unwrap();
+    }
+    let verification = verifier::verify::verify_bundle(
+        verifier::verify::VerifyOptions {
+            input: dir,
+            policy: &policy,
+            transfer_key: None,
+            trust: verifier::verify::TrustChoice::SiteTrustedRoot(trust_roots::VerifiedTrustRoot::embedded_public_good().unwrap()),
+            jobs: 2,
+            work_dir: &scratch.join("work"),
+            state_dir: Some(&state),
+            now: "2026-11-23T12:00:00Z".parse().unwrap(),
+            airlock_version: "test",
+        },
+        &verifier::bundle::content::NoProgress,
+    );
+    verification.verified.unwrap_or_else(|| panic!("the test bundle did not verify: {}", verification.report.to_text()))
 }
