@@ -1,98 +1,165 @@
 #!/usr/bin/env bash
 # quickstart.sh — airlock's main job, end to end, on a fresh machine.
 #
-# Today: sign fresh artifacts with real Sigstore clients (sigstore-js and
-# sigstore-python against the local keyless Sigstore of sigstore-lab), then
-# verify them offline with airlock, and watch tampered copies be refused.
-# Then the connected side: push two images to a loopback registry, sign
-# them keylessly (a cosign .sig and a v0.3 Sigstore bundle referrer), and
-# bundle them with their evidence into a directory and a signed archive.
+# Everything runs on 127.0.0.1: a local keyless Sigstore (sigstore-lab:
+# Fulcio, Rekor, TSA), a source registry with sample images signed by real
+# Sigstore clients, and the site's registry on the other side of the "gap".
+#
+#   connected side:    bundle create (policy self-check, transfer signature)
+#   --- the air gap ---
+#   disconnected side: verify -> load (re-signed with the site's key)
+#                      -> verify-image -> policy export -> pin -> serve
+#
+# and a tampered bundle refused with nothing pushed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+echo "==> building airlock (release)"
 cargo build --release --locked --bin airlock 2>&1 | grep -E '^(error|warning: unused)' || true
-airlock=target/release/airlock
+airlock=$PWD/target/release/airlock
+lab_dir=$PWD/../shared/tools/sigstore-lab
+started=$(date +%s)
 
 work=$(mktemp -d /tmp/airlock-quickstart.XXXXXX)
-echo "==> signing fresh artifacts with sigstore-js and sigstore-python (local Sigstore on 127.0.0.1)"
-testdata/lab/make-fixtures.sh "$work/lab" >/dev/null
-lab=$work/lab
-root=$lab/trusted_root.json
-step() { printf '\n==> %s\n$ %s\n' "$1" "${*:2}"; "${@:2}" || true; }
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "${registry_dirs[@]:-}"; }
+registry_dirs=()
+trap cleanup EXIT
+step() { printf '\n==> %s\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
+refused() { printf '\n==> %s\n$ %s\n' "$1" "${*:2}"; if "${@:2}"; then echo "UNEXPECTED: accepted"; exit 1; else echo "(exit $?: refused, as it must be)"; fi; }
 
-step "a keyless blob signature made by sigstore-python, verified offline" \
-  $airlock verify-blob --bundle "$lab/py-blob-tsa.json" \
-    --certificate-identity alice@example.com --certificate-oidc-issuer https://accounts.google.com \
-    --trusted-root "$root" --require-timestamp "$lab/artifact.txt"
-
-step "an in-toto attestation (DSSE) made by sigstore-js, bound to the artifact's digest" \
-  $airlock verify-blob --bundle "$lab/js-dsse-tsa.json" \
-    --certificate-identity-regexp '^https://github.com/example/repo/' \
-    --certificate-oidc-issuer https://token.actions.githubusercontent.com \
-    --trusted-root "$root" "sha256:$(sha256sum "$lab/artifact.txt" | cut -d' ' -f1)"
-
-step "the same signature, but the signer is not who the policy expects (refused, exit 1)" \
-  $airlock verify-blob --bundle "$lab/py-blob-tsa.json" \
-    --certificate-identity mallory@example.com --certificate-oidc-issuer https://accounts.google.com \
-    --trusted-root "$root" "$lab/artifact.txt"
-
-step "an inclusion proof borrowed from another log entry (refused, exit 1)" \
-  $airlock verify-blob --bundle "$lab/neg-proof-other-leaf.json" \
-    --certificate-identity alice@example.com --certificate-oidc-issuer https://accounts.google.com \
-    --trusted-root "$root" "$lab/artifact.txt"
-
-step "a certificate that had expired when it was logged (refused, exit 1)" \
-  $airlock verify-blob --bundle "$lab/expired/bundle.json" \
-    --certificate-identity alice@example.com --certificate-oidc-issuer https://accounts.google.com \
-    --trusted-root "$lab/expired/trusted_root.json" "$lab/artifact.txt"
-
-printf '\n==> the machine-readable result of the first verification:\n'
-$airlock verify-blob --bundle "$lab/py-blob-tsa.json" \
-  --certificate-identity alice@example.com --certificate-oidc-issuer https://accounts.google.com \
-  --trusted-root "$root" --output json "$lab/artifact.txt"
-echo
-
-# ---------------------------------------------------------------- bundling
-echo "==> the connected side: bundling signed images for the air gap"
-lab_dir=$PWD/../shared/tools/sigstore-lab
-read -r registry registry_pid registry_dir < <(scripts/registry.sh --background)
+# ------------------------------------------------------------- the world
 node "$lab_dir/mockserver.js" --out "$work/sigstore" --tlog-noise 2 >"$work/sigstore.ready" 2>"$work/sigstore.log" &
-lab_pid=$!
-trap 'kill $registry_pid $lab_pid 2>/dev/null; rm -rf "$registry_dir"' EXIT
+pids+=($!)
+read -r source source_pid source_dir < <(scripts/registry.sh --background)
+read -r site site_pid site_dir < <(scripts/registry.sh --background)
+pids+=("$source_pid" "$site_pid"); registry_dirs+=("$source_dir" "$site_dir")
 for _ in $(seq 100); do [ -s "$work/sigstore.ready" ] && break; sleep 0.1; done
-lab_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$work/sigstore.ready")
-echo "registry on $registry, local Sigstore on $lab_url"
-for spec in "web|legacy|hello from the web image" "worker|bundle|hello from the worker image"; do
-  IFS='|' read -r name mode text <<<"$spec"
-  digest=$(python3 "$lab_dir/mkimage.py" "$work/images/$name" "$text")
-  skopeo copy -q --dest-tls-verify=false "oci:$work/images/$name:v1" "docker://$registry/demo/$name:v1"
-  (cd "$lab_dir" && node oci-sign.js --url "$lab_url" --trust "$work/sigstore" \
-     --image "$registry/demo/$name@$digest" --mode "$mode" >/dev/null)
-  echo "pushed $registry/demo/$name:v1 ($digest), signed keylessly ($mode)"
+sigstore=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$work/sigstore.ready")
+echo "local Sigstore on $sigstore; source registry on $source; the site's registry on $site"
+
+identity='https://github.com/example/repo/.github/workflows/release.yml@refs/heads/main'
+sign() { (cd "$lab_dir" && node oci-sign.js --url "$sigstore" --trust "$work/sigstore" --image "$1" "${@:2}" >/dev/null); }
+for name in web worker; do
+  digest=$(python3 "$lab_dir/mkimage.py" "$work/images/$name" "hello from the $name image")
+  skopeo copy -q --dest-tls-verify=false "oci:$work/images/$name:v1" "docker://$source/demo/$name:v1"
+  echo "pushed $source/demo/$name:v1 ($digest)"
 done
+web=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$source/demo/web:v1")
+worker=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$source/demo/worker:v1")
+sign "$source/demo/web@$web" --mode legacy
+sign "$source/demo/worker@$worker" --mode bundle --predicate-type https://sigstore.dev/cosign/sign/v1 --tsa
+sign "$source/demo/worker@$worker" --mode bundle --predicate-type https://slsa.dev/provenance/v1
+echo "signed keylessly by $identity:"
+echo "  web:    a cosign .sig (Rekor SET);  worker: a cosign v3 signature bundle (with TSA) and SLSA provenance, as OCI referrers"
+
+# The site's import policy: who must have signed what.
+cat >"$work/policy.yaml" <<EOF
+apiVersion: airlock.dev/v1alpha1
+kind: ImportPolicy
+spec:
+  rules:
+    - name: release-workflow
+      images: ['$source/demo/**']
+      authorities:
+        - name: github-release
+          keyless:
+            - issuer: https://token.actions.githubusercontent.com
+              subject: '$identity'
+    - name: worker-provenance
+      images: ['$source/demo/worker*']
+      authorities:
+        - name: builder
+          keyless:
+            - issuer: https://token.actions.githubusercontent.com
+              subject: '$identity'
+          require: {signature: false}
+          attestations:
+            - name: provenance
+              predicateType: slsaprovenance1
+              builderId: https://example.com/builder
+EOF
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/transfer.key" 2>/dev/null
 openssl pkey -in "$work/transfer.key" -pubout -out "$work/transfer.pub"
-bundle_args=(--trusted-root "$work/sigstore/trusted_root.json" --rekor-url "$lab_url"
-             --insecure-registry "$registry" "$registry/demo/web:v1" "$registry/demo/worker:v1")
 
-step "bundle both images with their evidence into a directory (an OCI layout plus airlock's manifest)" \
-  $airlock bundle create "${bundle_args[@]}" --out "$work/bundle"
+# ------------------------------------------------------------- connected side
+step "CONNECTED SIDE: bundle both images with every signature, attestation and Rekor proof; self-check against the site's policy; sign the manifest with the transfer key" \
+  "$airlock" bundle create "$source/demo/web:v1" "$source/demo/worker:v1" --insecure-registry "$source" \
+    --trusted-root "$work/sigstore/trusted_root.json" --rekor-url "$sigstore" \
+    --policy "$work/policy.yaml" --sign-key "$work/transfer.key" --out "$work/transfer/bundle.tar.zst"
 
-step "the same as a signed, compressed archive, reproducible with --created" \
-  $airlock bundle create "${bundle_args[@]}" --out "$work/bundle.tar.zst" \
-    --sign-key "$work/transfer.key" --created 2026-11-23T10:00:00Z
+# ------------------------------------------------------------- the air gap
+echo; echo "=================== the air gap: only $work/transfer/ crosses ==================="
+site_root=$work/site; mkdir -p "$site_root"
+cp "$work/policy.yaml" "$work/transfer.pub" "$site_root/"
+verify_flags=(--policy "$site_root/policy.yaml" --transfer-key "$site_root/transfer.pub" --state "$site_root/state")
 
-mkdir -p "$work/extract"
-tar --zstd -xf "$work/bundle.tar.zst" -C "$work/extract" airlock/manifest.json airlock/manifest.json.sig
-base64 -d "$work/extract/airlock/manifest.json.sig" >"$work/extract/manifest.sig.der"
-step "the transfer signature is cosign sign-blob's format: openssl checks it too" \
-  openssl dgst -sha256 -verify "$work/transfer.pub" -signature "$work/extract/manifest.sig.der" "$work/extract/airlock/manifest.json"
+step "DISCONNECTED SIDE: verify everything offline; the transfer key pins the bundle (and the trusted root it carries)" \
+  "$airlock" verify "$work/transfer/bundle.tar.zst" "${verify_flags[@]}" --report "$site_root/report.json"
 
-step "OCI tools read the bundle's layout by reference" \
-  skopeo inspect --raw "oci:$work/bundle:$registry/demo/web:v1"
+COSIGN_PASSWORD=quickstart "$airlock" key generate --output-key-prefix "$site_root/site" >/dev/null
+step "load into the site's registry: verified again in the same process, pushed blobs -> manifests -> evidence -> tags, re-signed with the site's key" \
+  env COSIGN_PASSWORD=quickstart "$airlock" load "$work/transfer/bundle.tar.zst" "${verify_flags[@]}" \
+    --to "$site/mirror" --insecure-registry "$site" --resign-key "$site_root/site.key" --mapping "$site_root/mapping.txt"
 
-printf '\n==> the machine-readable report of the directory bundle (excerpt):\n'
-$airlock bundle create "${bundle_args[@]}" --out "$work/bundle" --output json 2>/dev/null \
-  | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"bundleId": r["bundleId"], "images": [{"reference": i["reference"], "digest": i["digest"], "evidence": [{"kind": e["kind"], "source": e["source"], "selfCheck": [l["status"] for l in e["layers"]]} for e in i["evidence"]], "logEntriesFetched": i["logEntriesFetched"]} for i in r["images"]], "blobs": r["blobs"]}, indent=2))'
+echo; echo "mapping for pin:"; cat "$site_root/mapping.txt"
+internal_web=$(grep "demo/web:v1 " "$site_root/mapping.txt" | cut -d' ' -f2)
+internal_web="${internal_web%%:v1@*}@${internal_web##*@}"
+step "the site's audit: the mirrored image carries the site's re-signature" \
+  "$airlock" verify-image "$internal_web" --key "$site_root/site.pub" --insecure-registry "$site"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null | openssl pkey -pubout -out "$work/stranger.pub"
+refused "and it does not verify with another key" \
+  "$airlock" verify-image "$internal_web" --key "$work/stranger.pub" --insecure-registry "$site"
+
+step "admission policies for the site's clusters (policy-controller and Kyverno), from the site key" \
+  "$airlock" policy export --key "$site_root/site.pub" --registry "$site/mirror"
+
+cat >"$work/deployment.yaml" <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: $source/demo/web:v1   # pinned by airlock pin
+EOF
+step "point workloads at the mirror, by digest" \
+  "$airlock" pin --mapping "$site_root/mapping.txt" "$work/deployment.yaml"
+
+printf '\n==> serve the verified bundle read-only (for sites without a registry), and pull from it with skopeo\n'
+"$airlock" serve "$work/transfer/bundle.tar.zst" "${verify_flags[@]}" >"$work/serve.out" 2>"$work/serve.err" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
+served=$(sed -n 's|.*http://\([^ ]*\).*|\1|p' "$work/serve.out")
+echo "$(cat "$work/serve.out")"
+step "skopeo reads it like any registry" \
+  skopeo inspect --tls-verify=false --format '{{.Name}} {{.Digest}}' "docker://$served/${source/:/-}/demo/worker:v1"
+
+# ------------------------------------------------------------- a tampered bundle
+mkdir -p "$work/tampered"
+tar --zstd -xf "$work/transfer/bundle.tar.zst" -C "$work/tampered"
+layer=$(ls -S "$work/tampered/blobs/sha256" | head -1)
+printf 'X' | dd of="$work/tampered/blobs/sha256/$layer" bs=1 seek=10 conv=notrunc 2>/dev/null
+before=$(find "$site_dir" -type f | wc -l)
+refused "a bundle with one flipped byte in a blob: refused, and nothing is pushed" \
+  "$airlock" load "$work/tampered" --policy "$site_root/policy.yaml" --to "$site/other" --insecure-registry "$site"
+after=$(find "$site_dir" -type f | wc -l)
+echo "files in the site registry's storage before and after: $before / $after"
+
+printf '\n==> the archived report (%s), summarised:\n' "$site_root/report.json"
+python3 - "$site_root/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"verdict {r['verdict']}, bundle {r['bundle']['id']}, policy {r['policy']['sha256']}, airlock {r['airlockVersion']}")
+for s in r["steps"]:
+    print(f"  {s['check']:20} {s['outcome']:8} {s['detail']}")
+for i in r["images"]:
+    for a in i["accepted"]:
+        f = a["facts"]
+        logs = ", ".join(f"log index {e['logIndex']}" for e in f["logEntries"]) or "no log entry"
+        print(f"  {i['reference']}: {a['role']} by {f['signer']['identity']['value']} ({logs})")
+PY
 echo
-echo "Fixtures kept in $work"
+echo "Done in $(( $(date +%s) - started ))s after the build. Everything is kept in $work"

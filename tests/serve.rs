@@ -74,6 +74,8 @@ fn fixture() -> Fixture {
     let amd = w.image("amd", vec![noise(3, 5_000)]);
     let arm = w.image("arm", vec![noise(4, 5_000)]);
     w.add_image("ghcr.io/org/app:v1", &app);
+    // A registry with a port: its name has a colon no repository name may have.
+    w.add_image("127.0.0.1:5000/team/tool:v3", &amd);
     let multi = w.add_index("quay.io/team/multi:v2", &[("linux/amd64", &amd), ("linux/arm64/v8", &arm)]);
     let publisher = verifier::keys::SigningKey::generate().unwrap();
     w.add_cosign_signature("ghcr.io/org/app:v1", app.digest(), &publisher, "ghcr.io/org/app");
@@ -106,6 +108,9 @@ fn skopeo_pulls_a_served_bundle_byte_for_byte_and_cannot_push() {
     assert_eq!(by_digest.stdout.as_bytes(), f.multi.bytes());
     let sig_tag = oci::Tag::cosign_for(f.app.digest(), "sig").unwrap();
     assert_eq!(skopeo(&["inspect", "--raw", "--tls-verify=false", &format!("docker://{a}/ghcr.io/org/app:{sig_tag}")]).code, 0);
+    // Named as load names it with no prefix.
+    let ported = skopeo(&["inspect", "--raw", "--tls-verify=false", &format!("docker://{a}/127.0.0.1-5000/team/tool:v3")]);
+    assert_eq!(ported.code, 0, "{}", ported.stderr);
 
     // Tags, catalog, HEAD, referrers with and without a filter.
     let (status, _, body) = request(a, "GET", "/v2/ghcr.io/org/app/tags/list", None);
@@ -117,7 +122,7 @@ fn skopeo_pulls_a_served_bundle_byte_for_byte_and_cannot_push() {
     assert!(headers.contains("link: </v2/ghcr.io/org/app/tags/list?n=1&last="), "{headers}");
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["tags"].as_array().unwrap().len(), 1);
     let (_, _, body) = request(a, "GET", "/v2/_catalog", None);
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["repositories"], serde_json::json!(["ghcr.io/org/app", "quay.io/team/multi"]));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["repositories"], serde_json::json!(["127.0.0.1-5000/team/tool", "ghcr.io/org/app", "quay.io/team/multi"]));
     let (status, headers, body) = request(a, "HEAD", "/v2/ghcr.io/org/app/manifests/v1", None);
     assert_eq!(status, 200);
     assert!(headers.contains(&format!("docker-content-digest: {}", f.app.digest())), "{headers}");

@@ -558,13 +558,16 @@ pub struct Root {
 /// under its `sha256-<hex>.sig/.att/.sbom` tag, referrers untagged, found
 /// by their subject). What `airlock serve BUNDLE` serves.
 pub async fn bundle_roots(source: &BundleStore) -> Result<Vec<Root>> {
+    // The names load would give with no prefix: `127.0.0.1:5000/app` is
+    // not a repository name a client can ask for, `127.0.0.1-5000/app` is.
+    let mapping = RepositoryMapping::default();
     let mut roots = Vec::new();
     for image in source.images() {
         let reference: ImageRef = image
             .reference
             .parse()
             .map_err(|e| Error::Invalid(format!("image {}: {e}", image.reference)))?;
-        let repository = reference.name();
+        let repository = mapping.map(&reference)?.repository;
         let descriptor = source.get_manifest(&image.digest).await?.descriptor();
         roots.push(Root { repository: repository.clone(), tag: reference.tag().cloned(), descriptor });
         for evidence in &image.evidence {
