@@ -83,7 +83,7 @@ bench_verify() {
   cargo build --release --locked --bin airlock -q
   local work bytes=${BYTES:-4294967296}
   work=$(mktemp -d /tmp/airlock-bench.XXXXXX)
-  trap 'rm -rf "$work"' EXIT
+  trap "rm -rf '$work'" EXIT   # expanded now: $work is local
   local airlock="target/release/airlock"
   local verify_cmd="$airlock verify $work/big --policy testdata/bench/pass-all.yaml --trusted-root trust-roots/data/public-good-trusted_root.json --jobs 2"
   testdata/bench/gen-bundle.py "$work/big" --images 20 --bytes "$bytes" >/dev/null

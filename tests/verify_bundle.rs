@@ -474,6 +474,20 @@ fn hostile_archive_entries_are_refused() {
 }
 
 #[test]
+fn a_hostile_entry_before_the_manifest_fails_the_manifest_step() {
+    // A tar of the bundle directory made by another tool: "./" first.
+    let f = fixture();
+    let out = common::tempdir().keep().join("retarred.tar");
+    let status = std::process::Command::new("tar").arg("-cf").arg(&out).arg("-C").arg(f.path("dir")).arg(".").status().unwrap();
+    assert!(status.success());
+    let (run, report) = verify(&out, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(step(&report, "bundle-manifest")["outcome"], "failed", "{}", step_summary(&report));
+    assert!(step(&report, "bundle-manifest")["detail"].as_str().unwrap().contains("not a plain relative path"));
+    assert_ne!(step(&report, "content")["outcome"], "passed");
+}
+
+#[test]
 fn a_truncated_archive_is_refused() {
     let f = fixture();
     let bytes = std::fs::read(f.path("b.tar")).unwrap();

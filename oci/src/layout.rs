@@ -284,7 +284,7 @@ impl Layout {
             }
         };
         let mut verified = AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size);
-        let mut buf = vec![0u8; 256 * 1024];
+        let mut buf = vec![0u8; crate::IO_CHUNK];
         loop {
             let n = tokio::io::AsyncReadExt::read(&mut verified, &mut buf)
                 .await

@@ -51,7 +51,7 @@ pub mod store;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 
-pub use digest::{Algorithm, AsyncDigestReader, Digest, DigestError, DigestReader, Hasher};
+pub use digest::{Algorithm, AsyncDigestReader, Digest, DigestError, DigestReader, Hasher, IO_CHUNK};
 pub use error::{Error, Result};
 pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, Platform, RawManifest, MAX_MANIFEST_SIZE};
 pub use layout::Layout;

@@ -32,7 +32,7 @@ pub fn run(args: VerifyBlobArgs) -> anyhow::Result<Outcome> {
                     path: args.artifact.clone().into(),
                     source,
                 })?;
-                Artifact::Reader(Box::new(std::io::BufReader::with_capacity(256 * 1024, file)))
+                Artifact::Reader(Box::new(std::io::BufReader::with_capacity(oci::IO_CHUNK, file)))
             }
         };
         verifier.verify(&bundle, artifact, &authority, &requirements)

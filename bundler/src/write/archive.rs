@@ -136,7 +136,7 @@ pub fn write<W: Write>(
         let path = under(root, &name);
         let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, "open", e))?;
         let size = file.metadata().map_err(|e| Error::io(&path, "stat", e))?.len();
-        let reader = io::BufReader::with_capacity(1 << 20, file);
+        let reader = io::BufReader::with_capacity(oci::IO_CHUNK, file);
         let result = match expected.get(&name) {
             Some((digest, listed)) if *listed == size => {
                 archive.append(&name, size, ToEnd::new(oci::DigestReader::new(reader, digest.clone(), size), size))

@@ -5,7 +5,6 @@
 use crate::error::{Error, Result};
 use base64::Engine as _;
 use oci::Digest;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use verifier::bundle::manifest::{BundleManifest, FileEntry, ParsedManifest};
 
@@ -21,21 +20,11 @@ pub fn canonical_bytes(manifest: &BundleManifest) -> Result<(Vec<u8>, ParsedMani
 /// `{"path", "sha256", "size"}` for `relative` under `root`, hashed while read.
 pub fn file_entry(root: &Path, relative: &str) -> Result<FileEntry> {
     let path = root.join(relative);
-    let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, "open", e))?;
-    let mut hasher = oci::Hasher::new(oci::Algorithm::Sha256);
-    let mut size = 0u64;
-    let mut buffer = vec![0u8; 256 * 1024];
-    loop {
-        let n = file.read(&mut buffer).map_err(|e| Error::io(&path, "read", e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-        size += n as u64;
-    }
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, "open", e))?;
+    let (sha256, size) = oci::Hasher::digest_reader(oci::Algorithm::Sha256, file).map_err(|e| Error::io(&path, "read", e))?;
     Ok(FileEntry {
         path: relative.to_string(),
-        sha256: hasher.finish(),
+        sha256,
         size,
     })
 }

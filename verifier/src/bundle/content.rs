@@ -102,7 +102,7 @@ impl CheckedContent {
             .ok_or_else(|| Error::failed(Check::Content, format!("blob {digest} is not carried by this bundle")))?;
         let path = blob_path(&self.root, digest);
         let file = File::open(&path).map_err(|source| Error::Io { path, source })?;
-        Ok(DigestReader::new(BufReader::with_capacity(1 << 20, file), digest.clone(), entry.size))
+        Ok(DigestReader::new(BufReader::with_capacity(oci::IO_CHUNK, file), digest.clone(), entry.size))
     }
 
     /// Read a checked blob of at most `limit` bytes into memory (manifests,
@@ -333,7 +333,7 @@ fn hash_in_parallel(expected: &BTreeMap<PathBuf, Expected>, jobs: usize, progres
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(work.len()).max(1) {
             scope.spawn(|| {
-                let mut buffer = vec![0u8; 1 << 20];
+                let mut buffer = vec![0u8; oci::IO_CHUNK];
                 while !failed.load(Ordering::Relaxed) {
                     let Some(item) = work.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
                     if let Err(e) = verify_file(item, &mut buffer, progress) {
@@ -383,7 +383,7 @@ fn describe(error: &io::Error) -> String {
 // ------------------------------------------------------------- archives
 
 fn check_stream(raw: impl Read, options: &OpenOptions<'_>, progress: &dyn Progress) -> Result<CheckedContent> {
-    let mut buffered = BufReader::with_capacity(1 << 20, raw);
+    let mut buffered = BufReader::with_capacity(oci::IO_CHUNK, raw);
     let head = buffered.fill_buf().map_err(|e| content_error(format!("reading the archive: {e}")))?;
     let compression = Compression::detect(head);
     let mut archive = ArchiveReader::new(compression.decoder(buffered)?);
@@ -392,8 +392,10 @@ fn check_stream(raw: impl Read, options: &OpenOptions<'_>, progress: &dyn Progre
     // Steps 1 and 2: the signature (if any) and the manifest come first.
     let mut signature = None;
     let manifest_bytes = loop {
+        // Until the manifest is read, a broken archive means no manifest.
         let mut entry = archive
-            .next_entry()?
+            .next_entry()
+            .map_err(|e| Error::failed(Check::BundleManifest, e.to_string()))?
             .ok_or_else(|| Error::failed(Check::BundleManifest, "the archive has no bundle manifest"))?;
         match entry.path.as_str() {
             manifest::SIGNATURE_PATH if signature.is_none() => {
@@ -488,9 +490,9 @@ fn extract_verified(entry: &mut impl Read, item: &Expected, name: &str, progress
     let mut partial = item.path.clone().into_os_string();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, File::options().write(true).create_new(true).open(&partial).map_err(io_error)?);
+    let mut out = File::options().write(true).create_new(true).open(&partial).map_err(io_error)?;
     let mut reader = DigestReader::new(entry, item.digest.clone(), item.size);
-    let mut buffer = vec![0u8; 1 << 20];
+    let mut buffer = vec![0u8; oci::IO_CHUNK];
     loop {
         match reader.read(&mut buffer) {
             Ok(0) => break,
