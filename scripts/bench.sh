@@ -211,6 +211,9 @@ print(f"{'airlock bundle create':24} {float(a_secs):8.1f} {int(a_rss)/1024:13.1f
 print(f"ratio (skopeo / airlock): {float(s_secs)/float(a_secs):.2f}x  (target >= 2x)")
 print(f"airlock: {verified} signatures verified, {sum(i['logEntriesFetched'] for i in r['images'])} Rekor proofs fetched; skopeo copied {s_sigs} signatures, verified none")
 print(f"peak RSS by image size: {small} MiB image {int(m1_rss)/1024:.1f} MiB, {large} MiB image {int(m2_rss)/1024:.1f} MiB")
+PY
+}
+
 bench_load() {
   scripts/install-deps.sh >/dev/null
   local images=${IMAGES:-20} unique=${UNIQUE_MIB:-80} base=${BASE_MIB:-448}
@@ -236,10 +239,11 @@ bench_load() {
       "oci:$work/bundle:$ref" "docker://$s_addr/bench/${ref#*/}"
   done < "$work/refs"
   t1=$(date +%s.%N)
-  target/release/airlock load "$work/bundle" --to "$a_addr/bench" --insecure-registry "$a_addr" \
+  local admit=(--policy testdata/bench/pass-all.yaml --trusted-root trust-roots/data/public-good-trusted_root.json)
+  target/release/airlock load "$work/bundle" "${admit[@]}" --to "$a_addr/bench" --insecure-registry "$a_addr" \
     --output json > "$work/first.json"
   t2=$(date +%s.%N)
-  target/release/airlock load "$work/bundle" --to "$a_addr/bench" --insecure-registry "$a_addr" \
+  target/release/airlock load "$work/bundle" "${admit[@]}" --to "$a_addr/bench" --insecure-registry "$a_addr" \
     --output json > "$work/second.json"
   t3=$(date +%s.%N)
   python3 - "$t0" "$t1" "$t2" "$t3" "$work/first.json" "$work/second.json" <<'PY'

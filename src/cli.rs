@@ -135,8 +135,8 @@ pub struct BundleCreateArgs {
     #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
     pub platforms: Vec<String>,
 
-    /// Verify every image against this policy before writing (not
-    /// integrated yet: refused).
+    /// Check every image against the site's import policy before writing,
+    /// exactly as `airlock verify` will: missing evidence is found here.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
