@@ -193,3 +193,19 @@ pub(crate) fn from_read_error(location: &str, path: PathBuf, e: std::io::Error) 
         None => Error::io(path, "read", e),
     }
 }
+
+/// An error and its sources as one line, each message once. HTTP clients
+/// hide the useful part (the connection error) in the source chain.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}

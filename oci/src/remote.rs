@@ -454,15 +454,7 @@ impl Repository {
         if status == Some(404) {
             return Error::NotFound { location, what };
         }
-        // Include the chain (reqwest's "error sending request" hides the
-        // connection error in its source).
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            source = s.source();
-        }
+        let message = crate::error_chain(&e);
         Error::Registry {
             registry: self.registry.inner.host.clone(),
             repository: self.name.clone(),

@@ -69,7 +69,7 @@ mod connected {
                         "airlockVersion": env!("CARGO_PKG_VERSION"),
                     }))?;
                 }
-                eprintln!("airlock: bundle create: {verdict}: {}", chain(&error));
+                eprintln!("airlock: bundle create: {verdict}: {}", oci::error_chain(&error));
                 Ok(outcome)
             }
         }
@@ -87,21 +87,6 @@ mod connected {
         }
         eprintln!("airlock: bundle create: could not run: {message}");
         Ok(Outcome::CouldNotRun)
-    }
-
-    /// The error and its sources, once.
-    fn chain(error: &dyn std::error::Error) -> String {
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(s) = source {
-            let more = s.to_string();
-            if !text.contains(&more) {
-                text.push_str(": ");
-                text.push_str(&more);
-            }
-            source = s.source();
-        }
-        text
     }
 
     /// Flags to typed values; everything a library must not do (read the

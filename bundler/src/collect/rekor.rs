@@ -166,17 +166,7 @@ impl RekorClient {
 
     /// One `{uuid: entry}` answer; `None` on 404.
     async fn get(&self, url: &str) -> Result<Option<(String, WireEntry)>, FetchError> {
-        let transport = |e: reqwest::Error| {
-            // reqwest hides the connection error in its source chain.
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                message.push_str(": ");
-                message.push_str(&s.to_string());
-                source = s.source();
-            }
-            FetchError::Transport(message)
-        };
+        let transport = |e: reqwest::Error| FetchError::Transport(oci::error_chain(&e));
         let mut response = self
             .http
             .get(url)
