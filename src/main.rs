@@ -19,7 +19,8 @@ fn main() -> ExitCode {
     match cmd::run(cli) {
         Ok(outcome) => outcome.into(),
         Err(error) => {
-            eprintln!("airlock: {error:#}");
+            // Each cause once: many library errors already print their source.
+            eprintln!("airlock: {}", oci::error_chain(error.as_ref()));
             exit::Outcome::CouldNotRun.into()
         }
     }

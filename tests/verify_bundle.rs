@@ -559,6 +559,10 @@ fn unusable_inputs_are_could_not_run() {
         airlock().args(["verify", f.path("dir").to_str().unwrap(), "--policy", "/nonexistent/policy.yaml"]).output().unwrap(),
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
+    let policy = f.path("policy.yaml");
+    let run = Run::from_output(airlock().args(["verify", "/nonexistent/bundle.tar", "--policy", policy.to_str().unwrap()]).output().unwrap());
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("/nonexistent/bundle.tar"), "{}", run.stderr);
 }
 
 // ------------------------------------------------------------- TUF trust carried in the bundle

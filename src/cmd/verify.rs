@@ -24,6 +24,8 @@ pub fn verify(bundle: &Path, flags: &VerifyFlags) -> anyhow::Result<Verified> {
     let Some(policy_path) = &flags.policy else {
         anyhow::bail!("--policy is required: nothing is verified without an import policy");
     };
+    // A bundle that is not there is the operator's mistake, not a refusal.
+    std::fs::metadata(bundle).with_context(|| format!("cannot read the bundle {}", bundle.display()))?;
     let policy = Policy::load(policy_path).with_context(|| format!("policy {}", policy_path.display()))?;
     let transfer_key = flags.transfer_key.as_deref().map(public_key).transpose()?;
     let trust = match &flags.trusted_root {
