@@ -568,7 +568,7 @@ fn unusable_inputs_are_could_not_run() {
 // ------------------------------------------------------------- TUF trust carried in the bundle
 
 #[test]
-fn a_carried_tuf_snapshot_verifies_from_the_sites_pin_and_is_refused_when_frozen_or_foreign() {
+fn a_carried_tuf_snapshot_verifies_from_the_sites_pin_and_is_refused_when_rolled_back_frozen_or_foreign() {
     use tuf_testgen::{KeyKind, Repo, Server};
     let env = Env::start();
     let app = env.registry.push_image("test/app:v1", "app");
@@ -587,34 +587,57 @@ fn a_carried_tuf_snapshot_verifies_from_the_sites_pin_and_is_refused_when_frozen
     let pinned = env.path("pinned-root.json");
     std::fs::write(&pinned, &repo.published_roots[0]).unwrap();
 
+    let bundle_from = |server: &Server, out: &Path| {
+        let mirror_url = format!("{}/metadata", server.url);
+        let run = Run::from_output(
+            env.bundle_trusting(&["--tuf-mirror", &mirror_url, "--tuf-root", pinned.to_str().unwrap()], &[&format!("{}/test/app:v1", env.registry.host()), "--out", out.to_str().unwrap()])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    };
     let out = env.path("bundle");
-    let mirror_url = format!("{}/metadata", server.url);
-    let run = Run::from_output(
-        env.bundle_trusting(&["--tuf-mirror", &mirror_url, "--tuf-root", pinned.to_str().unwrap()], &[&format!("{}/test/app:v1", env.registry.host()), "--out", out.to_str().unwrap()])
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    bundle_from(&server, &out);
     drop(server);
     let policy = env.path("policy.yaml");
     write_policy(&policy, &env.registry.host(), "^https://github.com/example/repo/");
 
-    let verify_at = |pin: &Path, at: &str| {
+    let verify_with = |bundle: &Path, pin: &Path, at: &str, extra: &[&str]| {
         let run = Run::from_output(
             airlock()
-                .args(["verify", out.to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
+                .args(["verify", bundle.to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
                 .args(["--tuf-root", pin.to_str().unwrap(), "--at", at])
+                .args(extra)
                 .output()
                 .unwrap(),
         );
         let report = run.json();
         (run, report)
     };
+    let verify_at = |pin: &Path, at: &str| verify_with(&out, pin, at, &[]);
     let (run, report) = verify_at(&pinned, common::CREATED);
     assert_eq!(run.code, 0, "{}", step_summary(&report));
     let source = report["trust"]["source"].as_str().unwrap();
     assert!(source.starts_with("TUF snapshot") && source.contains("from pinned root v1"), "{source}");
     assert!(report["trust"]["referenceTime"].as_str().unwrap().contains("2026-11-23"), "{}", report["trust"]["referenceTime"]);
+
+    // Rolled back: once the site has accepted a newer snapshot (its
+    // --state keeps the floor), a bundle carrying the older one is refused.
+    repo.bump("timestamp");
+    repo.bump("snapshot");
+    let newer_mirror = env.path("mirror-newer");
+    repo.files().write_mirror(&newer_mirror);
+    std::fs::rename(newer_mirror.join("targets"), newer_mirror.join("metadata/targets")).unwrap();
+    let server = Server::serve(&newer_mirror);
+    let newer = env.path("bundle-newer");
+    bundle_from(&server, &newer);
+    drop(server);
+    let state = env.path("state");
+    let state_flags = ["--state", state.to_str().unwrap()];
+    let (run, report) = verify_with(&newer, &pinned, common::CREATED, &state_flags);
+    assert_eq!(run.code, 0, "{}", step_summary(&report));
+    let (run, report) = verify_with(&out, &pinned, common::CREATED, &state_flags);
+    refused_at(&run, &report, "trust-root", "rollback");
 
     // Frozen: evaluated after the timestamp expired.
     let (run, report) = verify_at(&pinned, "2027-02-01T00:00:00Z");
