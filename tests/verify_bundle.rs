@@ -580,9 +580,7 @@ fn a_carried_tuf_snapshot_verifies_from_the_sites_pin_and_is_refused_when_rolled
     repo.add_target("targets", "trusted_root.json", &std::fs::read(env.lab.trust_dir().join("trusted_root.json")).unwrap());
     repo.payload_mut("timestamp")["expires"] = Value::from("2026-12-31T00:00:00Z");
     let mirror = env.path("mirror");
-    repo.files().write_mirror(&mirror);
-    // Like `trust fetch`, the bundler finds targets under <mirror>/targets/.
-    std::fs::rename(mirror.join("targets"), mirror.join("metadata/targets")).unwrap();
+    repo.files().write_nested_mirror(&mirror);
     let server = Server::serve(&mirror);
     let pinned = env.path("pinned-root.json");
     std::fs::write(&pinned, &repo.published_roots[0]).unwrap();
@@ -626,8 +624,7 @@ fn a_carried_tuf_snapshot_verifies_from_the_sites_pin_and_is_refused_when_rolled
     repo.bump("timestamp");
     repo.bump("snapshot");
     let newer_mirror = env.path("mirror-newer");
-    repo.files().write_mirror(&newer_mirror);
-    std::fs::rename(newer_mirror.join("targets"), newer_mirror.join("metadata/targets")).unwrap();
+    repo.files().write_nested_mirror(&newer_mirror);
     let server = Server::serve(&newer_mirror);
     let newer = env.path("bundle-newer");
     bundle_from(&server, &newer);

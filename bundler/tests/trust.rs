@@ -19,9 +19,7 @@ fn a_tuf_snapshot_is_fetched_into_the_bundle_and_verifies_offline() {
     let mut repo = Repo::new(KeyKind::EcdsaP256);
     repo.add_target("targets", "trusted_root.json", &std::fs::read(env.trusted_root()).unwrap());
     let mirror = env.path("mirror");
-    repo.files().write_mirror(&mirror);
-    // The bundler, like `trust fetch`, finds targets under <mirror>/targets/.
-    std::fs::rename(mirror.join("targets"), mirror.join("metadata/targets")).unwrap();
+    repo.files().write_nested_mirror(&mirror);
     let server = Server::serve(&mirror);
     let pinned = env.path("pinned-root.json");
     std::fs::write(&pinned, &repo.published_roots[0]).unwrap();

@@ -425,6 +425,15 @@ impl Files {
             .expect("a snapshot")
     }
 
+    /// Write with targets under the metadata: `dir/metadata/…`,
+    /// `dir/metadata/targets/…`, where the bundler (and `trust fetch`
+    /// without `--targets-url`) looks for them. Serve `dir`, mirror
+    /// `URL/metadata`.
+    pub fn write_nested_mirror(&self, dir: &Path) {
+        self.write_mirror(dir);
+        std::fs::rename(dir.join("targets"), dir.join("metadata/targets")).unwrap();
+    }
+
     /// Write as a published repository: `dir/metadata/…`, `dir/targets/…`.
     pub fn write_mirror(&self, dir: &Path) {
         for (name, bytes) in &self.metadata {
