@@ -77,7 +77,7 @@ fn fixture() -> Fixture {
     // A registry with a port: its name has a colon no repository name may have.
     w.add_image("127.0.0.1:5000/team/tool:v3", &amd);
     let multi = w.add_index("quay.io/team/multi:v2", &[("linux/amd64", &amd), ("linux/arm64/v8", &arm)]);
-    let publisher = verifier::keys::SigningKey::generate().unwrap();
+    let publisher = keys::SigningKey::generate().unwrap();
     w.add_cosign_signature("ghcr.io/org/app:v1", app.digest(), &publisher, "ghcr.io/org/app");
     let app_raw = app.manifest.clone();
     let referrer = w.add_referrer("ghcr.io/org/app:v1", &app_raw, "application/vnd.example.sbom+json", b"{}");

@@ -56,11 +56,11 @@ pub use progress::{NoProgress, Phase, Progress, Unit};
 pub use report::Report;
 pub use trust::TrustInput;
 pub use verifier::bundle::archive::Compression;
-pub use write::manifest::SigningKey;
 
 use collect::Collected;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use incremental::Previous;
+use keys::SigningKey;
 use oci::{Descriptor, Digest, ImageRef, Layout, Platform, Store};
 use report::{BlobReport, EvidenceReport, ImageReport, OutputReport, PlatformReport, SbomReport, SelfCheckSummary, TrustReport};
 use resolve::{Registries, Resolved};
@@ -200,8 +200,8 @@ pub struct Request {
     pub platforms: Vec<Platform>,
     /// `--policy FILE`: the site's policy, checked before the bundle is final.
     pub policy: Option<PathBuf>,
-    /// `--sign-key KEY`.
-    pub sign_key: Option<PathBuf>,
+    /// `--sign-key KEY`: the transfer key, read (and decrypted) by the caller.
+    pub sign_key: Option<Arc<SigningKey>>,
     /// `--since PREVIOUS/airlock/manifest.json`.
     pub since: Option<PathBuf>,
     /// Rekor's base URL, for SET-only cosign layers.
@@ -230,7 +230,7 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
     // Everything that can be refused without the network, first.
     let policy = request.policy.as_deref().map(selfcheck::load_policy).transpose()?;
     let images = unique_images(&request.images)?;
-    let sign_key = request.sign_key.as_deref().map(SigningKey::from_file).transpose()?;
+    let sign_key = request.sign_key.as_deref();
     let previous = request.since.as_deref().map(Previous::read).transpose()?;
     let operator_sboms = read_operator_sboms(&request.sboms, &images)?;
     let rekor = collect::rekor::RekorClient::new(&request.rekor_url)
@@ -508,7 +508,10 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
         },
         None => None,
     };
-    let signature = sign_key.as_ref().map(|k| k.sign(&manifest_bytes)).transpose()?;
+    let signature = sign_key
+        .map(|k| k.sign_base64(&manifest_bytes))
+        .transpose()
+        .map_err(|e| Error::Unsupported(format!("signing the bundle manifest failed: {e}")))?;
     if let Some(sig) = &signature {
         write::layout::write_atomic(&work.join(format::SIGNATURE_PATH), sig.as_bytes())?;
     }
@@ -578,7 +581,7 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
         request,
         &trust,
         trust_files,
-        sign_key.as_ref(),
+        sign_key,
         &previous,
         &bundle_images,
         &manifest,

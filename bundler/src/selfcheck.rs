@@ -30,7 +30,8 @@ use trust_roots::VerifiedTrustRoot;
 use verifier::bundle::manifest::{EvidenceKind, FetchedLogEntry, SbomFormat, SbomSource};
 use verifier::check::cosign::verify_layer_with_log_entry;
 use verifier::check::identity::{IdentityPolicy, Matcher};
-use verifier::check::signature::{Artifact, Authority, PublicKey, Requirements, SignatureFacts, SignatureVerifier, Signer};
+use keys::PublicKey;
+use verifier::check::signature::{Artifact, Authority, Requirements, SignatureFacts, SignatureVerifier, Signer};
 use verifier::evidence::cosign::{annotation, CosignLayer, CosignSignature, LayerKind, SimpleSigning};
 use verifier::evidence::sigstore::SigstoreBundle;
 

@@ -8,9 +8,9 @@
 //!   flow). Credential helpers and identity tokens are not run or used; a
 //!   host configured only through a helper is an error, not a silent
 //!   anonymous pull.
-//! - **Secrets** live in [`Secret`], whose `Debug` and `Display` redact,
-//!   and every registry message is scrubbed of them before it becomes an
-//!   [`Error`].
+//! - **Secrets** live in [`secrecy::SecretString`] (wiped on drop,
+//!   `[REDACTED]` in `Debug`, no `Display`), and every registry message is
+//!   scrubbed of them before it becomes an [`Error`].
 //! - **Transport**: HTTPS, except for hosts the caller lists as insecure
 //!   (plain HTTP, e.g. `127.0.0.1:5000` test registries).
 //! - **Streaming**: blobs are pulled and pushed as streams, hashed while
@@ -34,6 +34,7 @@ use crate::manifest::{media_type, Descriptor, RawManifest};
 use crate::reference::{ImageRef, Tag};
 use crate::store::{BlobReader, Store, MAX_TAGS};
 use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
 use futures_util::TryStreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
@@ -46,36 +47,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A secret string. `Debug` and `Display` print `<redacted>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wrap a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// The secret itself. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
 /// How to authenticate to one registry.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub enum Auth {
     /// No credentials.
@@ -86,7 +59,7 @@ pub enum Auth {
         /// User name.
         username: String,
         /// Password.
-        password: Secret,
+        password: SecretString,
     },
 }
 
@@ -154,18 +127,19 @@ impl Credentials {
                     let decoded = base64::engine::general_purpose::STANDARD
                         .decode(encoded.trim())
                         .map_err(|_| bad(format!("auths.{key:?}.auth is not base64")))?;
-                    let decoded = String::from_utf8(decoded).map_err(|_| bad(format!("auths.{key:?}.auth is not UTF-8")))?;
+                    let decoded = SecretString::from(String::from_utf8(decoded).map_err(|_| bad(format!("auths.{key:?}.auth is not UTF-8")))?);
                     let (user, pass) = decoded
+                        .expose_secret()
                         .split_once(':')
                         .ok_or_else(|| bad(format!("auths.{key:?}.auth is not user:password")))?;
                     Auth::Basic {
                         username: user.to_string(),
-                        password: Secret::new(pass),
+                        password: SecretString::from(pass),
                     }
                 }
                 (None, Some(username), Some(password)) if !username.is_empty() => Auth::Basic {
                     username,
-                    password: Secret::new(password),
+                    password: SecretString::from(password),
                 },
                 _ if entry.identitytoken.is_some() => {
                     return Err(bad(format!("auths.{key:?}: identity tokens are not supported")));
@@ -253,7 +227,9 @@ struct RegistryInner {
     host: String,
     client: oci_client::Client,
     auth: RegistryAuth,
-    secrets: Vec<String>,
+    /// What to scrub from registry messages: the password, and the
+    /// base64 `user:password` basic auth sends.
+    secrets: Vec<SecretString>,
     retry: RetryPolicy,
     /// Where this process has seen each blob, for cross-repository mounts.
     known_blobs: Mutex<HashMap<Digest, String>>,
@@ -275,13 +251,12 @@ impl Registry {
         let (auth, secrets) = match auth {
             Auth::Anonymous => (RegistryAuth::Anonymous, Vec::new()),
             Auth::Basic { username, password } => {
-                let pair = format!("{username}:{}", password.expose());
-                let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
-                let secrets = vec![password.expose().to_string(), encoded]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                (RegistryAuth::Basic(username, password.expose().to_string()), secrets)
+                let pair = SecretString::from(format!("{username}:{}", password.expose_secret()));
+                let encoded = SecretString::from(base64::engine::general_purpose::STANDARD.encode(pair.expose_secret().as_bytes()));
+                let secrets = [password.clone(), encoded].into_iter().filter(|s| !s.expose_secret().is_empty()).collect();
+                // oci-client takes the password as a plain String; it is
+                // the one copy outside a SecretString.
+                (RegistryAuth::Basic(username, password.expose_secret().to_string()), secrets)
             }
         };
         let insecure: Vec<String> = options
@@ -342,7 +317,7 @@ impl Registry {
     fn redact(&self, message: &str) -> String {
         let mut out = message.to_string();
         for secret in &self.inner.secrets {
-            out = out.replace(secret.as_str(), "<redacted>");
+            out = out.replace(secret.expose_secret(), "<redacted>");
         }
         out
     }
@@ -779,13 +754,18 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let s = Secret::new("hunter2");
-        assert_eq!(format!("{s} {s:?}"), "<redacted> <redacted>");
         let auth = Auth::Basic {
             username: "u".into(),
-            password: s,
+            password: "hunter2".into(),
         };
         assert!(!format!("{auth:?}").contains("hunter2"));
+    }
+
+    fn basic(auth: Auth) -> Option<(String, String)> {
+        match auth {
+            Auth::Basic { username, password } => Some((username, password.expose_secret().to_string())),
+            Auth::Anonymous => None,
+        }
     }
 
     #[test]
@@ -801,16 +781,10 @@ mod tests {
         )
         .unwrap();
         let creds = Credentials::from_docker_config(&path).unwrap();
-        assert_eq!(
-            creds.for_host("docker.io").unwrap(),
-            Auth::Basic { username: "alice".into(), password: Secret::new("s3cret") }
-        );
-        assert_eq!(
-            creds.for_host("127.0.0.1:5000").unwrap(),
-            Auth::Basic { username: "bob".into(), password: Secret::new("pw") }
-        );
-        assert_eq!(creds.for_host("empty.example").unwrap(), Auth::Anonymous);
-        assert_eq!(creds.for_host("quay.io").unwrap(), Auth::Anonymous);
+        assert_eq!(basic(creds.for_host("docker.io").unwrap()), Some(("alice".into(), "s3cret".into())));
+        assert_eq!(basic(creds.for_host("127.0.0.1:5000").unwrap()), Some(("bob".into(), "pw".into())));
+        assert_eq!(basic(creds.for_host("empty.example").unwrap()), None);
+        assert_eq!(basic(creds.for_host("quay.io").unwrap()), None);
         let e = creds.for_host("gcr.io").unwrap_err().to_string();
         assert!(e.contains("credential helper"), "{e}");
         assert!(!format!("{creds:?}").contains("s3cret"));

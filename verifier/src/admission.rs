@@ -22,7 +22,7 @@
 //! YAML is written directly (no serialiser), every string as a JSON string
 //! (a valid YAML double-quoted scalar), keys as block literals.
 
-use crate::check::signature::PublicKey;
+use keys::PublicKey;
 use crate::{Error, Result};
 
 /// A keyless publisher identity.
@@ -172,8 +172,8 @@ mod tests {
     use crate::pin::{parse, Node};
 
     fn key() -> (PublicKey, String) {
-        let key = crate::keys::SigningKey::generate().unwrap();
-        (key.public_key().clone(), key.public_key_pem().to_string())
+        let key = keys::SigningKey::generate().unwrap();
+        (key.public_key().clone(), key.public_key_pem())
     }
 
     fn policy(identities: Vec<Identity>) -> MirrorPolicy {

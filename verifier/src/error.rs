@@ -183,7 +183,7 @@ pub enum Error {
     },
     /// A signing key could not be read or used.
     #[error("signing key: {0}")]
-    Key(#[from] crate::keys::KeyError),
+    Key(#[from] keys::KeyError),
     /// Reading from or writing to an image store (a registry or a layout)
     /// failed.
     #[error("{0}")]

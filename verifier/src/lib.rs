@@ -26,7 +26,6 @@ pub mod check;
 mod error;
 pub mod evidence;
 pub mod image;
-pub mod keys;
 pub mod ledger;
 pub mod load;
 pub mod pin;

@@ -39,7 +39,7 @@ pub use mapping::{Mapped, RepositoryMapping};
 pub use stores::{split_ref_name, BundleStore, LayoutRepository};
 
 use crate::bundle::manifest::{EvidenceEntry, EvidenceKind, ImageEntry};
-use crate::keys::SigningKey;
+use keys::SigningKey;
 use crate::resign::{self, Resigned, TagUpdate};
 use crate::{Error, Result};
 use futures_util::stream::{self, StreamExt, TryStreamExt};

@@ -31,11 +31,11 @@
 //! check is what makes a second load leave the registry as it was.
 
 use crate::check::cosign::verify_layer;
-use crate::check::signature::{Authority, PublicKey, Requirements, SignatureVerifier};
+use crate::check::signature::{Authority, Requirements, SignatureVerifier};
+use keys::PublicKey;
 use crate::evidence::cosign::{annotation, CosignLayer, SimpleSigning, SIMPLE_SIGNING_MEDIA_TYPE};
-use crate::keys::SigningKey;
+use keys::SigningKey;
 use crate::{Check, Error, Result, Verified};
-use base64::Engine as _;
 use oci::manifest::{media_type, ImageManifest, Manifest};
 use oci::{Descriptor, Digest, RawManifest, Store, Tag};
 use std::collections::BTreeMap;
@@ -137,7 +137,7 @@ pub async fn sign_image<S: Store>(
             }
         }
     }
-    let signature = base64::engine::general_purpose::STANDARD.encode(key.sign(&payload)?);
+    let signature = key.sign_base64(&payload)?;
     let layer = Descriptor::new(SIMPLE_SIGNING_MEDIA_TYPE, payload_digest, payload.len() as u64)
         .with_annotation(annotation::SIGNATURE, signature);
     put_bytes(store, &layer, payload).await?;
@@ -147,8 +147,7 @@ pub async fn sign_image<S: Store>(
 
 fn signature_verifies(layer: &Descriptor, payload: &[u8], key: &PublicKey) -> bool {
     let Some(b64) = layer.annotations.get(annotation::SIGNATURE) else { return false };
-    let Ok(signature) = sigstore_types::SignatureBytes::from_base64(b64) else { return false };
-    key.verify_message(payload, &signature).is_ok()
+    key.verify_base64(payload, b64).is_ok()
 }
 
 /// The manifest `tag` points to, if the tag exists.

@@ -4,7 +4,7 @@
 mod support;
 
 use oci::copy::{Event, NoProgress, Progress, RetryPolicy};
-use oci::remote::{Auth, Credentials, Registry, RemoteOptions, Secret};
+use oci::remote::{Auth, Credentials, Registry, RemoteOptions};
 use oci::{Digest, Store, Tag};
 use std::path::Path;
 use std::process::Command;
@@ -14,7 +14,7 @@ use std::time::Duration;
 use support::{noise, BundleWriter};
 use verifier::bundle::content::CheckedContent;
 use verifier::verify::VerifiedBundle;
-use verifier::keys::SigningKey;
+use keys::SigningKey;
 use verifier::load::{self, BundleStore, LoadOptions, LoadReport, RepositoryMapping, Resign, Target};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -264,7 +264,7 @@ fn loads_into_a_registry_with_basic_auth() {
     let e = do_load(&rt, &content, &anonymous, &LoadOptions::default(), &NoProgress).unwrap_err();
     assert!(e.to_string().contains("401") || e.to_string().to_lowercase().contains("unauthorized"), "{e}");
     let mut credentials = Credentials::anonymous();
-    credentials.insert(&registry.host(), Auth::Basic { username: "site".into(), password: Secret::new("pw-for-test") });
+    credentials.insert(&registry.host(), Auth::Basic { username: "site".into(), password: "pw-for-test".into() });
     let target = Target::Registry(remote(&registry, credentials));
     let report = do_load(&rt, &content, &target, &LoadOptions::default(), &NoProgress).unwrap();
     assert!(!format!("{report:?}").contains("pw-for-test"));

@@ -74,7 +74,7 @@ pub fn verify_layer_with_log_entry(
             let raw = signature.message_signature().ok_or_else(|| {
                 Error::Unsupported("a key-signed attestation without a log entry or timestamp".into())
             })?;
-            verifier.verify_key_only(key, signature.payload(), raw)?
+            verifier.verify_key_only(key, signature.payload(), raw.as_bytes())?
         }
         _ => {
             let bundle = signature.to_sigstore_bundle()?;

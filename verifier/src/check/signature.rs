@@ -14,6 +14,7 @@ use super::identity::{self, IdentityPolicy, San};
 use crate::evidence::sigstore::{ContentKind, SigstoreBundle};
 use crate::evidence::statement::{Statement, IN_TOTO_PAYLOAD_TYPE};
 use crate::{Check, Error, Result, Verified};
+use keys::PublicKey;
 use sigstore_types::{ArtifactDigest, Bundle, HashAlgorithm};
 use sigstore_verify::{Policy, PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
 use trust_roots::VerifiedTrustRoot;
@@ -25,39 +26,6 @@ pub enum Authority {
     Keyless(IdentityPolicy),
     /// A public key the site trusts.
     Key(PublicKey),
-}
-
-/// A trusted public key (PEM `PUBLIC KEY`, i.e. SubjectPublicKeyInfo).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey {
-    der: sigstore_types::DerPublicKey,
-    fingerprint: String,
-}
-
-impl PublicKey {
-    /// Parse a PEM public key; refuses key types the engine cannot verify.
-    pub fn from_pem(text: &str) -> Result<Self> {
-        let der = sigstore_types::DerPublicKey::from_pem(text)
-            .map_err(|e| Error::malformed("public key", e))?;
-        sigstore_crypto::KeyAlgorithm::from_spki(&der)
-            .map_err(|e| Error::Unsupported(format!("public key: {e}")))?;
-        let fingerprint = format!("sha256:{}", oci::Digest::sha256_of(der.as_bytes()).hex());
-        Ok(Self { der, fingerprint })
-    }
-
-    /// `sha256:<hex>` of the DER SubjectPublicKeyInfo.
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-
-    /// Verify a raw signature over `message` with this key's default scheme
-    /// (ECDSA with SHA-256 for P-256, as cosign signs).
-    pub(crate) fn verify_message(&self, message: &[u8], signature: &sigstore_types::SignatureBytes) -> std::result::Result<(), String> {
-        let scheme = sigstore_crypto::KeyAlgorithm::from_spki(&self.der)
-            .map_err(|e| e.to_string())?
-            .default_signing_scheme();
-        sigstore_crypto::verify_signature(&self.der, message, signature, scheme).map_err(|e| e.to_string())
-    }
 }
 
 /// What must be present besides a valid signature. The default is strict;
@@ -333,7 +301,7 @@ impl SignatureVerifier {
                         "the bundle is signed with a certificate, but a public key is required",
                     ));
                 }
-                let mut policy = PublicKeyVerificationPolicy::new(key.der.clone());
+                let mut policy = PublicKeyVerificationPolicy::new(key.der().clone());
                 if !requirements.transparency_log {
                     policy = policy.skip_tlog_unsafe();
                 }
@@ -354,7 +322,7 @@ impl SignatureVerifier {
         let signer = match authority {
             Authority::Keyless(policy) => Signer::Certificate(Box::new(certificate_identity(inner, &result, policy)?)),
             Authority::Key(key) => Signer::Key {
-                fingerprint: key.fingerprint.clone(),
+                fingerprint: key.fingerprint().to_string(),
             },
         };
         let statement = bundle
@@ -382,15 +350,15 @@ impl SignatureVerifier {
         &self,
         key: &PublicKey,
         payload: &[u8],
-        signature: &sigstore_types::SignatureBytes,
+        signature: &[u8],
     ) -> Result<Verified<SignatureFacts>> {
-        key.verify_message(payload, signature)
-            .map_err(|e| Error::failed(Check::Signature, format!("signature does not verify with key {}: {e}", key.fingerprint)))?;
+        key.verify(payload, signature)
+            .map_err(|e| Error::failed(Check::Signature, format!("signature does not verify with key {}: {e}", key.fingerprint())))?;
         Ok(Verified::new(SignatureFacts {
             media_type: "application/vnd.dev.cosign.simplesigning.v1+json",
             content: ContentKind::MessageSignature,
             signer: Signer::Key {
-                fingerprint: key.fingerprint.clone(),
+                fingerprint: key.fingerprint().to_string(),
             },
             log_entries: Vec::new(),
             signed_times: Vec::new(),

@@ -14,7 +14,8 @@
 use super::glob::{ImageGlob, InvalidReference, NormalisedReference};
 use super::predicate::AttestationRule;
 use crate::check::identity::{IdentityPolicy, WorkflowClaimRule};
-use crate::check::signature::{Authority, PublicKey, Requirements, SignatureFacts};
+use crate::check::signature::{Authority, Requirements, SignatureFacts};
+use keys::PublicKey;
 use std::fmt;
 
 /// A parsed, checked import policy.
