@@ -13,7 +13,7 @@
 
 use oci::Digest;
 use std::time::Duration;
-use verifier::bundle::manifest::{FetchedLogEntry, InclusionProofJson};
+use verifier::evidence::rekor::{FetchedLogEntry, InclusionProofJson};
 use verifier::evidence::cosign::{leaf_hash, SetEntry};
 
 /// Sigstore's public Rekor.

@@ -10,7 +10,7 @@
 //! every SAN kind with regular expressions, and the optional requirement of
 //! an RFC 3161 timestamp.
 
-use super::identity::{self, IdentityPolicy, San};
+use super::identity::{self, IdentityPolicy, San, WorkflowClaims};
 use crate::evidence::sigstore::{ContentKind, SigstoreBundle};
 use crate::evidence::statement::{Statement, IN_TOTO_PAYLOAD_TYPE};
 use crate::{Check, Error, Result, Verified};
@@ -125,51 +125,6 @@ pub struct CertificateIdentity {
     pub not_before: jiff::Timestamp,
     /// Certificate validity end.
     pub not_after: jiff::Timestamp,
-}
-
-/// Fulcio's CI claims (extensions 1.3.6.1.4.1.57264.1.9 onwards).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkflowClaims {
-    /// Build config that requested the signature (with its ref).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build_signer_uri: Option<String>,
-    /// Commit of the build config.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build_signer_digest: Option<String>,
-    /// `github-hosted` or `self-hosted`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub runner_environment: Option<String>,
-    /// Repository the artifact was built from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_repository_uri: Option<String>,
-    /// Commit it was built from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_repository_digest: Option<String>,
-    /// Ref it was built from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_repository_ref: Option<String>,
-    /// Event that triggered the build.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build_trigger: Option<String>,
-    /// The CI run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run_invocation_uri: Option<String>,
-}
-
-impl From<&sigstore_crypto::FulcioCiClaims> for WorkflowClaims {
-    fn from(c: &sigstore_crypto::FulcioCiClaims) -> Self {
-        Self {
-            build_signer_uri: c.build_signer_uri.clone(),
-            build_signer_digest: c.build_signer_digest.clone(),
-            runner_environment: c.runner_environment.clone(),
-            source_repository_uri: c.source_repository_uri.clone(),
-            source_repository_digest: c.source_repository_digest.clone(),
-            source_repository_ref: c.source_repository_ref.clone(),
-            build_trigger: c.build_trigger.clone(),
-            run_invocation_uri: c.run_invocation_uri.clone(),
-        }
-    }
 }
 
 /// A verified transparency-log entry.

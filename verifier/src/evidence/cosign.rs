@@ -9,7 +9,7 @@
 //! `/rfc3161timestamp` becomes a signed timestamp.
 
 use super::sigstore::SigstoreBundle;
-use crate::bundle::manifest::FetchedLogEntry;
+use crate::evidence::rekor::FetchedLogEntry;
 use crate::{Check, Error, Result};
 use base64::Engine as _;
 use sigstore_types::bundle::{

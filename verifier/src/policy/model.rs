@@ -319,7 +319,8 @@ impl Policy {
 mod tests {
     use super::*;
     use crate::check::identity::{Matcher, San, SanKind, WorkflowClaim};
-    use crate::check::signature::{CertificateIdentity, Signer, WorkflowClaims};
+    use crate::check::identity::WorkflowClaims;
+    use crate::check::signature::{CertificateIdentity, Signer};
     use crate::evidence::sigstore::ContentKind;
     use crate::evidence::statement::Statement;
     use crate::policy::predicate::{PredicateRule, SLSA_PROVENANCE_V1};
