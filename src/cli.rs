@@ -140,8 +140,10 @@ pub struct BundleCreateArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
-    /// Sign the bundle manifest with this ECDSA P-256 key (PKCS#8 PEM,
-    /// unencrypted), in cosign sign-blob format, as airlock/manifest.json.sig.
+    /// Sign the bundle manifest with this ECDSA P-256 key (PKCS#8 PEM, or
+    /// cosign's encrypted key as `airlock key generate` writes it: password
+    /// from COSIGN_PASSWORD or a prompt), in cosign sign-blob format, as
+    /// airlock/manifest.json.sig.
     #[arg(long, value_name = "KEY")]
     pub sign_key: Option<PathBuf>,
 

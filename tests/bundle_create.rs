@@ -311,15 +311,21 @@ fn verify_transfer(env: &Env, bundle: &Path, public: &Path) -> (i32, serde_json:
     (run.code, step)
 }
 
+/// A test bed with `test/app:v1` pushed and signed by the lab.
+fn env_with_signed_app() -> Env {
+    let env = Env::start();
+    let app = env.registry.push_image("test/app:v1", "app");
+    env.sign("test/app", &app, SignMode::Legacy);
+    env
+}
+
 /// The site's key and the transfer key are one kind of key: what `key
 /// generate` writes (cosign's encrypted format) signs a bundle, with the
 /// password from COSIGN_PASSWORD, and `verify` accepts the bundle with its
 /// public key and with no other.
 #[test]
 fn a_generated_key_signs_bundles_that_verify_accepts_only_with_its_public_key() {
-    let env = Env::start();
-    let app = env.registry.push_image("test/app:v1", "app");
-    env.sign("test/app", &app, SignMode::Legacy);
+    let env = env_with_signed_app();
     let (key, public, fingerprint) = generate_key(&env, "transfer");
     let (_, other_public, _) = generate_key(&env, "other");
     let out = env.path("signed");
@@ -349,9 +355,7 @@ fn a_generated_key_signs_bundles_that_verify_accepts_only_with_its_public_key() 
 /// says so instead of signing with nothing.
 #[test]
 fn the_transfer_key_password_is_asked_on_the_terminal() {
-    let env = Env::start();
-    let app = env.registry.push_image("test/app:v1", "app");
-    env.sign("test/app", &app, SignMode::Legacy);
+    let env = env_with_signed_app();
     let (key, public, _) = generate_key(&env, "transfer");
     let out = env.path("signed");
     let args = [&env.reference("test/app:v1"), "--out", out.to_str().unwrap(), "--sign-key", key.to_str().unwrap()];

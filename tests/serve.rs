@@ -140,6 +140,10 @@ fn skopeo_pulls_a_served_bundle_byte_for_byte_and_cannot_push() {
     let (_, headers, body) = request(a, "GET", &format!("/v2/ghcr.io/org/app/referrers/{}?artifactType=application%2Fother", f.app.digest()), None);
     assert!(headers.contains("oci-filters-applied: artifacttype"));
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["manifests"], serde_json::json!([]));
+    // The filter is percent-decoded (`%2F` is `/`, `%2B` is `+`) before it is compared.
+    let (_, _, body) = request(a, "GET", &format!("/v2/ghcr.io/org/app/referrers/{}?artifactType=application%2Fvnd.example.sbom%2Bjson", f.app.digest()), None);
+    let index: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], f.referrer.digest().to_string(), "{index}");
 
     // Scoped per repository; unknown names and digests are the spec's errors.
     let (status, _, body) = request(a, "GET", &format!("/v2/quay.io/team/multi/blobs/{}", f.app.layers[0].digest), None);

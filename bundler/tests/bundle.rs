@@ -416,7 +416,11 @@ fn since_leaves_out_what_the_previous_bundle_carried() {
     let state = env.path("state");
     let ledger = verifier::ledger::Ledger::new(&state);
     assert!(ledger.check_chain(manifest).is_err(), "the first bundle was never imported");
-    ledger.record(&first_report.bundle_id, &first_manifest, "2026-11-23T11:00:00Z".parse().unwrap()).unwrap();
+    // The site imports the first bundle (as site::ledger records it).
+    let record = verifier::ledger::ImportRecord::new(&first_report.bundle_id, &first_manifest, "2026-11-23T11:00:00Z".parse().unwrap());
+    let path = ledger.record_path(&first_report.bundle_id);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, serde_json::to_vec(&record).unwrap()).unwrap();
     ledger.check_chain(manifest).unwrap();
 }
 
