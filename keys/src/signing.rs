@@ -49,7 +49,10 @@ impl SigningKey {
     pub fn from_pem(text: &[u8], password: Option<&Password>) -> Result<Self> {
         let block = pem_block(text)?;
         match block.tag() {
-            PKCS8_PEM_TYPE => Self::from_pkcs8_der(block.contents()),
+            PKCS8_PEM_TYPE => {
+                let der = SecretSlice::from(block.into_contents());
+                Self::from_pkcs8_der(der.expose_secret())
+            }
             ENCRYPTED_SIGSTORE_PEM_TYPE | ENCRYPTED_COSIGN_PEM_TYPE => {
                 let password = password.ok_or(KeyError::PasswordRequired)?;
                 let der = cosign::decrypt(block.contents(), password)?;

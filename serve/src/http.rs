@@ -10,6 +10,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use oci::{Descriptor, Digest, Store, Tag};
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,10 +112,10 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
 async fn handle<S: Store>(state: &State<S>, request: Request<Incoming>) -> Response<Body> {
     let method = request.method().clone();
     if let Some(htpasswd) = &state.htpasswd {
-        let header = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(String::from);
+        let header = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(SecretString::from);
         // bcrypt is slow by design: off the async workers.
         let htpasswd = htpasswd.clone();
-        let ok = tokio::task::spawn_blocking(move || htpasswd.check(header.as_deref())).await.unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || htpasswd.check(header.as_ref().map(|h| h.expose_secret()))).await.unwrap_or(false);
         if !ok {
             let mut response = error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required");
             response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"airlock\""));
