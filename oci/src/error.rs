@@ -154,6 +154,18 @@ pub enum Error {
     },
 }
 
+/// A blob of a set ([`crate::copy::copy_blobs`]) that could not be copied:
+/// which one, and why, so the caller can say which image needed it.
+#[derive(Debug, thiserror::Error)]
+#[error("blob {digest}: {source}")]
+pub struct BlobCopyError {
+    /// The blob.
+    pub digest: crate::Digest,
+    /// Why.
+    #[source]
+    pub source: Error,
+}
+
 impl Error {
     /// Whether the operation may succeed if retried: connection failures,
     /// server errors (5xx) and rate limiting (429).

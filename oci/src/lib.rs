@@ -52,7 +52,7 @@ pub mod store;
 pub mod testsuite;
 
 pub use digest::{Algorithm, AsyncDigestReader, Digest, DigestError, DigestReader, Hasher, IO_CHUNK};
-pub use error::{error_chain, Error, Result};
+pub use error::{error_chain, BlobCopyError, Error, Result};
 pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, Platform, RawManifest, MAX_MANIFEST_SIZE};
 pub use layout::Layout;
 pub use reference::{ImageRef, PinnedRef, Tag, DOCKER_HUB};

@@ -38,6 +38,16 @@ async fn registry_passes_the_store_suite() {
     testsuite::copy_is_idempotent(&src, &dst, "r2r").await;
 }
 
+/// What bundling does: blobs of images in two repositories, into a layout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_set_from_two_repositories_is_copied_into_a_layout() {
+    let registry = Registry::start();
+    let o = options(&registry);
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path().join("bundle")).unwrap();
+    testsuite::copy_blobs_from_several_sources(&repo(&registry, "set/a", &o), &repo(&registry, "set/b", &o), &layout, "set").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_with_basic_auth_passes_the_suite_and_never_leaks_secrets() {
     let registry = Registry::start_with_basic_auth("alice", "correct-horse-battery");
