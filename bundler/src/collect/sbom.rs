@@ -9,12 +9,7 @@ use verifier::evidence::sbom::Sbom;
 
 /// The format of an SBOM document, if it is one airlock reads.
 pub fn format_of(bytes: &[u8]) -> Result<SbomFormat, String> {
-    let sbom = Sbom::parse(bytes).map_err(|e| e.to_string())?;
-    Ok(match sbom.kind.format {
-        "spdx-json" => SbomFormat::SpdxJson,
-        "spdx-tag-value" => SbomFormat::SpdxTagValue,
-        _ => SbomFormat::CyclonedxJson,
-    })
+    Ok(Sbom::parse(bytes).map_err(|e| e.to_string())?.kind.format)
 }
 
 /// Whether an in-toto predicate type is an SBOM (SPDX or CycloneDX, any

@@ -2,6 +2,7 @@
 //! whether evidence is genuine; [`crate::check`] does that.
 
 pub mod cosign;
+pub mod rekor;
 pub mod sbom;
 pub mod sigstore;
 pub mod statement;
