@@ -117,7 +117,7 @@ mod connected {
         let split = args
             .split_size
             .as_deref()
-            .map(|s| bundler::write::split::parse_size(s).map_err(|e| anyhow::anyhow!("--split-size: {e}")))
+            .map(|s| bundler::archive::split::parse_size(s).map_err(|e| anyhow::anyhow!("--split-size: {e}")))
             .transpose()?;
         let compress = args.compress.map(|c| match c {
             CompressArg::None => Compression::None,

@@ -11,16 +11,12 @@ use super::Found;
 use oci::{Descriptor, Digest, ImageIndex, Manifest, Store, Tag};
 use std::collections::{BTreeMap, BTreeSet};
 use verifier::bundle::manifest::{EvidenceKind, EvidenceSource};
-
-/// Whether an artifact type is a Sigstore bundle (any version).
-pub fn is_sigstore_bundle(artifact_type: &str) -> bool {
-    artifact_type.starts_with("application/vnd.dev.sigstore.bundle")
-}
+use verifier::evidence::sigstore::is_bundle_media_type;
 
 /// The evidence kind of a referrer with `artifact_type`.
 pub fn classify(artifact_type: Option<&str>) -> EvidenceKind {
     match artifact_type {
-        Some(t) if is_sigstore_bundle(t) => EvidenceKind::SigstoreBundle,
+        Some(t) if is_bundle_media_type(t) => EvidenceKind::SigstoreBundle,
         _ => EvidenceKind::Referrer,
     }
 }
