@@ -1,5 +1,7 @@
 //! airlock's connected side: `airlock bundle create`, a sequence of
-//! phases, each a module ([`create`] reads as the list):
+//! phases, each a module ([`create`] reads as the list). Before the first,
+//! everything that can be refused without the network is: the policy, the
+//! signing key, `--since`, the operator's SBOMs, the output path.
 //!
 //! 1. [`trust`]: the trust material, fetched over TUF (or a hand-managed
 //!    `trusted_root.json`) into `airlock/trust/` and verified;
@@ -17,7 +19,7 @@
 //!    layers; evidence that fails is refused, naming the image and the
 //!    evidence;
 //! 6. [`sboms`]: the SBOMs found and the operator's, stored and named;
-//! 7. [`write`]: the bundle exactly as docs/bundle-format.md specifies: the
+//! 7. [`write`](mod@write): the bundle exactly as docs/bundle-format.md specifies: the
 //!    image layout, `index.json`, the bundle manifest (through
 //!    `verifier::bundle::manifest`, the reader's own types) — with
 //!    `--policy`, the staged bundle is then evaluated as the site will;
@@ -92,6 +94,7 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
     let staged = write::stage(layout, &images, &trust, inputs.previous.as_ref(), request.created, progress)?;
     let policy = selfcheck::against_policy(&staged, inputs.policy.as_ref(), &trust.root, jobs)?;
     let signature = sign::manifest(&staged, inputs.sign_key.as_ref(), progress)?;
+    // One progress phase covers SBOMs, the tree and the signature: each is quick.
     progress.finish(Phase::Write);
     let output = archive::write(&request.output, &staged, signature.is_some(), progress)?;
     Ok(report::build(report::Outcome {

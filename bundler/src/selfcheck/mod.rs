@@ -25,7 +25,7 @@
 //! layers, Sigstore bundles, in-toto statements, Rekor entry bodies, SBOMs)
 //! and checked through `verifier::check`: the self-check decides only what
 //! cannot be checked here, never how a check goes. With `--policy`, the
-//! staged bundle is then evaluated as the site will ([`policy`]).
+//! staged bundle is then evaluated as the site will ([`against_policy`]).
 
 mod policy;
 
