@@ -3,6 +3,7 @@
 # tests run as real peers, built from the Go module proxy at pinned versions.
 #
 #   scripts/install-peers.sh            # build what is missing; quiet when all present
+#   scripts/install-peers.sh NAME...    # only these (cosign crane oras olareg tester kyverno osv-scanner)
 #   scripts/install-peers.sh --bin-dir  # print the directory holding the peers
 #
 # Each peer lands in $AIRLOCK_PEERS/<name>@<key>/ (key = version, plus a hash
@@ -23,6 +24,13 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 root=${AIRLOCK_PEERS:-$HOME/.cache/airlock-peers}
 if [ "${1:-}" = --bin-dir ]; then echo "$root/bin"; exit 0; fi
+peers=(cosign crane oras olareg tester kyverno osv-scanner)
+for name in "$@"; do
+    [[ " ${peers[*]} " == *" $name "* ]] || { echo "install-peers.sh: unknown peer $name (known: ${peers[*]})" >&2; exit 2; }
+done
+# wanted NAME — true when NAME was asked for (or nothing was named).
+wanted() { [ $# -gt 0 ] && { [ ${#requested[@]} -eq 0 ] || [[ " ${requested[*]} " == *" $1 "* ]]; }; }
+requested=("$@")
 
 command -v go >/dev/null || { echo "install-peers.sh: the go command is missing (Go >= 1.26.7 is needed)" >&2; exit 2; }
 export GOPATH=$root/go GOMODCACHE=$root/go/pkg/mod GOCACHE=$root/go-build
@@ -55,12 +63,14 @@ build() {
 # go_install NAME VERSION PACKAGE [TOOLCHAIN] — a plain `go install PACKAGE@VERSION`.
 go_install() {
     local name=$1 version=$2 pkg=$3 toolchain=${4:-local}
+    wanted "$name" || return 0
     build "$name" "$version" "$toolchain" go install "$pkg@$version"
 }
 
 # wrapped NAME VERSION PACKAGE — build PACKAGE from scripts/peers/NAME's module.
 wrapped() {
     local name=$1 version=$2 pkg=$3 dir=$repo/scripts/peers/$1 sum
+    wanted "$name" || return 0
     sum=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-12)
     # `go build -o DIR/NAME` inside the wrapper; GOBIN is where build() looks.
     build "$name" "$version-$sum" local sh -c 'cd "$1" && go build -mod=readonly -o "$GOBIN/$2" "$3"' \
