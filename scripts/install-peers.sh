@@ -18,7 +18,7 @@
 # scripts/peers/<name>/ (require the upstream module, copy its replaces, go.sum
 # pinned) — still the upstream code from the module proxy.
 #
-# First run on a fresh 2-core machine: about 10 minutes (see docs/interop.md).
+# First run on a fresh 2-core machine: about 12 minutes and 13 GB (docs/interop.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
