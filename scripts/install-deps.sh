@@ -2,7 +2,9 @@
 # install-deps.sh — what airlock's tests need beyond cargo: Debian's
 # docker-registry (CNCF distribution 2.8) and skopeo for the real-registry
 # test bed, apache2-utils for bcrypt htpasswd entries, and the sigstore-lab
-# (node + python peers) beside the repository in ../shared.
+# (node + python peers) beside the repository in ../shared; then the Go peers
+# (cosign, crane, oras, olareg, policy-controller's tester, kyverno,
+# osv-scanner) through scripts/install-peers.sh.
 # Idempotent and quiet when everything is there. Needs root for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,3 +38,7 @@ else
     echo "install-deps.sh: $lab not found (shared/ must sit beside the repository)" >&2
     exit 2
 fi
+
+# The field's own tools for the interoperability tests, built from the Go
+# module proxy at pinned versions (minutes the first time, instant after).
+scripts/install-peers.sh
