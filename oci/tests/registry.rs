@@ -275,8 +275,10 @@ fn hostile_registry(size: usize, connections: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manifest_pushes_survive_registries_that_send_no_location() {
-    // ECR-like: 201 Created without a Location header.
-    let host = fake_registry(4, |_, request_line| {
+    // ECR-like: 201 Created without a Location header. Five requests:
+    // airlock's GET /v2/ (the challenge), and oci-client's GET /v2/ before
+    // each PUT.
+    let host = fake_registry(5, |_, request_line| {
         if request_line.starts_with("PUT ") {
             ("201 Created", String::new(), Vec::new())
         } else {
