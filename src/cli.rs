@@ -159,9 +159,12 @@ pub struct BundleCreateArgs {
     #[arg(long, value_name = "PREVIOUS_BUNDLE_MANIFEST")]
     pub since: Option<PathBuf>,
 
-    /// Rekor, for the inclusion proofs of cosign signatures that carry only a SET.
-    #[arg(long, value_name = "URL", default_value = "https://rekor.sigstore.dev")]
-    pub rekor_url: String,
+    /// Rekor, for the inclusion proofs of cosign signatures that carry only
+    /// a SET (default: the log the trust root lists under the SET's log ID,
+    /// `tlogs[].baseUrl`; so a private Sigstore's own trusted root needs no
+    /// flag).
+    #[arg(long, value_name = "URL")]
+    pub rekor_url: Option<String>,
 
     /// The TUF repository to fetch the trust root from (default: Sigstore
     /// public-good, https://tuf-repo-cdn.sigstore.dev).
@@ -178,9 +181,8 @@ pub struct BundleCreateArgs {
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
 
-    /// Reach this registry over plain HTTP (repeatable; e.g. 127.0.0.1:5000).
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    pub insecure_registries: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 
     /// Fetches in flight at once (default: the number of CPUs).
     #[arg(long, value_name = "N")]
@@ -488,15 +490,22 @@ pub struct KeyGenerateArgs {
 
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
-    /// Reach this registry (host[:port]) over plain HTTP (repeatable).
-    #[arg(long = "insecure-registry", value_name = "HOST")]
+    /// Reach this registry (host[:port]) over plain HTTP (repeatable). Every
+    /// other registry is HTTPS.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
 
     /// Registry credentials: a docker config.json (default:
-    /// $DOCKER_CONFIG/config.json, else ~/.docker/config.json). Only
-    /// `auths` entries are read; credential helpers are not run.
+    /// $DOCKER_CONFIG/config.json, else ~/.docker/config.json). Its
+    /// credHelpers and credsStore run docker-credential-NAME helpers; auths
+    /// entries give auth, username/password or identitytoken.
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
+
+    /// Also trust these CA certificates (PEM) for registries' HTTPS, beside
+    /// the system's (repeatable; for a registry behind a private CA).
+    #[arg(long = "registry-ca", value_name = "FILE")]
+    pub registry_cas: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

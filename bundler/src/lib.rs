@@ -88,7 +88,8 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
     let images = resolve::images(&inputs.images, &request.platforms, &request.remote, jobs, progress).await?;
     let images = collect::evidence(images, jobs, progress).await?;
     let fetched = fetch::blobs(layout, &images, inputs.previous.as_ref(), jobs, progress).await?;
-    let images = selfcheck::images(images, &trust.root, &inputs.rekor, layout, progress).await?;
+    let rekors = collect::rekor::Rekors::new(inputs.rekor.clone(), &trust.root);
+    let images = selfcheck::images(images, &trust.root, &rekors, layout, progress).await?;
     progress.start(Phase::Write, 4, Unit::Items);
     let images = sboms::carry(images, &inputs.operator_sboms, layout, progress).await?;
     let staged = write::stage(layout, &images, &trust, inputs.previous.as_ref(), request.created, progress)?;

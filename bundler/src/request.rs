@@ -143,8 +143,9 @@ pub struct Request {
     pub sign_key: Option<PathBuf>,
     /// `--since PREVIOUS/airlock/manifest.json`.
     pub since: Option<PathBuf>,
-    /// Rekor's base URL, for SET-only cosign layers.
-    pub rekor_url: String,
+    /// `--rekor-url`: the Rekor for SET-only cosign layers, whatever their
+    /// log; by default each log is read at the URL the trust root lists.
+    pub rekor_url: Option<String>,
     /// The trust material to carry and check with.
     pub trust: TrustInput,
     /// Registry credentials, insecure hosts, retries.
@@ -171,8 +172,8 @@ pub(crate) struct Inputs {
     pub previous: Option<Previous>,
     /// `--sbom FILE=IMAGE`, read and recognised.
     pub operator_sboms: Vec<OperatorFile>,
-    /// For SET-only cosign layers.
-    pub rekor: RekorClient,
+    /// `--rekor-url`, for SET-only cosign layers of every log.
+    pub rekor: Option<RekorClient>,
     /// Where the bundle is assembled (the output directory, or the work
     /// directory beside an archive), ready for a run: an earlier run's
     /// blobs kept.
@@ -189,7 +190,11 @@ impl Inputs {
         let sign_key = request.sign_key.as_deref().map(SigningKey::from_file).transpose()?;
         let previous = request.since.as_deref().map(Previous::read).transpose()?;
         let operator_sboms = OperatorFile::read_all(&request.sboms, &images)?;
-        let rekor = RekorClient::new(&request.rekor_url).map_err(|e| Error::Usage(format!("--rekor-url {}: {e:?}", request.rekor_url)))?;
+        let rekor = request
+            .rekor_url
+            .as_deref()
+            .map(|url| RekorClient::new(url).map_err(|e| Error::Usage(format!("--rekor-url {url}: {e:?}"))))
+            .transpose()?;
         if let Output::Archive { path, .. } = &request.output {
             if path.is_dir() {
                 return Err(Error::Output {

@@ -31,7 +31,7 @@ mod policy;
 
 pub use policy::{against_policy, load_policy};
 
-use crate::collect::rekor::{FetchError, RekorClient};
+use crate::collect::rekor::{FetchError, Rekors};
 use crate::collect::{Collected, ImageEvidence};
 use crate::error::{Error, Result};
 use crate::progress::{Phase, Progress, Unit};
@@ -192,7 +192,7 @@ pub struct CheckedImage {
 pub async fn images(
     images: Vec<ImageEvidence>,
     trust: &VerifiedTrustRoot,
-    rekor: &RekorClient,
+    rekor: &Rekors,
     layout: &Layout,
     progress: &dyn Progress,
 ) -> Result<Vec<CheckedImage>> {
@@ -217,14 +217,14 @@ pub async fn images(
 pub struct Checker<'a> {
     trust: &'a VerifiedTrustRoot,
     verifier: SignatureVerifier,
-    rekor: &'a RekorClient,
+    rekor: &'a Rekors,
     layout: &'a Layout,
 }
 
 impl<'a> Checker<'a> {
     /// A checker over `trust`, fetching Rekor entries from `rekor` and
     /// reading evidence blobs from `layout`.
-    pub fn new(trust: &'a VerifiedTrustRoot, rekor: &'a RekorClient, layout: &'a Layout) -> Result<Self> {
+    pub fn new(trust: &'a VerifiedTrustRoot, rekor: &'a Rekors, layout: &'a Layout) -> Result<Self> {
         let verifier = SignatureVerifier::new(trust).map_err(|e| Error::Usage(format!("the bundle's trust material cannot verify: {e}")))?;
         Ok(Self { trust, verifier, rekor, layout })
     }
@@ -414,7 +414,13 @@ impl<'a> Checker<'a> {
 
     async fn fetch(&self, ctx: &Context<'_>, layer: &Descriptor, set: &SetEntry) -> Result<FetchedLogEntry> {
         let at = || ctx.at(Some(layer));
-        self.rekor.fetch(set, &layer.digest).await.map_err(|e| match e {
+        let rekor = self.rekor.for_log(&set.log_id).map_err(|e| Error::Rekor {
+            at: at(),
+            url: e.url,
+            log_index: set.log_index,
+            reason: e.reason,
+        })?;
+        rekor.fetch(set, &layer.digest).await.map_err(|e| match e {
             FetchError::Mismatch { field, expected, found } => Error::RekorMismatch {
                 at: at(),
                 log_index: set.log_index,
@@ -423,13 +429,13 @@ impl<'a> Checker<'a> {
             },
             FetchError::NotFound => Error::Rekor {
                 at: at(),
-                url: self.rekor.url().to_string(),
+                url: rekor.url().to_string(),
                 log_index: set.log_index,
                 reason: "Rekor has no such entry (by log index nor by UUID)".into(),
             },
             FetchError::Transport(reason) => Error::Rekor {
                 at: at(),
-                url: self.rekor.url().to_string(),
+                url: rekor.url().to_string(),
                 log_index: set.log_index,
                 reason,
             },
