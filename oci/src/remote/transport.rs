@@ -57,6 +57,11 @@ impl CaCertificates {
         Ok(Self { der })
     }
 
+    /// Add `other`'s certificates.
+    pub fn extend(&mut self, other: CaCertificates) {
+        self.der.extend(other.der);
+    }
+
     /// How many certificates.
     pub fn len(&self) -> usize {
         self.der.len()
