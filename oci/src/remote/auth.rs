@@ -181,7 +181,7 @@ impl Authenticator {
 
     async fn discover(&self, repository: &str) -> Result<Challenge> {
         let url = format!("{}/v2/", self.base);
-        let response = self.http.get(&url).send().await.map_err(|e| self.transport(repository, e))?;
+        let response = self.http.get(&url).send().await.map_err(|e| self.transport(repository, "connect", e))?;
         let status = response.status();
         if status.is_success() {
             return Ok(Challenge::Open);
@@ -279,10 +279,10 @@ impl Authenticator {
             }
         };
         let started = Instant::now();
-        let mut response = request.send().await.map_err(|e| self.transport(repository, e))?;
+        let mut response = request.send().await.map_err(|e| self.transport(repository, "authenticate", e))?;
         let status = response.status();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(repository, e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(repository, "authenticate", e))? {
             if body.len() + chunk.len() > MAX_TOKEN_ANSWER_BYTES {
                 return Err(self.protocol(repository, format!("token server answered more than {MAX_TOKEN_ANSWER_BYTES} bytes")));
             }
@@ -320,11 +320,11 @@ impl Authenticator {
         })
     }
 
-    fn transport(&self, repository: &str, e: reqwest::Error) -> Error {
+    fn transport(&self, repository: &str, operation: &'static str, e: reqwest::Error) -> Error {
         Error::Registry {
             registry: self.host.clone(),
             repository: repository.to_string(),
-            operation: "authenticate",
+            operation,
             status: e.status().map(|s| s.as_u16()),
             transient: e.is_connect() || e.is_timeout() || e.is_request() || e.is_body(),
             message: self.redact(&crate::error_chain(&e)),
