@@ -310,6 +310,61 @@ async fn a_hostile_token_server_gives_an_error_not_a_crash() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrers_listings_may_be_null_or_paged_and_are_bounded() {
+    let subject = |n: u8| Digest::sha256_of(&[n]);
+    let referrer = |n: u8| {
+        format!(
+            r#"{{"mediaType":"{}","digest":"{}","size":2,"artifactType":"application/example"}}"#,
+            media_type::OCI_MANIFEST,
+            Digest::sha256_of(&[100 + n])
+        )
+    };
+    let index = |entries: &str| format!(r#"{{"schemaVersion":2,"mediaType":"{}","manifests":{entries}}}"#, media_type::OCI_INDEX).into_bytes();
+    let (paged, null, huge, elsewhere, missing) = (subject(1), subject(2), subject(3), subject(4), subject(5));
+    let (r1, r2) = (referrer(1), referrer(2));
+    let answers = (paged.clone(), null.clone(), huge.clone(), elsewhere.clone(), missing.clone());
+    let host = fake_registry(16, move |_, line| {
+        let (paged, null, huge, elsewhere, missing) = &answers;
+        let json = format!("Content-Type: {}\r\n", media_type::OCI_INDEX);
+        if line.contains(&format!("/referrers/{paged}?last=")) {
+            ("200 OK", json, index(&format!("[{r2}]")))
+        } else if line.contains(&format!("/referrers/{paged}")) {
+            let link = format!("Link: </v2/page/app/referrers/{paged}?last=1>; rel=\"next\"\r\n");
+            ("200 OK", format!("{json}{link}"), index(&format!("[{r1}]")))
+        } else if line.contains(&format!("/referrers/{null}")) {
+            ("200 OK", json, index("null"))
+        } else if line.contains(&format!("/referrers/{huge}")) {
+            let mut body = index(&format!("[{r1}]"));
+            body.resize(5 * 1024 * 1024, b' ');
+            ("200 OK", json, body)
+        } else if line.contains(&format!("/referrers/{elsewhere}")) {
+            let link = format!("Link: <http://198.51.100.7/v2/page/app/referrers/{elsewhere}?last=1>; rel=\"next\"\r\n");
+            ("200 OK", format!("{json}{link}"), index(&format!("[{r1}]")))
+        } else if line.contains(&format!("/referrers/{missing}")) {
+            ("404 Not Found", String::new(), Vec::new())
+        } else {
+            ("200 OK", String::new(), b"{}".to_vec())
+        }
+    });
+    let o = RemoteOptions { insecure_hosts: vec![host.clone()], retry: RetryPolicy::none(), ..RemoteOptions::default() };
+    let r = Repository::open(&format!("{host}/page/app").parse().unwrap(), &o).unwrap();
+    // Two pages, merged.
+    let listed: Vec<String> = r.referrers(&paged).await.unwrap().iter().map(|d| d.digest.to_string()).collect();
+    let mut want = vec![Digest::sha256_of(&[101]).to_string(), Digest::sha256_of(&[102]).to_string()];
+    want.sort();
+    assert_eq!(listed, want);
+    // olareg's "manifests": null, and a registry without the API: nothing.
+    assert!(r.referrers(&null).await.unwrap().is_empty());
+    assert!(r.referrers(&missing).await.unwrap().is_empty());
+    // A page larger than a manifest may be, and a next page on another
+    // server (which would get our credentials): refused.
+    let e = r.referrers(&huge).await.unwrap_err();
+    assert!(matches!(e, Error::ManifestTooLarge { .. }), "{e}");
+    let e = r.referrers(&elsewhere).await.unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }) && e.to_string().contains("another server"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_manifests_from_a_registry_are_refused() {
     // distribution 2.8.2 itself refuses manifests over 4 MiB, so a hostile
     // server plays the registry.
