@@ -420,12 +420,18 @@ mod base64_lite {
 /// Poll `GET /v2/` until the registry answers (200, or 401 with auth; 400
 /// from a TLS registry to plain HTTP).
 fn wait_ready(child: &mut Child, port: u16) -> bool {
+    wait_until(child, || matches!(http_status(port, "/v2/"), Some(200 | 400 | 401)))
+}
+
+/// Poll `ready` for up to 15 s while `child` runs; false if it exits or
+/// never gets ready (the caller then kills it and may try another port).
+fn wait_until(child: &mut Child, ready: impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if let Some(200 | 400 | 401) = http_status(port, "/v2/") {
+        if ready() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(20));

@@ -3,10 +3,9 @@
 //! referrers API, among them), and docker credential helpers as an
 //! operator installs them (an executable on `PATH`).
 
-use crate::{free_port, http_get, push_image_to, run, workspace_root};
+use crate::{free_port, http_get, push_image_to, run, wait_until, workspace_root};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// The peer `name` built by `scripts/install-peers.sh`, from its
 /// `--bin-dir`. A missing peer is a test failure naming the command that
@@ -40,15 +39,8 @@ impl Olareg {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if let Some((200, _)) = http_get(port, "/v2/") {
-                    return Self { child, port };
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            if wait_until(&mut child, || matches!(http_get(port, "/v2/"), Some((200, _)))) {
+                return Self { child, port };
             }
             let _ = child.kill();
             let _ = child.wait();

@@ -3,9 +3,8 @@
 //! HTTPS (`CONNECT`), and logs every request it handles, which is how a
 //! test sees that traffic went through it.
 
-use crate::{free_port, http_status, require};
+use crate::{free_port, http_status, require, wait_until};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// A tinyproxy process, killed on drop.
 pub struct Proxy {
@@ -39,16 +38,9 @@ impl Proxy {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                // tinyproxy answers a request for its own address with an error page.
-                if http_status(port, "/").is_some() {
-                    return Self { child, port, dir };
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            // tinyproxy answers a request for its own address with an error page.
+            if wait_until(&mut child, || http_status(port, "/").is_some()) {
+                return Self { child, port, dir };
             }
             let _ = child.kill();
             let _ = child.wait();
