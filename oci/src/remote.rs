@@ -400,6 +400,10 @@ impl Repository {
         Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>> + Send + 'static,
     {
         let inner = &self.registry.inner;
+        // For a token registry the client's own credentials stay anonymous:
+        // should it ever miss the seeded token (a token whose `exp` our clock
+        // has passed), its fallback is an anonymous token for this very
+        // repository, never another repository's or a password.
         let (stored, token) = match inner.access.authorization(&self.name, op.access).await? {
             Authorization::Anonymous => (RegistryAuth::Anonymous, None),
             Authorization::Basic { username, password } => (RegistryAuth::Basic(username, password.expose().to_string()), None),
