@@ -1,163 +1,204 @@
 //! Alpine's apk versions, written here: the one crate that compares them
 //! (`apk-version`) compiles apk-tools' C through FFI and has no repository.
 //!
-//! The grammar is apk-package(5), "pkgver": `number{.number}...{letter}
-//! {_suffix{number}}...{~hash}{-r#}`; the ordering is apk-tools'
-//! `apk_version_compare` (src/version.c): number components compared in
-//! turn (after the first, a component with a leading zero compares as a
-//! string, like a decimal fraction), a version with more number components
-//! is newer, then the letter, then the suffixes in the order
-//! `_alpha < _beta < _pre < _rc < (none) < _cvs < _svn < _git < _hg < _p`,
-//! then the `-r` revision. The `~hash` commit is not ordered (apk-tools 2
-//! has no notion of it). Anything outside the grammar is refused rather than
-//! ordered the way one apk release happened to.
+//! apk-package(5) gives the shape, `number{.number}...{letter}
+//! {_suffix{number}}...{~hash}{-r#}`; apk-tools' `apk_version_compare`
+//! (src/version.c) gives the order, and accepts a little more (digits after
+//! the letter, as in `5.1p1-r0`, which real Alpine packages use). Like apk,
+//! a version is a stream of typed tokens: the first number, numbers after
+//! `.`, a letter, digits after it, `_suffix` and its number, the `-r`
+//! revision. Two versions are compared token by token while the token
+//! types agree; at the first differing value the smaller value is older;
+//! where the types part ways, the side at a pre-release suffix (`_alpha`,
+//! `_beta`, `_pre`, `_rc`) is older, and otherwise the side whose next token
+//! type comes later in that list (ending the version comes last) is older:
+//! so `1.2 < 1.2.1 < 1.2a < 1.2_p1` and `1.2_rc1 < 1.2 < 1.2-r1`. A number
+//! after `.` with leading zeros compares below one without, by the count
+//! of zeros (`1.01 < 1.1`, `1.001 < 1.01`). The `~hash` of a commit is not
+//! ordered. What apk's tokenizer would reject is refused here.
 
 use std::cmp::Ordering;
 
-/// Suffixes in apk's order; "no suffix" sits between `rc` and `cvs`.
+/// Pre-release suffixes sort before "no suffix", post-release ones after.
 const PRE_SUFFIXES: [&str; 4] = ["alpha", "beta", "pre", "rc"];
 const POST_SUFFIXES: [&str; 5] = ["cvs", "svn", "git", "hg", "p"];
+
+/// apk's token types, in apk's order (the order decides when two versions'
+/// token streams part ways).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    /// A number after `.`.
+    DigitOrZero,
+    /// The first number, or digits after the letter or leading zeros.
+    Digit,
+    Letter,
+    Suffix,
+    SuffixNo,
+    RevisionNo,
+    End,
+}
+
+/// A token's value: numbers as digit strings compared numerically; a
+/// letter by its byte; a suffix by its rank; leading zeros by their
+/// negated count.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Value {
+    /// Leading zeros of a number after `.`: more zeros, smaller.
+    Zeros(std::cmp::Reverse<usize>),
+    /// (length, digits) without leading zeros: numeric order.
+    Number(usize, String),
+    Byte(u8),
+    Rank(i8),
+}
 
 /// A parsed apk version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApkVersion {
-    numbers: Vec<String>,
-    letter: Option<u8>,
-    /// (weight, number): weight < 0 for pre-release suffixes, > 0 after.
-    suffixes: Vec<(i8, Option<Digits>)>,
-    revision: Option<Digits>,
+    tokens: Vec<(Kind, Value)>,
 }
 
-/// A run of digits compared as an arbitrarily large number.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Digits(String);
+fn number(digits: &str) -> Value {
+    let trimmed = digits.trim_start_matches('0');
+    Value::Number(trimmed.len(), trimmed.to_string())
+}
 
-impl Digits {
-    fn new(text: &str) -> Self {
-        let trimmed = text.trim_start_matches('0');
-        Self(if trimmed.is_empty() { "0".into() } else { trimmed.into() })
+fn suffix_rank(rest: &str) -> Option<(i8, usize)> {
+    // apk matches suffix names by prefix, pre-release names first.
+    if let Some(i) = PRE_SUFFIXES.iter().position(|s| rest.starts_with(s)) {
+        return Some((i as i8 - PRE_SUFFIXES.len() as i8, PRE_SUFFIXES[i].len()));
     }
-}
-
-impl Ord for Digits {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.len().cmp(&other.0.len()).then_with(|| self.0.cmp(&other.0))
-    }
-}
-
-impl PartialOrd for Digits {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Split off the leading run of bytes matching `pred`.
-fn take_while(text: &str, pred: impl Fn(u8) -> bool) -> (&str, &str) {
-    let end = text.bytes().position(|b| !pred(b)).unwrap_or(text.len());
-    text.split_at(end)
+    POST_SUFFIXES.iter().position(|s| rest.starts_with(s)).map(|i| (i as i8, POST_SUFFIXES[i].len()))
 }
 
 impl ApkVersion {
-    /// Parse `text`, or say why it is not an apk version.
+    /// Parse `text`, or say why apk's tokenizer would reject it.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut numbers = Vec::new();
-        let mut rest = text;
+        let bytes = text.as_bytes();
+        let mut tokens = Vec::new();
+        let mut kind = Kind::Digit;
+        let mut i = 0;
         loop {
-            let (digits, after) = take_while(rest, |b| b.is_ascii_digit());
-            if digits.is_empty() {
-                return Err("a number is expected at the start and after each '.'".into());
-            }
-            numbers.push(digits.to_string());
-            rest = after;
-            match rest.strip_prefix('.') {
-                Some(after_dot) => rest = after_dot,
-                None => break,
-            }
-        }
-        let letter = match rest.as_bytes().first() {
-            Some(b) if b.is_ascii_lowercase() => {
-                rest = &rest[1..];
-                Some(*b)
-            }
-            _ => None,
-        };
-        let mut suffixes = Vec::new();
-        while let Some(after) = rest.strip_prefix('_') {
-            let (name, after_name) = take_while(after, |b| b.is_ascii_lowercase());
-            let weight = suffix_weight(name).ok_or_else(|| format!("unknown suffix _{name}"))?;
-            let (digits, after_digits) = take_while(after_name, |b| b.is_ascii_digit());
-            suffixes.push((weight, (!digits.is_empty()).then(|| Digits::new(digits))));
-            rest = after_digits;
-        }
-        if let Some(after) = rest.strip_prefix('~') {
-            let (hash, after_hash) = take_while(after, |b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-            if hash.is_empty() {
-                return Err("'~' is not followed by a commit hash".into());
-            }
-            rest = after_hash;
-        }
-        let revision = match rest.strip_prefix("-r") {
-            Some(after) => {
-                let (digits, after_digits) = take_while(after, |b| b.is_ascii_digit());
-                if digits.is_empty() {
-                    return Err("'-r' is not followed by a number".into());
+            let start = i;
+            match kind {
+                Kind::DigitOrZero if bytes.get(i) == Some(&b'0') => {
+                    while bytes.get(i) == Some(&b'0') {
+                        i += 1;
+                    }
+                    tokens.push((kind, Value::Zeros(std::cmp::Reverse(i - start))));
+                    kind = Kind::Digit;
+                    if i == bytes.len() {
+                        break;
+                    }
+                    // apk reads the digits after the zeros as a Digit token,
+                    // possibly an empty one.
+                    continue;
                 }
-                rest = after_digits;
-                Some(Digits::new(digits))
+                Kind::DigitOrZero | Kind::Digit | Kind::SuffixNo | Kind::RevisionNo => {
+                    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                        i += 1;
+                    }
+                    // apk-package(5): a number after each '.' (apk releases
+                    // disagree on how to order "1..2" or "0.r1").
+                    if kind == Kind::DigitOrZero && i == start {
+                        return Err("'.' is not followed by a number".into());
+                    }
+                    tokens.push((kind, number(&text[start..i])));
+                }
+                Kind::Letter => {
+                    tokens.push((kind, Value::Byte(bytes[i])));
+                    i += 1;
+                }
+                Kind::Suffix => {
+                    let (rank, len) = suffix_rank(&text[i..]).ok_or_else(|| format!("unknown suffix at {:?}", &text[i - 1..]))?;
+                    tokens.push((kind, Value::Rank(rank)));
+                    i += len;
+                }
+                Kind::End => unreachable!("the loop stops at the end"),
             }
-            None => None,
-        };
-        if !rest.is_empty() {
-            return Err(format!("unexpected {rest:?}"));
+            if i == bytes.len() {
+                break;
+            }
+            i = skip_hash(bytes, i);
+            if i == bytes.len() {
+                break;
+            }
+            let (next, width) = next_kind(kind, &bytes[i..]).ok_or_else(|| format!("unexpected {:?}", &text[i..]))?;
+            kind = next;
+            i += width;
+            if i == bytes.len() {
+                return Err("ends with a separator".into());
+            }
         }
-        Ok(Self { numbers, letter, suffixes, revision })
+        Ok(Self { tokens })
     }
 }
 
-fn suffix_weight(name: &str) -> Option<i8> {
-    if let Some(i) = PRE_SUFFIXES.iter().position(|s| *s == name) {
-        return Some(i as i8 - PRE_SUFFIXES.len() as i8);
+/// `~<hex>`: a commit hash, which apk does not order.
+fn skip_hash(bytes: &[u8], mut i: usize) -> usize {
+    if bytes.get(i) == Some(&b'~') {
+        i += 1;
+        while bytes.get(i).is_some_and(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)) {
+            i += 1;
+        }
     }
-    POST_SUFFIXES.iter().position(|s| *s == name).map(|i| i as i8 + 1)
+    i
 }
 
-/// apk's number components: the first numerically; later ones with a
-/// leading zero as strings ("1.01" < "1.1", as apk-tools' DIGIT_OR_ZERO).
-fn compare_number(index: usize, a: &str, b: &str) -> Ordering {
-    if index > 0 && (a.starts_with('0') || b.starts_with('0')) {
-        return a.cmp(b);
-    }
-    Digits::new(a).cmp(&Digits::new(b))
+/// The type of the token starting at `rest` after a token of type `kind`,
+/// and how many separator bytes it consumes; `None` where apk's
+/// `next_token` yields TOKEN_INVALID (a type going backwards, except a
+/// number after `.` following a number, digits after the letter and a
+/// suffix after a suffix number).
+fn next_kind(kind: Kind, rest: &[u8]) -> Option<(Kind, usize)> {
+    let c = rest[0];
+    let (next, width) = if matches!(kind, Kind::Digit | Kind::DigitOrZero) && c.is_ascii_lowercase() {
+        (Kind::Letter, 0)
+    } else if kind == Kind::Letter && c.is_ascii_digit() {
+        (Kind::Digit, 0)
+    } else if kind == Kind::Suffix && c.is_ascii_digit() {
+        (Kind::SuffixNo, 0)
+    } else {
+        match c {
+            b'.' => (Kind::DigitOrZero, 1),
+            b'_' => (Kind::Suffix, 1),
+            b'-' if rest.get(1) == Some(&b'r') => (Kind::RevisionNo, 2),
+            _ => return None,
+        }
+    };
+    let allowed = next >= kind
+        || (next == Kind::DigitOrZero && kind == Kind::Digit)
+        || (next == Kind::Suffix && kind == Kind::SuffixNo)
+        || (next == Kind::Digit && kind == Kind::Letter);
+    allowed.then_some((next, width))
 }
 
 impl Ord for ApkVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        for (i, (a, b)) in self.numbers.iter().zip(&other.numbers).enumerate() {
-            let order = compare_number(i, a, b);
+        let end = (Kind::End, Value::Rank(0));
+        let at = |v: &ApkVersion, i: usize| v.tokens.get(i).cloned().unwrap_or(end.clone());
+        let mut i = 0;
+        loop {
+            let ((ka, va), (kb, vb)) = (at(self, i), at(other, i));
+            if ka != kb {
+                // apk: a version at a pre-release suffix is older; otherwise
+                // the one whose next token type is later is older.
+                if ka == Kind::Suffix && matches!(va, Value::Rank(r) if r < 0) {
+                    return Ordering::Less;
+                }
+                if kb == Kind::Suffix && matches!(vb, Value::Rank(r) if r < 0) {
+                    return Ordering::Greater;
+                }
+                return kb.cmp(&ka);
+            }
+            if ka == Kind::End {
+                return Ordering::Equal;
+            }
+            let order = va.cmp(&vb);
             if order != Ordering::Equal {
                 return order;
             }
+            i += 1;
         }
-        // apk: "the non-terminating version is greater".
-        let by_count = self.numbers.len().cmp(&other.numbers.len());
-        if by_count != Ordering::Equal {
-            return by_count;
-        }
-        let by_letter = self.letter.cmp(&other.letter);
-        if by_letter != Ordering::Equal {
-            return by_letter;
-        }
-        let len = self.suffixes.len().max(other.suffixes.len());
-        for i in 0..len {
-            // A missing suffix is "no suffix": weight 0, between rc and cvs.
-            let a = self.suffixes.get(i).cloned().unwrap_or((0, None));
-            let b = other.suffixes.get(i).cloned().unwrap_or((0, None));
-            let order = a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1));
-            if order != Ordering::Equal {
-                return order;
-            }
-        }
-        self.revision.cmp(&other.revision)
     }
 }
 
@@ -197,11 +238,13 @@ mod tests {
         assert_eq!(cmp("1.2_svn2", "1.2_git1"), Ordering::Less);
         assert_eq!(cmp("006", "1.0.0"), Ordering::Greater);
         assert_eq!(cmp("1.2.2-r1", "1.2.2"), Ordering::Greater);
+        assert_eq!(cmp("5.1_p1-r2", "5.1p1-r0"), Ordering::Less);
+        assert_eq!(cmp("1.01", "1.1"), Ordering::Less);
     }
 
     #[test]
-    fn refuses_what_is_not_an_apk_version() {
-        for bad in ["", "a", "1.", "1_foo", "1-r", "1-rr", "1.2.0A", "1 2"] {
+    fn refuses_what_apk_would_not_tokenize() {
+        for bad in ["", "1.", "1_foo", "1-r", "1-rr", "1.2.0A", "1 2", "1.0bc", "1-r0-1"] {
             assert!(ApkVersion::parse(bad).is_err(), "{bad}");
         }
     }

@@ -75,12 +75,7 @@ impl Scheme {
         Ok(match self {
             Self::Debian => Version::Debian(debversion::Version::parse_lenient(text).map_err(|e| refuse(e.to_string()))?),
             Self::Alpine => Version::Alpine(ApkVersion::parse(text).map_err(refuse)?),
-            Self::Rpm => {
-                if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                    return Err(refuse("contains whitespace".into()));
-                }
-                Version::Rpm(text.to_string())
-            }
+            Self::Rpm => Version::Rpm(check_evr(text).map_err(|e| refuse(e.into()))?),
             Self::SemVer | Self::Go => {
                 let bare = text.strip_prefix('v').unwrap_or(text);
                 let mut version = semver::Version::parse(bare).map_err(|e| refuse(e.to_string()))?;
@@ -94,6 +89,20 @@ impl Scheme {
             Self::Packagist => Version::Packagist(PackagistVersion::parse(text)),
         })
     }
+}
+
+/// `[epoch:]version[-release]` with no part empty: an EVR with a dangling
+/// `-` or `:` is not one rpm produces.
+fn check_evr(text: &str) -> Result<String, &'static str> {
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains whitespace");
+    }
+    let (epoch, rest) = text.split_once(':').unwrap_or(("0", text));
+    let (version, release) = rest.split_once('-').unwrap_or((rest, "0"));
+    if epoch.is_empty() || version.is_empty() || release.is_empty() {
+        return Err("empty epoch, version or release");
+    }
+    Ok(text.to_string())
 }
 
 /// A version that its scheme refused.
