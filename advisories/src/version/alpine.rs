@@ -74,6 +74,9 @@ impl ApkVersion {
     /// Parse `text`, or say why apk's tokenizer would reject it.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bytes = text.as_bytes();
+        if bytes.is_empty() {
+            return Err("empty".into());
+        }
         let mut tokens = Vec::new();
         let mut kind = Kind::Digit;
         let mut i = 0;
@@ -85,13 +88,11 @@ impl ApkVersion {
                         i += 1;
                     }
                     tokens.push((kind, Value::Zeros(std::cmp::Reverse(i - start))));
+                    // Digits after the zeros are a Digit token of their own.
                     kind = Kind::Digit;
-                    if i == bytes.len() {
-                        break;
+                    if bytes.get(i).is_some_and(u8::is_ascii_digit) {
+                        continue;
                     }
-                    // apk reads the digits after the zeros as a Digit token,
-                    // possibly an empty one.
-                    continue;
                 }
                 Kind::DigitOrZero | Kind::Digit | Kind::SuffixNo | Kind::RevisionNo => {
                     while bytes.get(i).is_some_and(u8::is_ascii_digit) {
