@@ -14,8 +14,11 @@
 //! type comes later in that list (ending the version comes last) is older:
 //! so `1.2 < 1.2.1 < 1.2a < 1.2_p1` and `1.2_rc1 < 1.2 < 1.2-r1`. A number
 //! after `.` with leading zeros compares below one without, by the count
-//! of zeros (`1.01 < 1.1`, `1.001 < 1.01`). The `~hash` of a commit is not
-//! ordered. What apk's tokenizer would reject is refused here.
+//! of zeros (`1.01 < 1.1`, `1.001 < 1.01`), and what follows the zeros is
+//! a token of its own even when empty; like apk, that makes `1.0_rc1` newer
+//! than a bare `1.0` (Alpine's versions always end in `-rN`, where the
+//! order is the expected one). The `~hash` of a commit is not ordered. What
+//! apk's tokenizer would reject is refused here.
 
 use std::cmp::Ordering;
 
@@ -88,11 +91,13 @@ impl ApkVersion {
                         i += 1;
                     }
                     tokens.push((kind, Value::Zeros(std::cmp::Reverse(i - start))));
-                    // Digits after the zeros are a Digit token of their own.
                     kind = Kind::Digit;
-                    if bytes.get(i).is_some_and(u8::is_ascii_digit) {
-                        continue;
+                    if i == bytes.len() {
+                        break;
                     }
+                    // As apk: what follows the zeros is read as a Digit token,
+                    // empty if no digit follows (so "1.0.1" < "1.06-r1").
+                    continue;
                 }
                 Kind::DigitOrZero | Kind::Digit | Kind::SuffixNo | Kind::RevisionNo => {
                     while bytes.get(i).is_some_and(u8::is_ascii_digit) {
@@ -221,7 +226,7 @@ mod tests {
     /// is: alpha, beta, pre, rc, <no suffix>, cvs, svn, git, hg, p".
     #[test]
     fn suffix_order_from_apk_package_5() {
-        let order = ["1.0_alpha", "1.0_beta", "1.0_pre", "1.0_rc", "1.0", "1.0_cvs", "1.0_svn", "1.0_git", "1.0_hg", "1.0_p"];
+        let order = ["1.1_alpha", "1.1_beta", "1.1_pre", "1.1_rc", "1.1", "1.1_cvs", "1.1_svn", "1.1_git", "1.1_hg", "1.1_p"];
         for pair in order.windows(2) {
             assert_eq!(cmp(pair[0], pair[1]), Ordering::Less, "{pair:?}");
         }
@@ -241,6 +246,8 @@ mod tests {
         assert_eq!(cmp("1.2.2-r1", "1.2.2"), Ordering::Greater);
         assert_eq!(cmp("5.1_p1-r2", "5.1p1-r0"), Ordering::Less);
         assert_eq!(cmp("1.01", "1.1"), Ordering::Less);
+        assert_eq!(cmp("2.0_rc7-r0", "2.0-r0"), Ordering::Less);
+        assert_eq!(cmp("1.0.1", "1.06-r1"), Ordering::Less);
     }
 
     #[test]
