@@ -46,12 +46,20 @@ impl Database {
             for (a, affected) in record.affected.iter().enumerate() {
                 if let Some(package) = &affected.package {
                     let ecosystem = package.ecosystem.name();
-                    let key = (ecosystem.to_string(), normalize_name(ecosystem, &package.name));
+                    let key = (
+                        ecosystem.to_string(),
+                        normalize_name(ecosystem, &package.name),
+                    );
                     index.entry(key).or_default().push((r as u32, a as u32));
                 }
             }
         }
-        Self { records, index, withdrawn, duplicates }
+        Self {
+            records,
+            index,
+            withdrawn,
+            duplicates,
+        }
     }
 
     /// Records kept (withdrawn and duplicate ones left out).
@@ -75,7 +83,11 @@ impl Database {
     }
 
     /// Every (record, affected entry) naming this package in this ecosystem.
-    pub fn lookup(&self, ecosystem: &str, name: &str) -> impl Iterator<Item = (&Record, &Affected)> + '_ {
+    pub fn lookup(
+        &self,
+        ecosystem: &str,
+        name: &str,
+    ) -> impl Iterator<Item = (&Record, &Affected)> + '_ {
         let key = (ecosystem.to_string(), normalize_name(ecosystem, name));
         self.index.get(&key).into_iter().flatten().map(|&(r, a)| {
             let record = &self.records[r as usize];

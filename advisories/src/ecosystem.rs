@@ -20,9 +20,15 @@ impl Ecosystem {
     pub fn parse(text: &str) -> Result<Self, String> {
         let name_len = text.find(':').unwrap_or(text.len());
         if name_len == 0 || text.len() > MAX_ECOSYSTEM_LEN {
-            return Err(format!("ecosystem {:?} is empty or too long", text.chars().take(80).collect::<String>()));
+            return Err(format!(
+                "ecosystem {:?} is empty or too long",
+                text.chars().take(80).collect::<String>()
+            ));
         }
-        Ok(Self { text: text.to_string(), name_len })
+        Ok(Self {
+            text: text.to_string(),
+            name_len,
+        })
     }
 
     /// The whole string, as the record gives it.
@@ -54,7 +60,9 @@ impl Ecosystem {
         match (self.release(), release) {
             (None, _) => true,
             (Some(_), None) => false,
-            (Some(suffix), Some(release)) => suffix == release || suffix.split(':').any(|part| part == release),
+            (Some(suffix), Some(release)) => {
+                suffix == release || suffix.split(':').any(|part| part == release)
+            }
         }
     }
 }
@@ -64,7 +72,8 @@ pub fn scheme_of(name: &str) -> Option<Scheme> {
     Some(match name {
         "Debian" | "Ubuntu" => Scheme::Debian,
         "Alpine" | "Wolfi" | "Chainguard" => Scheme::Alpine,
-        "Red Hat" | "Rocky Linux" | "AlmaLinux" | "openSUSE" | "SUSE" | "Mageia" | "openEuler" | "Azure Linux" | "Photon OS" => Scheme::Rpm,
+        "Red Hat" | "Rocky Linux" | "AlmaLinux" | "openSUSE" | "SUSE" | "Mageia" | "openEuler"
+        | "Azure Linux" | "Photon OS" => Scheme::Rpm,
         "npm" | "crates.io" => Scheme::SemVer,
         "Go" => Scheme::Go,
         "PyPI" => Scheme::PyPI,
@@ -133,33 +142,68 @@ impl std::fmt::Display for Unscannable {
             Self::NoPurl => f.write_str("no package URL"),
             Self::BadPurl(why) => write!(f, "package URL does not parse: {why}"),
             Self::NoVersion => f.write_str("package URL has no version"),
-            Self::UnsupportedType(t) => write!(f, "no OSV ecosystem with version rules for purl type {t}"),
-            Self::UnknownRelease(e) => write!(f, "no distro qualifier: {e} advisories are per release"),
+            Self::UnsupportedType(t) => {
+                write!(f, "no OSV ecosystem with version rules for purl type {t}")
+            }
+            Self::UnknownRelease(e) => {
+                write!(f, "no distro qualifier: {e} advisories are per release")
+            }
         }
     }
 }
 
 /// Map a purl (package-url/purl-spec, PURL-TYPES.rst) to OSV coordinates.
 pub fn coordinates(purl: &str) -> Result<Coordinates, Unscannable> {
-    let parsed: packageurl::PackageUrl<'_> = purl.parse().map_err(|e: packageurl::Error| Unscannable::BadPurl(e.to_string()))?;
+    let parsed: packageurl::PackageUrl<'_> = purl
+        .parse()
+        .map_err(|e: packageurl::Error| Unscannable::BadPurl(e.to_string()))?;
     let version = parsed.version().ok_or(Unscannable::NoVersion)?.to_string();
-    let qualifiers: HashMap<&str, &str> = parsed.qualifiers().iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+    let qualifiers: HashMap<&str, &str> = parsed
+        .qualifiers()
+        .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
+        .collect();
     let namespace = parsed.namespace().unwrap_or("");
     let name = parsed.name();
     let distro = qualifiers.get("distro").copied();
-    let source = |fallback: &str| qualifiers.get("upstream").map(|u| source_package(u)).unwrap_or(fallback).to_string();
+    let source = |fallback: &str| {
+        qualifiers
+            .get("upstream")
+            .map(|u| source_package(u))
+            .unwrap_or(fallback)
+            .to_string()
+    };
     let unsupported = || Unscannable::UnsupportedType(format!("{}/{}", parsed.ty(), namespace));
     let (ecosystem, release, name, version) = match (parsed.ty(), namespace) {
-        ("deb", "debian") => ("Debian", distro_release(distro, "debian-"), source(name), version),
-        ("deb", "ubuntu") => ("Ubuntu", distro_release(distro, "ubuntu-"), source(name), version),
-        ("apk" | "alpine", "alpine" | "") => ("Alpine", alpine_release(distro), source(name), version),
+        ("deb", "debian") => (
+            "Debian",
+            distro_release(distro, "debian-"),
+            source(name),
+            version,
+        ),
+        ("deb", "ubuntu") => (
+            "Ubuntu",
+            distro_release(distro, "ubuntu-"),
+            source(name),
+            version,
+        ),
+        ("apk" | "alpine", "alpine" | "") => {
+            ("Alpine", alpine_release(distro), source(name), version)
+        }
         ("apk", "wolfi") => ("Wolfi", None, source(name), version),
         ("apk", "chainguard") => ("Chainguard", None, source(name), version),
         ("rpm", ns) => {
             let (ecosystem, prefix) = rpm_ecosystem(ns).ok_or_else(unsupported)?;
             let epoch = qualifiers.get("epoch").filter(|e| **e != "0");
             let evr = epoch.map(|e| format!("{e}:{version}")).unwrap_or(version);
-            (ecosystem, distro_major(distro, prefix), rpm_source(qualifiers.get("upstream").copied()).unwrap_or(name).to_string(), evr)
+            (
+                ecosystem,
+                distro_major(distro, prefix),
+                rpm_source(qualifiers.get("upstream").copied())
+                    .unwrap_or(name)
+                    .to_string(),
+                evr,
+            )
         }
         ("npm", ns) => ("npm", None, scoped(ns, name, "/"), version),
         ("pypi", _) => ("PyPI", None, name.to_string(), version),
@@ -172,11 +216,19 @@ pub fn coordinates(purl: &str) -> Result<Coordinates, Unscannable> {
     if release.is_none() && is_per_release(ecosystem) {
         return Err(Unscannable::UnknownRelease(ecosystem.to_string()));
     }
-    Ok(Coordinates { ecosystem, release, name, version })
+    Ok(Coordinates {
+        ecosystem,
+        release,
+        name,
+        version,
+    })
 }
 
 fn is_per_release(ecosystem: &str) -> bool {
-    matches!(ecosystem, "Debian" | "Ubuntu" | "Alpine" | "Red Hat" | "Rocky Linux" | "AlmaLinux")
+    matches!(
+        ecosystem,
+        "Debian" | "Ubuntu" | "Alpine" | "Red Hat" | "Rocky Linux" | "AlmaLinux"
+    )
 }
 
 fn scoped(namespace: &str, name: &str, separator: &str) -> String {
@@ -214,7 +266,11 @@ fn rpm_ecosystem(namespace: &str) -> Option<(&'static str, &'static str)> {
 /// `distro=debian-12.4` → `12`; `distro=ubuntu-22.04` → `22.04`.
 fn distro_release(distro: Option<&str>, prefix: &str) -> Option<String> {
     let version = distro?.strip_prefix(prefix)?;
-    let release = if prefix == "debian-" { version.split('.').next()? } else { version };
+    let release = if prefix == "debian-" {
+        version.split('.').next()?
+    } else {
+        version
+    };
     (!release.is_empty()).then(|| release.to_string())
 }
 
@@ -234,10 +290,17 @@ fn alpine_release(distro: Option<&str>) -> Option<String> {
 
 /// Go modules: the purl's namespace and name are the module path; the
 /// standard library is `stdlib` at `go1.x.y`, which OSV writes `1.x.y`.
-fn go_coordinates(namespace: &str, name: &str, version: String) -> (&'static str, Option<String>, String, String) {
+fn go_coordinates(
+    namespace: &str,
+    name: &str,
+    version: String,
+) -> (&'static str, Option<String>, String, String) {
     let path = scoped(namespace, name, "/");
     if path == "stdlib" {
-        let bare = version.strip_prefix("go").map(str::to_string).unwrap_or(version);
+        let bare = version
+            .strip_prefix("go")
+            .map(str::to_string)
+            .unwrap_or(version);
         return ("Go", None, path, bare);
     }
     ("Go", None, path, version)
@@ -258,14 +321,43 @@ mod tests {
 
     #[test]
     fn purls_from_real_sboms_map_to_osv_terms() {
-        assert_eq!(c("pkg:alpine/musl-utils@1.2.3-r0?arch=x86_64&upstream=musl&distro=alpine-3.16.2"), (s("Alpine"), Some(s("v3.16")), s("musl"), s("1.2.3-r0")));
-        assert_eq!(c("pkg:deb/debian/tzdata@2021a-1+deb11u6?arch=all&distro=debian-11"), (s("Debian"), Some(s("11")), s("tzdata"), s("2021a-1+deb11u6")));
-        assert_eq!(c("pkg:deb/ubuntu/apt@2.0.9?arch=amd64&distro=ubuntu-20.04"), (s("Ubuntu"), Some(s("20.04")), s("apt"), s("2.0.9")));
-        assert_eq!(c("pkg:maven/junit/junit@4.12"), (s("Maven"), None, s("junit:junit"), s("4.12")));
-        assert_eq!(c("pkg:composer/symfony/http-kernel@v5.4.16"), (s("Packagist"), None, s("symfony/http-kernel"), s("v5.4.16")));
-        assert_eq!(c("pkg:golang/golang.org/x/sys@v0.10.0"), (s("Go"), None, s("golang.org/x/sys"), s("v0.10.0")));
-        assert_eq!(c("pkg:npm/%40angular/core@1.0.0"), (s("npm"), None, s("@angular/core"), s("1.0.0")));
-        assert_eq!(c("pkg:pypi/Django@4.2"), (s("PyPI"), None, s("django"), s("4.2")));
+        assert_eq!(
+            c("pkg:alpine/musl-utils@1.2.3-r0?arch=x86_64&upstream=musl&distro=alpine-3.16.2"),
+            (s("Alpine"), Some(s("v3.16")), s("musl"), s("1.2.3-r0"))
+        );
+        assert_eq!(
+            c("pkg:deb/debian/tzdata@2021a-1+deb11u6?arch=all&distro=debian-11"),
+            (
+                s("Debian"),
+                Some(s("11")),
+                s("tzdata"),
+                s("2021a-1+deb11u6")
+            )
+        );
+        assert_eq!(
+            c("pkg:deb/ubuntu/apt@2.0.9?arch=amd64&distro=ubuntu-20.04"),
+            (s("Ubuntu"), Some(s("20.04")), s("apt"), s("2.0.9"))
+        );
+        assert_eq!(
+            c("pkg:maven/junit/junit@4.12"),
+            (s("Maven"), None, s("junit:junit"), s("4.12"))
+        );
+        assert_eq!(
+            c("pkg:composer/symfony/http-kernel@v5.4.16"),
+            (s("Packagist"), None, s("symfony/http-kernel"), s("v5.4.16"))
+        );
+        assert_eq!(
+            c("pkg:golang/golang.org/x/sys@v0.10.0"),
+            (s("Go"), None, s("golang.org/x/sys"), s("v0.10.0"))
+        );
+        assert_eq!(
+            c("pkg:npm/%40angular/core@1.0.0"),
+            (s("npm"), None, s("@angular/core"), s("1.0.0"))
+        );
+        assert_eq!(
+            c("pkg:pypi/Django@4.2"),
+            (s("PyPI"), None, s("django"), s("4.2"))
+        );
         assert_eq!(
             c("pkg:rpm/redhat/bash@5.1.8-6.el9?epoch=1&distro=rhel-9.4&upstream=bash-5.1.8-6.el9.src.rpm"),
             (s("Red Hat"), Some(s("9")), s("bash"), s("1:5.1.8-6.el9"))
@@ -274,20 +366,39 @@ mod tests {
 
     #[test]
     fn what_cannot_be_scanned_says_why() {
-        assert_eq!(coordinates("pkg:deb/debian/openssl@1.1.1k-1"), Err(Unscannable::UnknownRelease(s("Debian"))));
-        assert_eq!(coordinates("pkg:maven/junit/junit"), Err(Unscannable::NoVersion));
-        assert!(matches!(coordinates("pkg:rpm/centos/bash@4.2"), Err(Unscannable::UnsupportedType(_))));
-        assert!(matches!(coordinates("pkg:gem/rack@2.0"), Err(Unscannable::UnsupportedType(_))));
-        assert!(matches!(coordinates("not a purl"), Err(Unscannable::BadPurl(_))));
+        assert_eq!(
+            coordinates("pkg:deb/debian/openssl@1.1.1k-1"),
+            Err(Unscannable::UnknownRelease(s("Debian")))
+        );
+        assert_eq!(
+            coordinates("pkg:maven/junit/junit"),
+            Err(Unscannable::NoVersion)
+        );
+        assert!(matches!(
+            coordinates("pkg:rpm/centos/bash@4.2"),
+            Err(Unscannable::UnsupportedType(_))
+        ));
+        assert!(matches!(
+            coordinates("pkg:gem/rack@2.0"),
+            Err(Unscannable::UnsupportedType(_))
+        ));
+        assert!(matches!(
+            coordinates("not a purl"),
+            Err(Unscannable::BadPurl(_))
+        ));
     }
 
     #[test]
     fn ecosystem_suffixes_scope_by_release() {
         let debian9 = Ecosystem::parse("Debian:9").unwrap();
         assert!(debian9.covers(Some("9")) && !debian9.covers(Some("11")) && !debian9.covers(None));
-        assert!(Ecosystem::parse("Ubuntu:22.04:LTS").unwrap().covers(Some("22.04")));
+        assert!(Ecosystem::parse("Ubuntu:22.04:LTS")
+            .unwrap()
+            .covers(Some("22.04")));
         assert!(Ecosystem::parse("Maven").unwrap().covers(None));
-        assert!(!Ecosystem::parse("Packagist:https://packages.drupal.org/8").unwrap().covers(None));
+        assert!(!Ecosystem::parse("Packagist:https://packages.drupal.org/8")
+            .unwrap()
+            .covers(None));
         assert_eq!(normalize_name("PyPI", "Foo.Bar__baz"), "foo-bar-baz");
     }
 }

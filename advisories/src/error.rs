@@ -118,7 +118,9 @@ pub enum Error {
         path: PathBuf,
     },
     /// Record counts that differ from what the index records.
-    #[error("source {source_url}: index records {expected} {ecosystem} records, the files hold {found}")]
+    #[error(
+        "source {source_url}: index records {expected} {ecosystem} records, the files hold {found}"
+    )]
     CountMismatch {
         /// The source.
         source_url: String,
@@ -153,14 +155,19 @@ impl Error {
     /// Who is at fault.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Read { .. } | Self::Write { .. } | Self::OutputExists { .. } | Self::Transport { .. } | Self::Usage(_) => {
-                ErrorKind::Environment
-            }
+            Self::Read { .. }
+            | Self::Write { .. }
+            | Self::OutputExists { .. }
+            | Self::Transport { .. }
+            | Self::Usage(_) => ErrorKind::Environment,
             _ => ErrorKind::Refused,
         }
     }
 
     pub(crate) fn malformed(location: impl Into<String>, reason: impl std::fmt::Display) -> Self {
-        Self::MalformedRecord { location: location.into(), reason: reason.to_string() }
+        Self::MalformedRecord {
+            location: location.into(),
+            reason: reason.to_string(),
+        }
     }
 }

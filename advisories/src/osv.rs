@@ -205,12 +205,25 @@ impl Record {
     /// Parse one OSV record; `location` names where it came from in errors.
     pub fn parse(bytes: &[u8], location: &str) -> Result<Self> {
         if bytes.len() > MAX_RECORD_BYTES {
-            return Err(Error::TooLarge { what: location.to_string(), limit: MAX_RECORD_BYTES as u64 });
+            return Err(Error::TooLarge {
+                what: location.to_string(),
+                limit: MAX_RECORD_BYTES as u64,
+            });
         }
-        let raw: raw::Record = serde_json::from_slice(bytes).map_err(|e| Error::malformed(location, e))?;
+        let raw: raw::Record =
+            serde_json::from_slice(bytes).map_err(|e| Error::malformed(location, e))?;
         let at = |what: &str| format!("{location} ({}) {what}", raw.id);
-        if raw.id.is_empty() || raw.id.len() > MAX_ID_LEN || raw.id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Error::malformed(location, format!("id {:?} is empty, too long or has blanks", truncated(&raw.id))));
+        if raw.id.is_empty()
+            || raw.id.len() > MAX_ID_LEN
+            || raw.id.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::malformed(
+                location,
+                format!(
+                    "id {:?} is empty, too long or has blanks",
+                    truncated(&raw.id)
+                ),
+            ));
         }
         let modified = timestamp(&raw.modified).map_err(|e| Error::malformed(at("modified"), e))?;
         let withdrawn = match &raw.withdrawn {
@@ -221,7 +234,9 @@ impl Record {
             .affected
             .into_iter()
             .enumerate()
-            .map(|(i, a)| affected(a).map_err(|e| Error::malformed(at(&format!("affected[{i}]")), e)))
+            .map(|(i, a)| {
+                affected(a).map_err(|e| Error::malformed(at(&format!("affected[{i}]")), e))
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             id: raw.id,
@@ -238,7 +253,12 @@ impl Record {
 
     /// The ecosystems this record names (an ecosystem counts once).
     pub fn ecosystems(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.affected.iter().filter_map(|a| a.package.as_ref()).map(|p| p.ecosystem.name()).collect();
+        let mut names: Vec<&str> = self
+            .affected
+            .iter()
+            .filter_map(|a| a.package.as_ref())
+            .map(|p| p.ecosystem.name())
+            .collect();
         names.sort_unstable();
         names.dedup();
         names
@@ -250,11 +270,15 @@ fn truncated(text: &str) -> String {
 }
 
 fn timestamp(text: &str) -> std::result::Result<Timestamp, String> {
-    text.parse::<Timestamp>().map_err(|e| format!("{:?} is not an RFC 3339 time: {e}", truncated(text)))
+    text.parse::<Timestamp>()
+        .map_err(|e| format!("{:?} is not an RFC 3339 time: {e}", truncated(text)))
 }
 
 fn severity_entry(raw: raw::Severity) -> SeverityEntry {
-    SeverityEntry { kind: raw.kind, score: raw.score }
+    SeverityEntry {
+        kind: raw.kind,
+        score: raw.score,
+    }
 }
 
 fn specific_severity(specific: raw::Specific) -> Option<String> {
@@ -270,13 +294,31 @@ fn affected(raw: raw::Affected) -> std::result::Result<Affected, String> {
             if p.name.is_empty() {
                 return Err("package.name is empty".into());
             }
-            Some(Package { ecosystem: Ecosystem::parse(&p.ecosystem)?, name: p.name, purl: p.purl })
+            Some(Package {
+                ecosystem: Ecosystem::parse(&p.ecosystem)?,
+                name: p.name,
+                purl: p.purl,
+            })
         }
         None => None,
     };
-    let ranges = raw.ranges.into_iter().enumerate().map(|(i, r)| range(r).map_err(|e| format!("ranges[{i}]: {e}"))).collect::<std::result::Result<Vec<_>, _>>()?;
-    let source_severity = raw.ecosystem_specific.and_then(specific_severity).or_else(|| raw.database_specific.and_then(specific_severity));
-    Ok(Affected { package, severity: raw.severity.into_iter().map(severity_entry).collect(), source_severity, ranges, versions: raw.versions })
+    let ranges = raw
+        .ranges
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| range(r).map_err(|e| format!("ranges[{i}]: {e}")))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let source_severity = raw
+        .ecosystem_specific
+        .and_then(specific_severity)
+        .or_else(|| raw.database_specific.and_then(specific_severity));
+    Ok(Affected {
+        package,
+        severity: raw.severity.into_iter().map(severity_entry).collect(),
+        source_severity,
+        ranges,
+        versions: raw.versions,
+    })
 }
 
 fn range(raw: raw::Range) -> std::result::Result<Range, String> {
@@ -286,7 +328,12 @@ fn range(raw: raw::Range) -> std::result::Result<Range, String> {
         "GIT" => RangeKind::Git,
         other => RangeKind::Other(truncated(other)),
     };
-    let events = raw.events.into_iter().enumerate().map(|(i, e)| event(e).map_err(|e| format!("events[{i}]: {e}"))).collect::<std::result::Result<Vec<_>, _>>()?;
+    let events = raw
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| event(e).map_err(|e| format!("events[{i}]: {e}")))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Range { kind, events })
 }
 
@@ -303,7 +350,9 @@ fn event(raw: raw::Event) -> std::result::Result<Event, String> {
     match (events.next(), events.next()) {
         (Some(event), None) => Ok(event),
         (None, _) => Err("none of introduced, fixed, last_affected, limit".into()),
-        (Some(_), Some(_)) => Err("more than one of introduced, fixed, last_affected, limit".into()),
+        (Some(_), Some(_)) => {
+            Err("more than one of introduced, fixed, last_affected, limit".into())
+        }
     }
 }
 
@@ -327,24 +376,44 @@ mod tests {
         assert_eq!(record.source_severity.as_deref(), Some("CRITICAL"));
         let affected = &record.affected[0];
         let package = affected.package.as_ref().unwrap();
-        assert_eq!((package.ecosystem.name(), package.ecosystem.release()), ("Debian", Some("12")));
-        assert_eq!(affected.ranges[0].events, [Event::Introduced("0".into()), Event::Fixed("2".into())]);
+        assert_eq!(
+            (package.ecosystem.name(), package.ecosystem.release()),
+            ("Debian", Some("12"))
+        );
+        assert_eq!(
+            affected.ranges[0].events,
+            [Event::Introduced("0".into()), Event::Fixed("2".into())]
+        );
         assert_eq!(affected.source_severity.as_deref(), Some("high"));
     }
 
     #[test]
     fn refuses_what_breaks_the_schema_by_name() {
         let cases: &[(&str, &str)] = &[
-            (r#"{"modified":"2024-01-01T00:00:00Z"}"#, "missing field `id`"),
+            (
+                r#"{"modified":"2024-01-01T00:00:00Z"}"#,
+                "missing field `id`",
+            ),
             (r#"{"id":"X","modified":"yesterday"}"#, "modified"),
             (r#"{"id":"","modified":"2024-01-01T00:00:00Z"}"#, "id"),
-            (r#"{"id":"X","modified":"2024-01-01T00:00:00Z","affected":[{"ranges":[{"type":"SEMVER","events":[{"introduced":"0","fixed":"1"}]}]}]}"#, "more than one"),
-            (r#"{"id":"X","modified":"2024-01-01T00:00:00Z","affected":[{"ranges":[{"type":"SEMVER","events":[{}]}]}]}"#, "none of"),
-            (r#"{"id":"X","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"","name":"a"}}]}"#, "ecosystem"),
+            (
+                r#"{"id":"X","modified":"2024-01-01T00:00:00Z","affected":[{"ranges":[{"type":"SEMVER","events":[{"introduced":"0","fixed":"1"}]}]}]}"#,
+                "more than one",
+            ),
+            (
+                r#"{"id":"X","modified":"2024-01-01T00:00:00Z","affected":[{"ranges":[{"type":"SEMVER","events":[{}]}]}]}"#,
+                "none of",
+            ),
+            (
+                r#"{"id":"X","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"","name":"a"}}]}"#,
+                "ecosystem",
+            ),
             (r#"[]"#, "not an OSV record"),
         ];
         for (json, expected) in cases {
-            let error = Record::parse(json.as_bytes(), "case").unwrap_err().to_string();
+            let error = Record::parse(json.as_bytes(), "case")
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(expected), "{json}: {error}");
         }
     }

@@ -69,13 +69,21 @@ pub fn evaluate(entry: &Affected, scheme: Scheme, installed: &str) -> Verdict {
             RangeKind::Ecosystem => scheme,
             // SEMVER ranges are SemVer 2.0 whatever the ecosystem; Go's `v`
             // prefix and +incompatible stay Go's.
-            RangeKind::Semver => if scheme == Scheme::Go { Scheme::Go } else { Scheme::SemVer },
+            RangeKind::Semver => {
+                if scheme == Scheme::Go {
+                    Scheme::Go
+                } else {
+                    Scheme::SemVer
+                }
+            }
             RangeKind::Git => {
                 reasons.push(format!("ranges[{i}] is a GIT range: commits need the repository's history, not evaluated"));
                 continue;
             }
             RangeKind::Other(kind) => {
-                reasons.push(format!("ranges[{i}] has type {kind:?}, which airlock does not evaluate"));
+                reasons.push(format!(
+                    "ranges[{i}] has type {kind:?}, which airlock does not evaluate"
+                ));
                 continue;
             }
         };
@@ -104,13 +112,22 @@ fn in_versions_list(versions: &[String], scheme: Scheme, installed: &str) -> boo
     if versions.iter().any(|v| v == installed) {
         return true;
     }
-    let Ok(v) = scheme.parse(installed) else { return false };
-    versions.iter().filter_map(|listed| scheme.parse(listed).ok()).any(|listed| listed.compare(&v) == Some(Ordering::Equal))
+    let Ok(v) = scheme.parse(installed) else {
+        return false;
+    };
+    versions
+        .iter()
+        .filter_map(|listed| scheme.parse(listed).ok())
+        .any(|listed| listed.compare(&v) == Some(Ordering::Equal))
 }
 
 /// One range: `Ok(Some(fix))` when affected (the first `fixed` above the
 /// version, if any), `Ok(None)` when not, `Err` when it cannot be decided.
-fn included_in_range(events: &[Event], scheme: Scheme, installed: &str) -> Result<Option<Option<String>>, String> {
+fn included_in_range(
+    events: &[Event],
+    scheme: Scheme,
+    installed: &str,
+) -> Result<Option<Option<String>>, String> {
     if !events.iter().any(|e| matches!(e, Event::Introduced(_))) {
         return Err("no introduced event (the schema requires one)".into());
     }
@@ -120,7 +137,11 @@ fn included_in_range(events: &[Event], scheme: Scheme, installed: &str) -> Resul
         let bound = match event {
             Event::Introduced(x) if x == "0" => Bound::Zero,
             Event::Limit(x) if x.contains('*') => Bound::Infinity,
-            other => Bound::Version(scheme.parse(other.version()).map_err(|e| format!("event {e}"))?),
+            other => Bound::Version(
+                scheme
+                    .parse(other.version())
+                    .map_err(|e| format!("event {e}"))?,
+            ),
         };
         bounds.push((event, bound));
     }
@@ -145,14 +166,19 @@ fn included_in_range(events: &[Event], scheme: Scheme, installed: &str) -> Resul
     }
     let fix = bounds
         .iter()
-        .find(|(event, bound)| matches!(event, Event::Fixed(_)) && bound.cmp_version(&v) == Ordering::Greater)
+        .find(|(event, bound)| {
+            matches!(event, Event::Fixed(_)) && bound.cmp_version(&v) == Ordering::Greater
+        })
         .map(|(event, _)| event.version().to_string());
     Ok(Some(fix))
 }
 
 /// `BeforeLimits`: no limit events (an implicit `*`), or below one of them.
 fn before_limits(bounds: &[(&Event, Bound)], v: &Version) -> bool {
-    let mut limits = bounds.iter().filter(|(e, _)| matches!(e, Event::Limit(_))).peekable();
+    let mut limits = bounds
+        .iter()
+        .filter(|(e, _)| matches!(e, Event::Limit(_)))
+        .peekable();
     limits.peek().is_none() || limits.any(|(_, bound)| bound.cmp_version(v) == Ordering::Greater)
 }
 
@@ -187,59 +213,126 @@ mod tests {
     #[test]
     fn schema_examples() {
         let all = entry(RangeKind::Semver, &[("introduced", "0")], &[]);
-        assert!(affected(&all, Scheme::SemVer, "0.0.1") && affected(&all, Scheme::SemVer, "99.0.0"));
-        let before = entry(RangeKind::Semver, &[("introduced", "0"), ("fixed", "1.0.2")], &[]);
+        assert!(
+            affected(&all, Scheme::SemVer, "0.0.1") && affected(&all, Scheme::SemVer, "99.0.0")
+        );
+        let before = entry(
+            RangeKind::Semver,
+            &[("introduced", "0"), ("fixed", "1.0.2")],
+            &[],
+        );
         assert!(affected(&before, Scheme::SemVer, "1.0.1"));
         assert!(!affected(&before, Scheme::SemVer, "1.0.2"));
-        let multiple = entry(RangeKind::Semver, &[("introduced", "1.0.0"), ("fixed", "1.0.2"), ("introduced", "3.0.0"), ("fixed", "3.2.5")], &[]);
-        let cases = [("0.9.0", false), ("1.0.0", true), ("1.0.2", false), ("2.0.0", false), ("3.1.0", true), ("3.2.5", false)];
+        let multiple = entry(
+            RangeKind::Semver,
+            &[
+                ("introduced", "1.0.0"),
+                ("fixed", "1.0.2"),
+                ("introduced", "3.0.0"),
+                ("fixed", "3.2.5"),
+            ],
+            &[],
+        );
+        let cases = [
+            ("0.9.0", false),
+            ("1.0.0", true),
+            ("1.0.2", false),
+            ("2.0.0", false),
+            ("3.1.0", true),
+            ("3.2.5", false),
+        ];
         for (v, expected) in cases {
             assert_eq!(affected(&multiple, Scheme::SemVer, v), expected, "{v}");
         }
-        assert_eq!(evaluate(&multiple, Scheme::SemVer, "3.1.0"), Verdict::Affected { fixed: vec!["3.2.5".into()] });
+        assert_eq!(
+            evaluate(&multiple, Scheme::SemVer, "3.1.0"),
+            Verdict::Affected {
+                fixed: vec!["3.2.5".into()]
+            }
+        );
     }
 
     /// "`last_affected` vs `fixed`": 2.1.214 is affected under
     /// last_affected and not under fixed.
     #[test]
     fn last_affected_is_inclusive() {
-        let last = entry(RangeKind::Ecosystem, &[("introduced", "0"), ("last_affected", "2.1.214")], &[]);
+        let last = entry(
+            RangeKind::Ecosystem,
+            &[("introduced", "0"), ("last_affected", "2.1.214")],
+            &[],
+        );
         assert!(affected(&last, Scheme::Maven, "2.1.214"));
         assert!(!affected(&last, Scheme::Maven, "2.1.215"));
-        assert_eq!(evaluate(&last, Scheme::Maven, "2.1.214"), Verdict::Affected { fixed: vec![] });
+        assert_eq!(
+            evaluate(&last, Scheme::Maven, "2.1.214"),
+            Verdict::Affected { fixed: vec![] }
+        );
     }
 
     #[test]
     fn events_are_sorted_by_the_ecosystem_not_by_the_record() {
-        let unsorted = entry(RangeKind::Ecosystem, &[("fixed", "1.10"), ("introduced", "1.9")], &[]);
+        let unsorted = entry(
+            RangeKind::Ecosystem,
+            &[("fixed", "1.10"), ("introduced", "1.9")],
+            &[],
+        );
         assert!(affected(&unsorted, Scheme::Maven, "1.9.5"));
         assert!(!affected(&unsorted, Scheme::Maven, "1.10"));
     }
 
     #[test]
     fn limits_bound_the_range() {
-        let limited = entry(RangeKind::Ecosystem, &[("introduced", "1.0"), ("limit", "2.0")], &[]);
+        let limited = entry(
+            RangeKind::Ecosystem,
+            &[("introduced", "1.0"), ("limit", "2.0")],
+            &[],
+        );
         assert!(affected(&limited, Scheme::Maven, "1.5"));
         assert!(!affected(&limited, Scheme::Maven, "2.0"));
-        let star = entry(RangeKind::Ecosystem, &[("introduced", "1.0"), ("limit", "*")], &[]);
+        let star = entry(
+            RangeKind::Ecosystem,
+            &[("introduced", "1.0"), ("limit", "*")],
+            &[],
+        );
         assert!(affected(&star, Scheme::Maven, "99"));
     }
 
     #[test]
     fn versions_lists_count_on_their_own() {
-        let listed = entry(RangeKind::Ecosystem, &[("introduced", "5.0")], &["1.6.1-brew"]);
+        let listed = entry(
+            RangeKind::Ecosystem,
+            &[("introduced", "5.0")],
+            &["1.6.1-brew"],
+        );
         assert!(affected(&listed, Scheme::Maven, "1.6.1-brew"));
         assert!(!affected(&listed, Scheme::Maven, "1.6.1"));
     }
 
     #[test]
     fn what_cannot_be_decided_is_not_evaluated() {
-        let git = entry(RangeKind::Git, &[("introduced", "abc"), ("fixed", "def")], &[]);
-        assert!(matches!(evaluate(&git, Scheme::PyPI, "1.0"), Verdict::NotEvaluated { .. }));
-        let bad = entry(RangeKind::Ecosystem, &[("introduced", "0"), ("fixed", "1.0")], &[]);
-        assert!(matches!(evaluate(&bad, Scheme::Alpine, "not-apk"), Verdict::NotEvaluated { .. }));
+        let git = entry(
+            RangeKind::Git,
+            &[("introduced", "abc"), ("fixed", "def")],
+            &[],
+        );
+        assert!(matches!(
+            evaluate(&git, Scheme::PyPI, "1.0"),
+            Verdict::NotEvaluated { .. }
+        ));
+        let bad = entry(
+            RangeKind::Ecosystem,
+            &[("introduced", "0"), ("fixed", "1.0")],
+            &[],
+        );
+        assert!(matches!(
+            evaluate(&bad, Scheme::Alpine, "not-apk"),
+            Verdict::NotEvaluated { .. }
+        ));
         let no_introduced = entry(RangeKind::Ecosystem, &[("fixed", "1.0")], &[]);
-        assert!(matches!(evaluate(&no_introduced, Scheme::Maven, "0.5"), Verdict::NotEvaluated { .. }));
+        assert!(matches!(
+            evaluate(&no_introduced, Scheme::Maven, "0.5"),
+            Verdict::NotEvaluated { .. }
+        ));
         // A listed version still shows it affected.
         let mut git_listed = git.clone();
         git_listed.versions = vec!["1.0".into()];

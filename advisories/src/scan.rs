@@ -116,11 +116,22 @@ impl ScanReport {
 
 /// Match every package against the database.
 pub fn scan<'a>(db: &Database, packages: impl IntoIterator<Item = PackageRef<'a>>) -> ScanReport {
-    let mut report = ScanReport { packages: 0, scanned: 0, findings: Vec::new(), not_evaluated: Vec::new(), unscanned: Vec::new() };
+    let mut report = ScanReport {
+        packages: 0,
+        scanned: 0,
+        findings: Vec::new(),
+        not_evaluated: Vec::new(),
+        unscanned: Vec::new(),
+    };
     let mut seen = HashSet::new();
     for package in packages {
         report.packages += 1;
-        let unscanned = |why| Unscanned { name: package.name.into(), version: package.version.map(Into::into), purl: package.purl.map(Into::into), why };
+        let unscanned = |why| Unscanned {
+            name: package.name.into(),
+            version: package.version.map(Into::into),
+            purl: package.purl.map(Into::into),
+            why,
+        };
         let Some(purl) = package.purl else {
             report.unscanned.push(unscanned(Unscannable::NoPurl));
             continue;
@@ -136,7 +147,9 @@ pub fn scan<'a>(db: &Database, packages: impl IntoIterator<Item = PackageRef<'a>
             Err(why) => report.unscanned.push(unscanned(why)),
         }
     }
-    report.findings.sort_by(|a, b| (&a.purl, &a.ids).cmp(&(&b.purl, &b.ids)));
+    report
+        .findings
+        .sort_by(|a, b| (&a.purl, &a.ids).cmp(&(&b.purl, &b.ids)));
     report
 }
 
@@ -148,10 +161,15 @@ struct Match<'r> {
 }
 
 fn scan_package(db: &Database, purl: &str, c: &Coordinates, report: &mut ScanReport) {
-    let Some(scheme) = scheme_of(c.ecosystem) else { return };
+    let Some(scheme) = scheme_of(c.ecosystem) else {
+        return;
+    };
     let mut matches: Vec<Match<'_>> = Vec::new();
     for (record, entry) in db.lookup(c.ecosystem, &c.name) {
-        let in_scope = entry.package.as_ref().is_some_and(|p| p.ecosystem.covers(c.release.as_deref()));
+        let in_scope = entry
+            .package
+            .as_ref()
+            .is_some_and(|p| p.ecosystem.covers(c.release.as_deref()));
         if !in_scope {
             continue;
         }
@@ -160,12 +178,19 @@ fn scan_package(db: &Database, purl: &str, c: &Coordinates, report: &mut ScanRep
             // (its entries are adjacent in the index).
             Verdict::Affected { fixed } => match matches.last_mut() {
                 Some(last) if last.record.id == record.id => last.fixed.extend(fixed),
-                _ => matches.push(Match { record, entry, fixed }),
+                _ => matches.push(Match {
+                    record,
+                    entry,
+                    fixed,
+                }),
             },
             Verdict::NotAffected => {}
-            Verdict::NotEvaluated { reasons } => {
-                report.not_evaluated.push(NotEvaluated { purl: purl.into(), version: c.version.clone(), id: record.id.clone(), reasons })
-            }
+            Verdict::NotEvaluated { reasons } => report.not_evaluated.push(NotEvaluated {
+                purl: purl.into(),
+                version: c.version.clone(),
+                id: record.id.clone(),
+                reasons,
+            }),
         }
     }
     for group in alias_groups(matches) {
@@ -198,13 +223,26 @@ fn alias_groups(matches: Vec<Match<'_>>) -> Vec<Vec<Match<'_>>> {
 
 fn finding(purl: &str, c: &Coordinates, group: &[Match<'_>]) -> Finding {
     let ids: BTreeSet<String> = group.iter().map(|m| m.record.id.clone()).collect();
-    let aliases: BTreeSet<String> = group.iter().flat_map(|m| m.record.aliases.iter().cloned()).filter(|a| !ids.contains(a)).collect();
-    let upstream: BTreeSet<String> = group.iter().flat_map(|m| m.record.upstream.iter().cloned()).collect();
+    let aliases: BTreeSet<String> = group
+        .iter()
+        .flat_map(|m| m.record.aliases.iter().cloned())
+        .filter(|a| !ids.contains(a))
+        .collect();
+    let upstream: BTreeSet<String> = group
+        .iter()
+        .flat_map(|m| m.record.upstream.iter().cloned())
+        .collect();
     let severity = group
         .iter()
         .map(|m| {
             let (entries, label) = if m.entry.severity.is_empty() {
-                (&m.record.severity, m.entry.source_severity.as_deref().or(m.record.source_severity.as_deref()))
+                (
+                    &m.record.severity,
+                    m.entry
+                        .source_severity
+                        .as_deref()
+                        .or(m.record.source_severity.as_deref()),
+                )
             } else {
                 (&m.entry.severity, m.entry.source_severity.as_deref())
             };
@@ -215,10 +253,18 @@ fn finding(purl: &str, c: &Coordinates, group: &[Match<'_>]) -> Finding {
     let mut fixed: Vec<String> = group.iter().flat_map(|m| m.fixed.iter().cloned()).collect();
     fixed.sort();
     fixed.dedup();
-    let first = group.iter().min_by(|a, b| a.record.id.cmp(&b.record.id)).expect("a group has a member");
+    let first = group
+        .iter()
+        .min_by(|a, b| a.record.id.cmp(&b.record.id))
+        .expect("a group has a member");
     Finding {
         purl: purl.to_string(),
-        ecosystem: first.entry.package.as_ref().map(|p| p.ecosystem.as_str().to_string()).unwrap_or_default(),
+        ecosystem: first
+            .entry
+            .package
+            .as_ref()
+            .map(|p| p.ecosystem.as_str().to_string())
+            .unwrap_or_default(),
         package: c.name.clone(),
         version: c.version.clone(),
         ids: ids.into_iter().collect(),

@@ -86,7 +86,13 @@ pub struct Severity {
 
 impl Severity {
     fn unknown() -> Self {
-        Self { rating: Rating::Unknown, score: None, vector: None, source_rating: None, unscored: Vec::new() }
+        Self {
+            rating: Rating::Unknown,
+            score: None,
+            vector: None,
+            source_rating: None,
+            unscored: Vec::new(),
+        }
     }
 
     /// The more severe of two (by rating, then score): merged findings and
@@ -119,7 +125,11 @@ pub fn assess(entries: &[SeverityEntry], source_label: Option<&str>) -> Severity
                     source_rating: None,
                     unscored: Vec::new(),
                 };
-                let slot = if matches!(vector, cvss::Cvss::CvssV20(_)) { &mut fallback_v2 } else { &mut best };
+                let slot = if matches!(vector, cvss::Cvss::CvssV20(_)) {
+                    &mut fallback_v2
+                } else {
+                    &mut best
+                };
                 *slot = Some(match slot.take() {
                     Some(current) => current.max(scored),
                     None => scored,
@@ -128,9 +138,18 @@ pub fn assess(entries: &[SeverityEntry], source_label: Option<&str>) -> Severity
             Err(e) => unscored.push(format!("{}: {e}", entry.score)),
         }
     }
-    let label = source_label.or_else(|| entries.iter().find(|e| e.kind == "Ubuntu").map(|e| e.score.as_str()));
+    let label = source_label.or_else(|| {
+        entries
+            .iter()
+            .find(|e| e.kind == "Ubuntu")
+            .map(|e| e.score.as_str())
+    });
     let mut severity = best.or(fallback_v2).unwrap_or_else(|| match label {
-        Some(label) => Severity { rating: Rating::from_label(label), source_rating: Some(label.to_string()), ..Severity::unknown() },
+        Some(label) => Severity {
+            rating: Rating::from_label(label),
+            source_rating: Some(label.to_string()),
+            ..Severity::unknown()
+        },
         None => Severity::unknown(),
     });
     severity.unscored = unscored;
@@ -142,11 +161,18 @@ mod tests {
     use super::*;
 
     fn entry(kind: &str, score: &str) -> SeverityEntry {
-        SeverityEntry { kind: kind.into(), score: score.into() }
+        SeverityEntry {
+            kind: kind.into(),
+            score: score.into(),
+        }
     }
 
     fn scored(vector: &str) -> (Rating, f64) {
-        let kind = if vector.starts_with("CVSS:4") { "CVSS_V4" } else { "CVSS_V3" };
+        let kind = if vector.starts_with("CVSS:4") {
+            "CVSS_V4"
+        } else {
+            "CVSS_V3"
+        };
         let s = assess(&[entry(kind, vector)], None);
         (s.rating, s.score.unwrap())
     }
@@ -156,29 +182,59 @@ mod tests {
     /// with plain ceiling, 3.1 with the Roundup function (same here).
     #[test]
     fn cvss_v3_base_scores() {
-        assert_eq!(scored("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), (Rating::Critical, 9.8));
-        assert_eq!(scored("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), (Rating::Critical, 9.8));
-        assert_eq!(scored("CVSS:3.1/AV:L/AC:H/PR:L/UI:N/S:U/C:H/I:H/A:H"), (Rating::High, 7.0));
-        assert_eq!(scored("CVSS:3.1/AV:L/AC:H/PR:L/UI:R/S:U/C:H/I:N/A:N"), (Rating::Medium, 4.4));
-        assert_eq!(scored("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:N/A:N"), (Rating::High, 8.6));
+        assert_eq!(
+            scored("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            (Rating::Critical, 9.8)
+        );
+        assert_eq!(
+            scored("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            (Rating::Critical, 9.8)
+        );
+        assert_eq!(
+            scored("CVSS:3.1/AV:L/AC:H/PR:L/UI:N/S:U/C:H/I:H/A:H"),
+            (Rating::High, 7.0)
+        );
+        assert_eq!(
+            scored("CVSS:3.1/AV:L/AC:H/PR:L/UI:R/S:U/C:H/I:N/A:N"),
+            (Rating::Medium, 4.4)
+        );
+        assert_eq!(
+            scored("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:N/A:N"),
+            (Rating::High, 8.6)
+        );
     }
 
     /// FIRST's CVSS v4.0 calculator / specification examples.
     #[test]
     fn cvss_v4_base_scores() {
-        assert_eq!(scored("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"), (Rating::Critical, 9.3));
-        assert_eq!(scored("CVSS:4.0/AV:N/AC:L/AT:N/PR:H/UI:N/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N"), (Rating::Medium, 5.1));
+        assert_eq!(
+            scored("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"),
+            (Rating::Critical, 9.3)
+        );
+        assert_eq!(
+            scored("CVSS:4.0/AV:N/AC:L/AT:N/PR:H/UI:N/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N"),
+            (Rating::Medium, 5.1)
+        );
     }
 
     #[test]
     fn the_higher_vector_wins_and_labels_fill_in() {
         let both = assess(
-            &[entry("CVSS_V3", "CVSS:3.1/AV:L/AC:H/PR:L/UI:R/S:U/C:H/I:N/A:N"), entry("CVSS_V4", "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N")],
+            &[
+                entry("CVSS_V3", "CVSS:3.1/AV:L/AC:H/PR:L/UI:R/S:U/C:H/I:N/A:N"),
+                entry(
+                    "CVSS_V4",
+                    "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+                ),
+            ],
             Some("LOW"),
         );
         assert_eq!((both.rating, both.score), (Rating::Critical, Some(9.3)));
         let label = assess(&[], Some("MODERATE"));
-        assert_eq!((label.rating, label.score, label.source_rating.as_deref()), (Rating::Medium, None, Some("MODERATE")));
+        assert_eq!(
+            (label.rating, label.score, label.source_rating.as_deref()),
+            (Rating::Medium, None, Some("MODERATE"))
+        );
         assert_eq!(assess(&[], None).rating, Rating::Unknown);
         let bad = assess(&[entry("CVSS_V3", "CVSS:3.1/AV:X")], Some("HIGH"));
         assert_eq!((bad.rating, bad.unscored.len()), (Rating::High, 1));

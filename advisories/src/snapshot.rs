@@ -49,7 +49,12 @@ impl Default for Limits {
     /// OSV's largest per-ecosystem exports hold a few hundred thousand
     /// records and a few GiB of JSON; these leave room and stop bombs.
     fn default() -> Self {
-        Self { max_files: 2_000_000, max_zip_entries: 2_000_000, max_zip_uncompressed: 32 << 30, max_download: 8 << 30 }
+        Self {
+            max_files: 2_000_000,
+            max_zip_entries: 2_000_000,
+            max_zip_uncompressed: 32 << 30,
+            max_download: 8 << 30,
+        }
     }
 }
 
@@ -127,7 +132,11 @@ pub fn open(dir: &Path, limits: &Limits) -> Result<Snapshot> {
     let mut records = Vec::new();
     for source in &index.sources {
         let mut counts = Counts::default();
-        for file in index.files.iter().filter(|f| in_source(&f.path, &source.path)) {
+        for file in index
+            .files
+            .iter()
+            .filter(|f| in_source(&f.path, &source.path))
+        {
             let read = read_checked(dir, file, source.layout, limits)?;
             for record in read {
                 counts.add(&record);
@@ -136,39 +145,71 @@ pub fn open(dir: &Path, limits: &Limits) -> Result<Snapshot> {
         }
         counts.check(source)?;
     }
-    Ok(Snapshot { index, database: Database::new(records) })
+    Ok(Snapshot {
+        index,
+        database: Database::new(records),
+    })
 }
 
 fn in_source(file: &str, source_dir: &str) -> bool {
-    file.strip_prefix(source_dir).is_some_and(|rest| rest.starts_with('/'))
+    file.strip_prefix(source_dir)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 fn read_index(dir: &Path) -> Result<Index> {
     let path = dir.join(INDEX_FILE);
-    let file = File::open(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+    let file = File::open(&path).map_err(|source| Error::Read {
+        path: path.clone(),
+        source,
+    })?;
     let mut bytes = Vec::new();
-    file.take(INDEX_MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|source| Error::Read { path: path.clone(), source })?;
+    file.take(INDEX_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
     if bytes.len() as u64 > INDEX_MAX_BYTES {
-        return Err(Error::TooLarge { what: path.display().to_string(), limit: INDEX_MAX_BYTES });
+        return Err(Error::TooLarge {
+            what: path.display().to_string(),
+            limit: INDEX_MAX_BYTES,
+        });
     }
-    let bad = |reason: String| Error::MalformedIndex { path: path.clone(), reason };
+    let bad = |reason: String| Error::MalformedIndex {
+        path: path.clone(),
+        reason,
+    };
     let index: Index = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
     if index.media_type != INDEX_MEDIA_TYPE {
-        return Err(bad(format!("mediaType {:?}, expected {INDEX_MEDIA_TYPE}", index.media_type)));
+        return Err(bad(format!(
+            "mediaType {:?}, expected {INDEX_MEDIA_TYPE}",
+            index.media_type
+        )));
     }
     if index.sources.is_empty() {
-        return Err(bad("no sources: a snapshot without advisories cannot vouch for anything".into()));
+        return Err(bad(
+            "no sources: a snapshot without advisories cannot vouch for anything".into(),
+        ));
     }
     for source in &index.sources {
-        safe_relative(&source.path).map_err(|e| bad(format!("source path {:?}: {e}", source.path)))?;
+        safe_relative(&source.path)
+            .map_err(|e| bad(format!("source path {:?}: {e}", source.path)))?;
     }
     for file in &index.files {
         safe_relative(&file.path).map_err(|e| bad(format!("file path {:?}: {e}", file.path)))?;
         if !index.sources.iter().any(|s| in_source(&file.path, &s.path)) {
             return Err(bad(format!("file {} belongs to no source", file.path)));
         }
-        if file.sha256.len() != 64 || !file.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(bad(format!("file {}: sha256 is not 64 lowercase hex digits", file.path)));
+        if file.sha256.len() != 64
+            || !file
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(bad(format!(
+                "file {}: sha256 is not 64 lowercase hex digits",
+                file.path
+            )));
         }
     }
     Ok(index)
@@ -176,10 +217,18 @@ fn read_index(dir: &Path) -> Result<Index> {
 
 /// A `/`-separated relative path with no `.`, `..`, empty or absolute part.
 pub(crate) fn safe_relative(path: &str) -> std::result::Result<(), &'static str> {
-    if path.is_empty() || path.contains('\\') || path.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
+    if path.is_empty()
+        || path.contains('\\')
+        || path
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+    {
         return Err("not a plain relative path");
     }
-    if Path::new(path).components().any(|c| !matches!(c, Component::Normal(_))) {
+    if Path::new(path)
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return Err("not a plain relative path");
     }
     Ok(())
@@ -187,16 +236,30 @@ pub(crate) fn safe_relative(path: &str) -> std::result::Result<(), &'static str>
 
 /// Every file present is index.json or listed; every listed file exists.
 fn check_listing(dir: &Path, index: &Index, limits: &Limits) -> Result<()> {
-    let listed: std::collections::HashSet<&str> = index.files.iter().map(|f| f.path.as_str()).collect();
+    let listed: std::collections::HashSet<&str> =
+        index.files.iter().map(|f| f.path.as_str()).collect();
     let mut present = 0u64;
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((path, rel)) = stack.pop() {
-        let entries = std::fs::read_dir(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+        let entries = std::fs::read_dir(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
         for entry in entries {
-            let entry = entry.map_err(|source| Error::Read { path: path.clone(), source })?;
+            let entry = entry.map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let child_rel = if rel.is_empty() { name } else { format!("{rel}/{name}") };
-            let kind = entry.file_type().map_err(|source| Error::Read { path: entry.path(), source })?;
+            let child_rel = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let kind = entry.file_type().map_err(|source| Error::Read {
+                path: entry.path(),
+                source,
+            })?;
             if kind.is_dir() {
                 stack.push((entry.path(), child_rel));
             } else if child_rel != INDEX_FILE && !listed.contains(child_rel.as_str()) {
@@ -204,7 +267,11 @@ fn check_listing(dir: &Path, index: &Index, limits: &Limits) -> Result<()> {
             }
             present += 1;
             if present > limits.max_files {
-                return Err(Error::TooMany { what: dir.display().to_string(), items: "files", limit: limits.max_files });
+                return Err(Error::TooMany {
+                    what: dir.display().to_string(),
+                    items: "files",
+                    limit: limits.max_files,
+                });
             }
         }
     }
@@ -212,11 +279,19 @@ fn check_listing(dir: &Path, index: &Index, limits: &Limits) -> Result<()> {
 }
 
 /// Open a listed file, check its size and digest, and parse its records.
-fn read_checked(dir: &Path, entry: &FileEntry, layout: Layout, limits: &Limits) -> Result<Vec<Record>> {
+fn read_checked(
+    dir: &Path,
+    entry: &FileEntry,
+    layout: Layout,
+    limits: &Limits,
+) -> Result<Vec<Record>> {
     let path = dir.join(&entry.path);
     let mut file = File::open(&path).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => Error::MissingFile { path: path.clone() },
-        _ => Error::Read { path: path.clone(), source },
+        _ => Error::Read {
+            path: path.clone(),
+            source,
+        },
     })?;
     let is_zip = entry.path.ends_with(".zip");
     // A JSON record is hashed from the bytes that are parsed; a zip is
@@ -225,22 +300,48 @@ fn read_checked(dir: &Path, entry: &FileEntry, layout: Layout, limits: &Limits) 
     let (size, digest) = if is_zip {
         hash_reader(&mut file, &path)?
     } else {
-        (&mut file).take(MAX_RECORD_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|source| Error::Read { path: path.clone(), source })?;
+        (&mut file)
+            .take(MAX_RECORD_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
         (bytes.len() as u64, hex::encode(Sha256::digest(&bytes)))
     };
     if size != entry.size {
-        return Err(Error::Mismatch { path, what: "size", expected: entry.size.to_string(), found: size.to_string() });
+        return Err(Error::Mismatch {
+            path,
+            what: "size",
+            expected: entry.size.to_string(),
+            found: size.to_string(),
+        });
     }
     if digest != entry.sha256 {
-        return Err(Error::Mismatch { path, what: "sha256", expected: entry.sha256.clone(), found: digest });
+        return Err(Error::Mismatch {
+            path,
+            what: "sha256",
+            expected: entry.sha256.clone(),
+            found: digest,
+        });
     }
     match (layout, is_zip) {
         (Layout::OsvZip, true) => {
-            file.rewind().map_err(|source| Error::Read { path: path.clone(), source })?;
-            read_zip(file, &entry.path, limits)
+            file.rewind().map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let mut records = Vec::new();
+            read_zip(file, &entry.path, limits, |record| records.push(record))?;
+            Ok(records)
         }
-        (Layout::OsvJson, false) if entry.path.ends_with(".json") => Ok(vec![Record::parse(&bytes, &entry.path)?]),
-        _ => Err(Error::MalformedRecord { location: entry.path.clone(), reason: format!("not a file a {layout:?} source holds") }),
+        (Layout::OsvJson, false) if entry.path.ends_with(".json") => {
+            Ok(vec![Record::parse(&bytes, &entry.path)?])
+        }
+        _ => Err(Error::MalformedRecord {
+            location: entry.path.clone(),
+            reason: format!("not a file a {layout:?} source holds"),
+        }),
     }
 }
 
@@ -249,7 +350,10 @@ fn hash_reader(reader: &mut impl Read, path: &Path) -> Result<(u64, String)> {
     let mut buffer = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
-        let n = reader.read(&mut buffer).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let n = reader.read(&mut buffer).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         if n == 0 {
             break;
         }
@@ -261,13 +365,24 @@ fn hash_reader(reader: &mut impl Read, path: &Path) -> Result<(u64, String)> {
 
 /// Every record in an OSV zip export, bounded: entry count, each entry's
 /// size (declared and actual), the total uncompressed size.
-pub(crate) fn read_zip<R: Read + Seek>(reader: R, location: &str, limits: &Limits) -> Result<Vec<Record>> {
-    let zip_error = |e: zip::result::ZipError| Error::Zip { location: location.to_string(), reason: e.to_string() };
+pub(crate) fn read_zip<R: Read + Seek>(
+    reader: R,
+    location: &str,
+    limits: &Limits,
+    mut each: impl FnMut(Record),
+) -> Result<()> {
+    let zip_error = |e: zip::result::ZipError| Error::Zip {
+        location: location.to_string(),
+        reason: e.to_string(),
+    };
     let mut archive = zip::ZipArchive::new(reader).map_err(zip_error)?;
     if archive.len() as u64 > limits.max_zip_entries {
-        return Err(Error::TooMany { what: location.to_string(), items: "zip entries", limit: limits.max_zip_entries });
+        return Err(Error::TooMany {
+            what: location.to_string(),
+            items: "zip entries",
+            limit: limits.max_zip_entries,
+        });
     }
-    let mut records = Vec::with_capacity(archive.len());
     let mut total = 0u64;
     let mut bytes = Vec::new();
     for i in 0..archive.len() {
@@ -278,23 +393,41 @@ pub(crate) fn read_zip<R: Read + Seek>(reader: R, location: &str, limits: &Limit
             continue;
         }
         if !name.ends_with(".json") {
-            return Err(Error::MalformedRecord { location: at, reason: "an OSV export holds only .json records".into() });
+            return Err(Error::MalformedRecord {
+                location: at,
+                reason: "an OSV export holds only .json records".into(),
+            });
         }
         if file.size() > MAX_RECORD_BYTES as u64 {
-            return Err(Error::TooLarge { what: at, limit: MAX_RECORD_BYTES as u64 });
+            return Err(Error::TooLarge {
+                what: at,
+                limit: MAX_RECORD_BYTES as u64,
+            });
         }
         bytes.clear();
-        (&mut file).take(MAX_RECORD_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|e| Error::Zip { location: at.clone(), reason: e.to_string() })?;
+        (&mut file)
+            .take(MAX_RECORD_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::Zip {
+                location: at.clone(),
+                reason: e.to_string(),
+            })?;
         if bytes.len() > MAX_RECORD_BYTES {
-            return Err(Error::TooLarge { what: at, limit: MAX_RECORD_BYTES as u64 });
+            return Err(Error::TooLarge {
+                what: at,
+                limit: MAX_RECORD_BYTES as u64,
+            });
         }
         total += bytes.len() as u64;
         if total > limits.max_zip_uncompressed {
-            return Err(Error::TooLarge { what: format!("{location} (uncompressed)"), limit: limits.max_zip_uncompressed });
+            return Err(Error::TooLarge {
+                what: format!("{location} (uncompressed)"),
+                limit: limits.max_zip_uncompressed,
+            });
         }
-        records.push(Record::parse(&bytes, &at)?);
+        each(Record::parse(&bytes, &at)?);
     }
-    Ok(records)
+    Ok(())
 }
 
 /// Record counts of one source, as the index records them.
@@ -327,9 +460,16 @@ impl Counts {
         if self.withdrawn != source.withdrawn {
             return Err(mismatch("withdrawn", source.withdrawn, self.withdrawn));
         }
-        let names: std::collections::BTreeSet<&String> = self.ecosystems.keys().chain(source.ecosystems.keys()).collect();
+        let names: std::collections::BTreeSet<&String> = self
+            .ecosystems
+            .keys()
+            .chain(source.ecosystems.keys())
+            .collect();
         for name in names {
-            let (expected, found) = (source.ecosystems.get(name).copied().unwrap_or(0), self.ecosystems.get(name).copied().unwrap_or(0));
+            let (expected, found) = (
+                source.ecosystems.get(name).copied().unwrap_or(0),
+                self.ecosystems.get(name).copied().unwrap_or(0),
+            );
             if expected != found {
                 return Err(mismatch(name, expected, found));
             }
@@ -355,25 +495,45 @@ impl SnapshotWriter {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent).map_err(|source| Error::Write { path: parent.clone(), source })?;
+        std::fs::create_dir_all(&parent).map_err(|source| Error::Write {
+            path: parent.clone(),
+            source,
+        })?;
         let staging = tempfile::Builder::new()
             .prefix(".airlock-advisories-")
             .tempdir_in(&parent)
-            .map_err(|source| Error::Write { path: parent.clone(), source })?;
-        Ok(Self { staging, out: out.to_path_buf(), sources: Vec::new(), files: Vec::new() })
+            .map_err(|source| Error::Write {
+                path: parent.clone(),
+                source,
+            })?;
+        Ok(Self {
+            staging,
+            out: out.to_path_buf(),
+            sources: Vec::new(),
+            files: Vec::new(),
+        })
     }
 
     /// The directory of the next source (`sources/<N>`), created.
     pub fn next_source_dir(&self) -> Result<(String, PathBuf)> {
         let rel = format!("sources/{}", self.sources.len());
         let path = self.staging.path().join(&rel);
-        std::fs::create_dir_all(&path).map_err(|source| Error::Write { path: path.clone(), source })?;
+        std::fs::create_dir_all(&path).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
         Ok((rel, path))
     }
 
     /// Record a source whose files are in `next_source_dir()`, with each
     /// file's digest and size and its records' counts.
-    pub(crate) fn add_source(&mut self, url: &str, layout: Layout, files: Vec<FileEntry>, counts: Counts) {
+    pub(crate) fn add_source(
+        &mut self,
+        url: &str,
+        layout: Layout,
+        files: Vec<FileEntry>,
+        counts: Counts,
+    ) {
         let path = format!("sources/{}", self.sources.len());
         self.files.extend(files);
         self.sources.push(SourceEntry {
@@ -395,14 +555,24 @@ impl SnapshotWriter {
             sources: self.sources,
             files: self.files,
         };
-        let json = serde_json::to_vec_pretty(&index).map_err(|e| Error::Usage(format!("internal: index.json: {e}")))?;
+        let json = serde_json::to_vec_pretty(&index)
+            .map_err(|e| Error::Usage(format!("internal: index.json: {e}")))?;
         let index_path = self.staging.path().join(INDEX_FILE);
-        std::fs::write(&index_path, json).map_err(|source| Error::Write { path: index_path, source })?;
+        std::fs::write(&index_path, json).map_err(|source| Error::Write {
+            path: index_path,
+            source,
+        })?;
         let staged = self.staging.keep();
         if self.out.exists() {
-            std::fs::remove_dir(&self.out).map_err(|source| Error::Write { path: self.out.clone(), source })?;
+            std::fs::remove_dir(&self.out).map_err(|source| Error::Write {
+                path: self.out.clone(),
+                source,
+            })?;
         }
-        std::fs::rename(&staged, &self.out).map_err(|source| Error::Write { path: self.out.clone(), source })?;
+        std::fs::rename(&staged, &self.out).map_err(|source| Error::Write {
+            path: self.out.clone(),
+            source,
+        })?;
         Ok(index)
     }
 }
@@ -411,18 +581,30 @@ fn ensure_empty_or_absent(out: &Path) -> Result<()> {
     match std::fs::read_dir(out) {
         Ok(mut entries) => match entries.next() {
             None => Ok(()),
-            Some(_) => Err(Error::OutputExists { path: out.to_path_buf() }),
+            Some(_) => Err(Error::OutputExists {
+                path: out.to_path_buf(),
+            }),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(Error::Read { path: out.to_path_buf(), source }),
+        Err(source) => Err(Error::Read {
+            path: out.to_path_buf(),
+            source,
+        }),
     }
 }
 
 /// SHA-256 and size of a file written into a snapshot.
 pub(crate) fn file_entry(rel: String, path: &Path) -> Result<FileEntry> {
-    let mut file = File::open(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let mut file = File::open(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let (size, sha256) = hash_reader(&mut file, path)?;
-    Ok(FileEntry { path: rel, sha256, size })
+    Ok(FileEntry {
+        path: rel,
+        sha256,
+        size,
+    })
 }
 
 #[cfg(test)]

@@ -70,7 +70,10 @@ fn suffix_rank(rest: &str) -> Option<(i8, usize)> {
     if let Some(i) = PRE_SUFFIXES.iter().position(|s| rest.starts_with(s)) {
         return Some((i as i8 - PRE_SUFFIXES.len() as i8, PRE_SUFFIXES[i].len()));
     }
-    POST_SUFFIXES.iter().position(|s| rest.starts_with(s)).map(|i| (i as i8, POST_SUFFIXES[i].len()))
+    POST_SUFFIXES
+        .iter()
+        .position(|s| rest.starts_with(s))
+        .map(|i| (i as i8, POST_SUFFIXES[i].len()))
 }
 
 impl ApkVersion {
@@ -115,7 +118,8 @@ impl ApkVersion {
                     i += 1;
                 }
                 Kind::Suffix => {
-                    let (rank, len) = suffix_rank(&text[i..]).ok_or_else(|| format!("unknown suffix at {:?}", &text[i - 1..]))?;
+                    let (rank, len) = suffix_rank(&text[i..])
+                        .ok_or_else(|| format!("unknown suffix at {:?}", &text[i - 1..]))?;
                     tokens.push((kind, Value::Rank(rank)));
                     i += len;
                 }
@@ -128,7 +132,8 @@ impl ApkVersion {
             if i == bytes.len() {
                 break;
             }
-            let (next, width) = next_kind(kind, &bytes[i..]).ok_or_else(|| format!("unexpected {:?}", &text[i..]))?;
+            let (next, width) = next_kind(kind, &bytes[i..])
+                .ok_or_else(|| format!("unexpected {:?}", &text[i..]))?;
             kind = next;
             i += width;
             if i == bytes.len() {
@@ -143,7 +148,10 @@ impl ApkVersion {
 fn skip_hash(bytes: &[u8], mut i: usize) -> usize {
     if bytes.get(i) == Some(&b'~') {
         i += 1;
-        while bytes.get(i).is_some_and(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)) {
+        while bytes
+            .get(i)
+            .is_some_and(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        {
             i += 1;
         }
     }
@@ -157,7 +165,8 @@ fn skip_hash(bytes: &[u8], mut i: usize) -> usize {
 /// suffix after a suffix number).
 fn next_kind(kind: Kind, rest: &[u8]) -> Option<(Kind, usize)> {
     let c = rest[0];
-    let (next, width) = if matches!(kind, Kind::Digit | Kind::DigitOrZero) && c.is_ascii_lowercase() {
+    let (next, width) = if matches!(kind, Kind::Digit | Kind::DigitOrZero) && c.is_ascii_lowercase()
+    {
         (Kind::Letter, 0)
     } else if kind == Kind::Letter && c.is_ascii_digit() {
         (Kind::Digit, 0)
@@ -219,14 +228,27 @@ mod tests {
     use super::*;
 
     fn cmp(a: &str, b: &str) -> Ordering {
-        ApkVersion::parse(a).unwrap().cmp(&ApkVersion::parse(b).unwrap())
+        ApkVersion::parse(a)
+            .unwrap()
+            .cmp(&ApkVersion::parse(b).unwrap())
     }
 
     /// apk-package(5): "The list of valid suffixes (and their sorting order)
     /// is: alpha, beta, pre, rc, <no suffix>, cvs, svn, git, hg, p".
     #[test]
     fn suffix_order_from_apk_package_5() {
-        let order = ["1.1_alpha", "1.1_beta", "1.1_pre", "1.1_rc", "1.1", "1.1_cvs", "1.1_svn", "1.1_git", "1.1_hg", "1.1_p"];
+        let order = [
+            "1.1_alpha",
+            "1.1_beta",
+            "1.1_pre",
+            "1.1_rc",
+            "1.1",
+            "1.1_cvs",
+            "1.1_svn",
+            "1.1_git",
+            "1.1_hg",
+            "1.1_p",
+        ];
         for pair in order.windows(2) {
             assert_eq!(cmp(pair[0], pair[1]), Ordering::Less, "{pair:?}");
         }
@@ -252,7 +274,9 @@ mod tests {
 
     #[test]
     fn refuses_what_apk_would_not_tokenize() {
-        for bad in ["", "1.", "1_foo", "1-r", "1-rr", "1.2.0A", "1 2", "1.0bc", "1-r0-1"] {
+        for bad in [
+            "", "1.", "1_foo", "1-r", "1-rr", "1.2.0A", "1 2", "1.0bc", "1-r0-1",
+        ] {
             assert!(ApkVersion::parse(bad).is_err(), "{bad}");
         }
     }

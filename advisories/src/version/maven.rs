@@ -56,7 +56,8 @@ impl MavenVersion {
 }
 
 fn is_null(value: &Value) -> bool {
-    matches!(value, Value::Number(n) if n == "0") || matches!(value, Value::Qualifier(q) if q.is_empty())
+    matches!(value, Value::Number(n) if n == "0")
+        || matches!(value, Value::Qualifier(q) if q.is_empty())
 }
 
 /// Step 1: tokens with their separators.
@@ -67,7 +68,9 @@ fn tokenize(text: &str) -> Vec<Token> {
     loop {
         let end = rest.find(['.', '-']).unwrap_or(rest.len());
         push_segment(&mut tokens, sep, &rest[..end]);
-        let Some(&next) = rest.as_bytes().get(end) else { break };
+        let Some(&next) = rest.as_bytes().get(end) else {
+            break;
+        };
         sep = if next == b'-' { Sep::Dash } else { Sep::Dot };
         rest = &rest[end + 1..];
     }
@@ -76,14 +79,20 @@ fn tokenize(text: &str) -> Vec<Token> {
 
 fn push_segment(tokens: &mut Vec<Token>, sep: Sep, segment: &str) {
     if segment.is_empty() {
-        tokens.push(Token { sep, value: Value::Number("0".into()) });
+        tokens.push(Token {
+            sep,
+            value: Value::Number("0".into()),
+        });
         return;
     }
     let pieces = split_transitions(segment);
     let count = pieces.len();
     for (j, piece) in pieces.into_iter().enumerate() {
         let piece_sep = if j == 0 { sep } else { Sep::Dash };
-        tokens.push(Token { sep: piece_sep, value: value_of(piece, j + 1 < count) });
+        tokens.push(Token {
+            sep: piece_sep,
+            value: value_of(piece, j + 1 < count),
+        });
     }
 }
 
@@ -105,7 +114,11 @@ fn split_transitions(segment: &str) -> Vec<&str> {
 fn value_of(piece: &str, followed_by_digit: bool) -> Value {
     if piece.bytes().all(|b| b.is_ascii_digit()) {
         let trimmed = piece.trim_start_matches('0');
-        return Value::Number(if trimmed.is_empty() { "0".into() } else { trimmed.into() });
+        return Value::Number(if trimmed.is_empty() {
+            "0".into()
+        } else {
+            trimmed.into()
+        });
     }
     let name = match piece {
         // "a", "b" and "m" are short for alpha, beta and milestone only
@@ -139,7 +152,10 @@ fn trim_nulls(tokens: &mut Vec<Token>) {
 }
 
 fn qualifier_rank(q: &str) -> usize {
-    QUALIFIERS.iter().position(|k| *k == q).unwrap_or(QUALIFIERS.len())
+    QUALIFIERS
+        .iter()
+        .position(|k| *k == q)
+        .unwrap_or(QUALIFIERS.len())
 }
 
 fn compare_qualifiers(a: &str, b: &str) -> Ordering {
@@ -187,7 +203,10 @@ fn null_like(token: &Token) -> Token {
         Value::Number(_) => Value::Number("0".into()),
         Value::Qualifier(_) => Value::Qualifier(String::new()),
     };
-    Token { sep: token.sep, value }
+    Token {
+        sep: token.sep,
+        value,
+    }
 }
 
 impl Ord for MavenVersion {
@@ -218,22 +237,46 @@ mod tests {
     /// tokens as the shorter form.
     #[test]
     fn trimming_examples_from_the_pom_reference() {
-        for (long, short) in [("1.0.0", "1"), ("1.ga", "1"), ("1.final", "1"), ("1.0", "1"), ("1.", "1"), ("1-", "1"), ("1.0.0-foo.0.0", "1-foo"), ("1.0.0-0.0.0", "1")] {
-            assert_eq!(MavenVersion::parse(long), MavenVersion::parse(short), "{long}");
+        for (long, short) in [
+            ("1.0.0", "1"),
+            ("1.ga", "1"),
+            ("1.final", "1"),
+            ("1.0", "1"),
+            ("1.", "1"),
+            ("1-", "1"),
+            ("1.0.0-foo.0.0", "1-foo"),
+            ("1.0.0-0.0.0", "1"),
+        ] {
+            assert_eq!(
+                MavenVersion::parse(long),
+                MavenVersion::parse(short),
+                "{long}"
+            );
         }
     }
 
     /// The POM Reference's "Splitting and Replacing Examples".
     #[test]
     fn splitting_example_from_the_pom_reference() {
-        assert_eq!(MavenVersion::parse("1-1.foo-bar1baz-.1"), MavenVersion::parse("1-1.foo-bar-1-baz-0.1"));
+        assert_eq!(
+            MavenVersion::parse("1-1.foo-bar1baz-.1"),
+            MavenVersion::parse("1-1.foo-bar-1-baz-0.1")
+        );
     }
 
     /// The POM Reference's qualifier order and its stated examples
     /// ("1-foo2" < "1-foo10", "1.foo" = "1-foo" < "1-1" < "1.1", ...).
     #[test]
     fn ordering_examples_from_the_pom_reference() {
-        let ascending = ["1-alpha", "1-beta", "1-milestone", "1-rc", "1-snapshot", "1", "1-sp"];
+        let ascending = [
+            "1-alpha",
+            "1-beta",
+            "1-milestone",
+            "1-rc",
+            "1-snapshot",
+            "1",
+            "1-sp",
+        ];
         for pair in ascending.windows(2) {
             assert_eq!(cmp(pair[0], pair[1]), Ordering::Less, "{pair:?}");
         }

@@ -68,23 +68,34 @@ impl Scheme {
 
     /// Parse `text` under this scheme.
     pub fn parse(self, text: &str) -> Result<Version, VersionError> {
-        let refuse = |reason: String| VersionError { scheme: self, version: text.chars().take(80).collect(), reason };
+        let refuse = |reason: String| VersionError {
+            scheme: self,
+            version: text.chars().take(80).collect(),
+            reason,
+        };
         if text.is_empty() || text.len() > MAX_VERSION_LEN {
-            return Err(refuse(format!("empty or longer than {MAX_VERSION_LEN} bytes")));
+            return Err(refuse(format!(
+                "empty or longer than {MAX_VERSION_LEN} bytes"
+            )));
         }
         Ok(match self {
-            Self::Debian => Version::Debian(debversion::Version::parse_lenient(text).map_err(|e| refuse(e.to_string()))?),
+            Self::Debian => Version::Debian(
+                debversion::Version::parse_lenient(text).map_err(|e| refuse(e.to_string()))?,
+            ),
             Self::Alpine => Version::Alpine(ApkVersion::parse(text).map_err(refuse)?),
             Self::Rpm => Version::Rpm(check_evr(text).map_err(|e| refuse(e.into()))?),
             Self::SemVer | Self::Go => {
                 let bare = text.strip_prefix('v').unwrap_or(text);
-                let mut version = semver::Version::parse(bare).map_err(|e| refuse(e.to_string()))?;
+                let mut version =
+                    semver::Version::parse(bare).map_err(|e| refuse(e.to_string()))?;
                 // Precedence ignores build metadata (SemVer §11; Go's
                 // semver.Compare); the semver crate would use it as a tiebreak.
                 version.build = semver::BuildMetadata::EMPTY;
                 Version::SemVer(version)
             }
-            Self::PyPI => Version::PyPI(pep440_rs::Version::from_str(text).map_err(|e| refuse(e.to_string()))?),
+            Self::PyPI => Version::PyPI(
+                pep440_rs::Version::from_str(text).map_err(|e| refuse(e.to_string()))?,
+            ),
             Self::Maven => Version::Maven(MavenVersion::parse(text)),
             Self::Packagist => Version::Packagist(PackagistVersion::parse(text)),
         })
@@ -158,12 +169,20 @@ mod tests {
     use super::*;
 
     fn cmp(scheme: Scheme, a: &str, b: &str) -> Ordering {
-        scheme.parse(a).unwrap().compare(&scheme.parse(b).unwrap()).unwrap()
+        scheme
+            .parse(a)
+            .unwrap()
+            .compare(&scheme.parse(b).unwrap())
+            .unwrap()
     }
 
     fn ascending(scheme: Scheme, versions: &[&str]) {
         for pair in versions.windows(2) {
-            assert_eq!(cmp(scheme, pair[0], pair[1]), Ordering::Less, "{scheme:?} {pair:?}");
+            assert_eq!(
+                cmp(scheme, pair[0], pair[1]),
+                Ordering::Less,
+                "{scheme:?} {pair:?}"
+            );
         }
     }
 
@@ -203,10 +222,26 @@ mod tests {
     fn semver_spec_examples() {
         ascending(
             Scheme::SemVer,
-            &["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"],
+            &[
+                "1.0.0-alpha",
+                "1.0.0-alpha.1",
+                "1.0.0-alpha.beta",
+                "1.0.0-beta",
+                "1.0.0-beta.2",
+                "1.0.0-beta.11",
+                "1.0.0-rc.1",
+                "1.0.0",
+            ],
         );
         ascending(Scheme::SemVer, &["1.0.0", "2.0.0", "2.1.0", "2.1.1"]);
-        assert_eq!(cmp(Scheme::SemVer, "1.0.0+20130313144700", "1.0.0+exp.sha.5114f85"), Ordering::Equal);
+        assert_eq!(
+            cmp(
+                Scheme::SemVer,
+                "1.0.0+20130313144700",
+                "1.0.0+exp.sha.5114f85"
+            ),
+            Ordering::Equal
+        );
         assert!(Scheme::SemVer.parse("1.2").is_err());
     }
 
@@ -215,10 +250,26 @@ mod tests {
     /// "+incompatible" does not change precedence.
     #[test]
     fn go_module_examples() {
-        ascending(Scheme::Go, &["v0.0.0-20191109021931-daa7c04131f5", "v0.1.0"]);
-        ascending(Scheme::Go, &["v1.2.3", "v1.2.4-0.20191109021931-daa7c04131f5", "v1.2.4"]);
-        assert_eq!(cmp(Scheme::Go, "v2.0.0+incompatible", "2.0.0"), Ordering::Equal);
-        ascending(Scheme::Go, &["v0.0.0-20210817142637-7d9622a276b7", "0.0.0-20220412211240-33da011f77ad", "v0.0.0-20220520151302-bc2c85ada10a"]);
+        ascending(
+            Scheme::Go,
+            &["v0.0.0-20191109021931-daa7c04131f5", "v0.1.0"],
+        );
+        ascending(
+            Scheme::Go,
+            &["v1.2.3", "v1.2.4-0.20191109021931-daa7c04131f5", "v1.2.4"],
+        );
+        assert_eq!(
+            cmp(Scheme::Go, "v2.0.0+incompatible", "2.0.0"),
+            Ordering::Equal
+        );
+        ascending(
+            Scheme::Go,
+            &[
+                "v0.0.0-20210817142637-7d9622a276b7",
+                "0.0.0-20220412211240-33da011f77ad",
+                "v0.0.0-20220520151302-bc2c85ada10a",
+            ],
+        );
     }
 
     /// PEP 440, "Summary of permitted suffixes and relative ordering":
@@ -229,9 +280,26 @@ mod tests {
         ascending(
             Scheme::PyPI,
             &[
-                "1.dev0", "1.0.dev456", "1.0a1", "1.0a2.dev456", "1.0a12.dev456", "1.0a12", "1.0b1.dev456", "1.0b2",
-                "1.0b2.post345.dev456", "1.0b2.post345", "1.0rc1.dev456", "1.0rc1", "1.0", "1.0+abc.5", "1.0+abc.7",
-                "1.0+5", "1.0.post456.dev34", "1.0.post456", "1.0.15", "1.1.dev1",
+                "1.dev0",
+                "1.0.dev456",
+                "1.0a1",
+                "1.0a2.dev456",
+                "1.0a12.dev456",
+                "1.0a12",
+                "1.0b1.dev456",
+                "1.0b2",
+                "1.0b2.post345.dev456",
+                "1.0b2.post345",
+                "1.0rc1.dev456",
+                "1.0rc1",
+                "1.0",
+                "1.0+abc.5",
+                "1.0+abc.7",
+                "1.0+5",
+                "1.0.post456.dev34",
+                "1.0.post456",
+                "1.0.15",
+                "1.1.dev1",
             ],
         );
         ascending(Scheme::PyPI, &["1.0", "1!0.1"]);
@@ -240,7 +308,15 @@ mod tests {
     #[test]
     fn overlong_versions_are_refused() {
         let long = "1".repeat(MAX_VERSION_LEN + 1);
-        for scheme in [Scheme::Debian, Scheme::Alpine, Scheme::Rpm, Scheme::SemVer, Scheme::PyPI, Scheme::Maven, Scheme::Packagist] {
+        for scheme in [
+            Scheme::Debian,
+            Scheme::Alpine,
+            Scheme::Rpm,
+            Scheme::SemVer,
+            Scheme::PyPI,
+            Scheme::Maven,
+            Scheme::Packagist,
+        ] {
             assert!(scheme.parse(&long).is_err(), "{scheme:?}");
         }
         assert!(Scheme::Maven.parse("").is_err());

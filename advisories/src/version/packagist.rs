@@ -18,8 +18,18 @@
 use std::cmp::Ordering;
 
 /// The special forms in php-src's order, each with its weight.
-const SPECIAL_FORMS: [(&str, i8); 10] =
-    [("dev", 0), ("alpha", 1), ("a", 1), ("beta", 2), ("b", 2), ("RC", 3), ("rc", 3), ("#", 4), ("pl", 5), ("p", 5)];
+const SPECIAL_FORMS: [(&str, i8); 10] = [
+    ("dev", 0),
+    ("alpha", 1),
+    ("a", 1),
+    ("beta", 2),
+    ("b", 2),
+    ("RC", 3),
+    ("rc", 3),
+    ("#", 4),
+    ("pl", 5),
+    ("p", 5),
+];
 
 /// A version split into PHP's dot-separated parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +45,8 @@ impl PackagistVersion {
         let mut previous: Option<char> = None;
         for c in text.chars() {
             let separator = !c.is_ascii_alphanumeric();
-            let boundary = previous.is_some_and(|p| p != '.' && p.is_ascii_digit() != c.is_ascii_digit());
+            let boundary =
+                previous.is_some_and(|p| p != '.' && p.is_ascii_digit() != c.is_ascii_digit());
             if separator || boundary {
                 if !canonical.is_empty() && !canonical.ends_with('.') {
                     canonical.push('.');
@@ -46,12 +57,22 @@ impl PackagistVersion {
             }
             previous = Some(if separator { '.' } else { c });
         }
-        Self { parts: canonical.split('.').filter(|p| !p.is_empty()).map(str::to_string).collect() }
+        Self {
+            parts: canonical
+                .split('.')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+        }
     }
 }
 
 fn special_weight(form: &str) -> i8 {
-    SPECIAL_FORMS.iter().find(|(name, _)| form.starts_with(name)).map(|(_, w)| *w).unwrap_or(-1)
+    SPECIAL_FORMS
+        .iter()
+        .find(|(name, _)| form.starts_with(name))
+        .map(|(_, w)| *w)
+        .unwrap_or(-1)
 }
 
 fn is_number(part: &str) -> bool {
@@ -109,8 +130,19 @@ mod tests {
     /// The PHP manual's example canonicalisation and special-form order.
     #[test]
     fn examples_from_the_php_manual() {
-        assert_eq!(PackagistVersion::parse("4.3.2RC1").parts, ["4", "3", "2", "RC", "1"]);
-        let ascending = ["1.0-foo", "1.0-dev", "1.0-alpha", "1.0-beta", "1.0-RC1", "1.0.1", "1.0-pl1"];
+        assert_eq!(
+            PackagistVersion::parse("4.3.2RC1").parts,
+            ["4", "3", "2", "RC", "1"]
+        );
+        let ascending = [
+            "1.0-foo",
+            "1.0-dev",
+            "1.0-alpha",
+            "1.0-beta",
+            "1.0-RC1",
+            "1.0.1",
+            "1.0-pl1",
+        ];
         for pair in ascending.windows(2) {
             assert_eq!(cmp(pair[0], pair[1]), Ordering::Less, "{pair:?}");
         }
