@@ -3,10 +3,11 @@
 //! `IncludedInVersions`, `IncludedInRanges`, `BeforeLimits`), with the
 //! events of each range sorted by the ecosystem's own ordering.
 //!
-//! What cannot be decided is said, never guessed: a `GIT` range (it needs
-//! the repository's commit graph), a range type airlock does not know, and
-//! a version its scheme refuses make the answer "not evaluated" unless
-//! another range or the `versions` list already shows the version affected.
+//! What cannot be decided is said, never guessed: a `GIT` range without
+//! the `versions` list the schema requires beside it (commits need the
+//! repository's history), a range type airlock does not know, and a version
+//! its scheme refuses make the answer "not evaluated" unless another range
+//! or the `versions` list already shows the version affected.
 
 use crate::osv::{Affected, Event, RangeKind};
 use crate::version::{Scheme, Version};
@@ -76,8 +77,13 @@ pub fn evaluate(entry: &Affected, scheme: Scheme, installed: &str) -> Verdict {
                     Scheme::SemVer
                 }
             }
+            // The schema: GIT ranges "cannot be answered without access to
+            // a copy of the underlying Git repository", which is why they
+            // must come with the enumerated `versions` list (checked above).
+            // Without that list, the range is reported, not guessed.
+            RangeKind::Git if !entry.versions.is_empty() => continue,
             RangeKind::Git => {
-                reasons.push(format!("ranges[{i}] is a GIT range: commits need the repository's history, not evaluated"));
+                reasons.push(format!("ranges[{i}] is a GIT range without a versions list: commits need the repository's history, not evaluated"));
                 continue;
             }
             RangeKind::Other(kind) => {
@@ -333,9 +339,14 @@ mod tests {
             evaluate(&no_introduced, Scheme::Maven, "0.5"),
             Verdict::NotEvaluated { .. }
         ));
-        // A listed version still shows it affected.
+        // With the versions list the schema requires beside GIT ranges, the
+        // list decides.
         let mut git_listed = git.clone();
         git_listed.versions = vec!["1.0".into()];
         assert!(affected(&git_listed, Scheme::PyPI, "1.0"));
+        assert_eq!(
+            evaluate(&git_listed, Scheme::PyPI, "1.1"),
+            Verdict::NotAffected
+        );
     }
 }
