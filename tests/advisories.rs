@@ -103,9 +103,11 @@ impl PlainServer {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("python3 -m http.server (scripts/install-deps.sh installs python3)");
+        // Owned from here on: dropped (killed and waited for) on any panic.
+        let server = Self { child, url: format!("http://127.0.0.1:{port}") };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { child, url: format!("http://127.0.0.1:{port}") };
+                return server;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }

@@ -21,7 +21,8 @@
 use crate::error::{Error, Result};
 use crate::osv::{Record, MAX_RECORD_BYTES};
 use crate::snapshot::{
-    file_entry, read_zip, Counts, FileEntry, Index, Layout, Limits, SnapshotWriter,
+    hash_reader, read_zip, Counts, FileEntry, Index, Layout, Limits, SourceEntry, INDEX_FILE,
+    INDEX_MEDIA_TYPE,
 };
 use jiff::Timestamp;
 use sha2::Digest;
@@ -405,6 +406,129 @@ impl Http {
             source: Some(Box::new(e)),
         })
     }
+}
+
+/// Builds a snapshot directory beside its destination and moves it into
+/// place whole (one rename), so a failed fetch leaves nothing behind.
+struct SnapshotWriter {
+    staging: tempfile::TempDir,
+    out: PathBuf,
+    sources: Vec<SourceEntry>,
+    files: Vec<FileEntry>,
+}
+
+impl SnapshotWriter {
+    /// Start a snapshot that will appear at `out` (absent or empty).
+    fn new(out: &Path) -> Result<Self> {
+        ensure_empty_or_absent(out)?;
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|source| Error::Write {
+            path: parent.clone(),
+            source,
+        })?;
+        let staging = tempfile::Builder::new()
+            .prefix(".airlock-advisories-")
+            .tempdir_in(&parent)
+            .map_err(|source| Error::Write {
+                path: parent.clone(),
+                source,
+            })?;
+        Ok(Self {
+            staging,
+            out: out.to_path_buf(),
+            sources: Vec::new(),
+            files: Vec::new(),
+        })
+    }
+
+    /// The directory of the next source (`sources/<N>`), created.
+    fn next_source_dir(&self) -> Result<(String, PathBuf)> {
+        let rel = format!("sources/{}", self.sources.len());
+        let path = self.staging.path().join(&rel);
+        std::fs::create_dir_all(&path).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok((rel, path))
+    }
+
+    /// Record a source whose files are in `next_source_dir()`, with each
+    /// file's digest and size and its records' counts.
+    fn add_source(&mut self, url: &str, layout: Layout, files: Vec<FileEntry>, counts: Counts) {
+        let path = format!("sources/{}", self.sources.len());
+        self.files.extend(files);
+        self.sources.push(SourceEntry {
+            url: url.to_string(),
+            layout,
+            path,
+            records: counts.records,
+            withdrawn: counts.withdrawn,
+            ecosystems: counts.ecosystems,
+        });
+    }
+
+    /// Write index.json and move the snapshot into place.
+    fn finish(self, fetched_at: Timestamp) -> Result<Index> {
+        let index = Index {
+            media_type: INDEX_MEDIA_TYPE.to_string(),
+            airlock_version: env!("CARGO_PKG_VERSION").to_string(),
+            fetched_at,
+            sources: self.sources,
+            files: self.files,
+        };
+        let json = serde_json::to_vec_pretty(&index)
+            .map_err(|e| Error::Usage(format!("internal: index.json: {e}")))?;
+        let index_path = self.staging.path().join(INDEX_FILE);
+        std::fs::write(&index_path, json).map_err(|source| Error::Write {
+            path: index_path,
+            source,
+        })?;
+        let staged = self.staging.keep();
+        if self.out.exists() {
+            std::fs::remove_dir(&self.out).map_err(|source| Error::Write {
+                path: self.out.clone(),
+                source,
+            })?;
+        }
+        std::fs::rename(&staged, &self.out).map_err(|source| Error::Write {
+            path: self.out.clone(),
+            source,
+        })?;
+        Ok(index)
+    }
+}
+
+fn ensure_empty_or_absent(out: &Path) -> Result<()> {
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => match entries.next() {
+            None => Ok(()),
+            Some(_) => Err(Error::OutputExists {
+                path: out.to_path_buf(),
+            }),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(Error::Read {
+            path: out.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// SHA-256 and size of a file written into a snapshot.
+fn file_entry(rel: String, path: &Path) -> Result<FileEntry> {
+    let mut file = std::fs::File::open(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (size, sha256) = hash_reader(&mut file, path)?;
+    Ok(FileEntry {
+        path: rel,
+        sha256,
+        size,
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The advisories snapshot that crosses the air gap, and reading it back.
 //!
+//! Written by [`crate::fetch`]; read back here.
+//!
 //! ```text
 //! DIR/index.json            sources, fetch time, record counts, every file's sha256 and size
 //! DIR/sources/<N>/all.zip   an OSV per-ecosystem export, as fetched
@@ -22,7 +24,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 /// Media type of a snapshot's index.json.
 pub const INDEX_MEDIA_TYPE: &str = "application/vnd.airlock.advisories.snapshot.v1+json";
@@ -345,7 +347,7 @@ fn read_checked(
     }
 }
 
-fn hash_reader(reader: &mut impl Read, path: &Path) -> Result<(u64, String)> {
+pub(crate) fn hash_reader(reader: &mut impl Read, path: &Path) -> Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 64 * 1024];
     let mut size = 0u64;
@@ -476,135 +478,6 @@ impl Counts {
         }
         Ok(())
     }
-}
-
-/// Builds a snapshot directory beside its destination and moves it into
-/// place whole (one rename), so a failed fetch leaves nothing behind.
-pub struct SnapshotWriter {
-    staging: tempfile::TempDir,
-    out: PathBuf,
-    sources: Vec<SourceEntry>,
-    files: Vec<FileEntry>,
-}
-
-impl SnapshotWriter {
-    /// Start a snapshot that will appear at `out` (absent or empty).
-    pub fn new(out: &Path) -> Result<Self> {
-        ensure_empty_or_absent(out)?;
-        let parent = match out.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&parent).map_err(|source| Error::Write {
-            path: parent.clone(),
-            source,
-        })?;
-        let staging = tempfile::Builder::new()
-            .prefix(".airlock-advisories-")
-            .tempdir_in(&parent)
-            .map_err(|source| Error::Write {
-                path: parent.clone(),
-                source,
-            })?;
-        Ok(Self {
-            staging,
-            out: out.to_path_buf(),
-            sources: Vec::new(),
-            files: Vec::new(),
-        })
-    }
-
-    /// The directory of the next source (`sources/<N>`), created.
-    pub fn next_source_dir(&self) -> Result<(String, PathBuf)> {
-        let rel = format!("sources/{}", self.sources.len());
-        let path = self.staging.path().join(&rel);
-        std::fs::create_dir_all(&path).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
-        Ok((rel, path))
-    }
-
-    /// Record a source whose files are in `next_source_dir()`, with each
-    /// file's digest and size and its records' counts.
-    pub(crate) fn add_source(
-        &mut self,
-        url: &str,
-        layout: Layout,
-        files: Vec<FileEntry>,
-        counts: Counts,
-    ) {
-        let path = format!("sources/{}", self.sources.len());
-        self.files.extend(files);
-        self.sources.push(SourceEntry {
-            url: url.to_string(),
-            layout,
-            path,
-            records: counts.records,
-            withdrawn: counts.withdrawn,
-            ecosystems: counts.ecosystems,
-        });
-    }
-
-    /// Write index.json and move the snapshot into place.
-    pub fn finish(self, fetched_at: Timestamp) -> Result<Index> {
-        let index = Index {
-            media_type: INDEX_MEDIA_TYPE.to_string(),
-            airlock_version: env!("CARGO_PKG_VERSION").to_string(),
-            fetched_at,
-            sources: self.sources,
-            files: self.files,
-        };
-        let json = serde_json::to_vec_pretty(&index)
-            .map_err(|e| Error::Usage(format!("internal: index.json: {e}")))?;
-        let index_path = self.staging.path().join(INDEX_FILE);
-        std::fs::write(&index_path, json).map_err(|source| Error::Write {
-            path: index_path,
-            source,
-        })?;
-        let staged = self.staging.keep();
-        if self.out.exists() {
-            std::fs::remove_dir(&self.out).map_err(|source| Error::Write {
-                path: self.out.clone(),
-                source,
-            })?;
-        }
-        std::fs::rename(&staged, &self.out).map_err(|source| Error::Write {
-            path: self.out.clone(),
-            source,
-        })?;
-        Ok(index)
-    }
-}
-
-fn ensure_empty_or_absent(out: &Path) -> Result<()> {
-    match std::fs::read_dir(out) {
-        Ok(mut entries) => match entries.next() {
-            None => Ok(()),
-            Some(_) => Err(Error::OutputExists {
-                path: out.to_path_buf(),
-            }),
-        },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(Error::Read {
-            path: out.to_path_buf(),
-            source,
-        }),
-    }
-}
-
-/// SHA-256 and size of a file written into a snapshot.
-pub(crate) fn file_entry(rel: String, path: &Path) -> Result<FileEntry> {
-    let mut file = File::open(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let (size, sha256) = hash_reader(&mut file, path)?;
-    Ok(FileEntry {
-        path: rel,
-        sha256,
-        size,
-    })
 }
 
 #[cfg(test)]

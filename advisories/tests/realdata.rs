@@ -75,6 +75,16 @@ fn database(root: &Path) -> Database {
     Database::new(records)
 }
 
+/// The `<purl>` values of a CycloneDX XML document.
+fn xml_purls(path: &Path) -> Vec<String> {
+    let xml = std::fs::read_to_string(path).unwrap();
+    xml.split("<purl>")
+        .skip(1)
+        .filter_map(|s| s.split("</purl>").next())
+        .map(|p| p.replace("&amp;", "&"))
+        .collect()
+}
+
 fn scan_purls(db: &Database, purls: &[String]) -> ScanReport {
     scan(
         db,
@@ -278,16 +288,9 @@ fn osv_scanner_offline_rows_for_postgres_stretch() {
     let dir = advisories_dir();
     let root = dir.path().join("a");
     let db = database(&root);
-    let xml = std::fs::read_to_string(
-        root.join("osv-scanner-offline/testdata/sbom-insecure/postgres-stretch.cdx.xml"),
-    )
-    .unwrap();
-    let purls: Vec<String> = xml
-        .split("<purl>")
-        .skip(1)
-        .filter_map(|s| s.split("</purl>").next())
-        .map(|p| p.replace("&amp;", "&"))
-        .collect();
+    let purls = xml_purls(
+        &root.join("osv-scanner-offline/testdata/sbom-insecure/postgres-stretch.cdx.xml"),
+    );
     assert_eq!(purls.len(), 136);
     let report = scan_purls(&db, &purls);
     // osv-scanner prints one row per source package; libssl1.1 (source
@@ -368,16 +371,9 @@ fn osv_scanner_offline_alpine_row() {
     let dir = advisories_dir();
     let root = dir.path().join("a");
     let db = database(&root);
-    let xml = std::fs::read_to_string(
-        root.join("osv-scanner-offline/testdata/locks-many-with-insecure/alpine.cdx.xml"),
-    )
-    .unwrap();
-    let purls: Vec<String> = xml
-        .split("<purl>")
-        .skip(1)
-        .filter_map(|s| s.split("</purl>").next())
-        .map(|p| p.replace("&amp;", "&"))
-        .collect();
+    let purls = xml_purls(
+        &root.join("osv-scanner-offline/testdata/locks-many-with-insecure/alpine.cdx.xml"),
+    );
     let report = scan_purls(&db, &purls);
     let found: BTreeSet<Row> = rows(&report);
     let musl = row(

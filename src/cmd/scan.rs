@@ -100,7 +100,7 @@ impl<'a> ScanOutput<'a> {
 fn render_text(output: &ScanOutput<'_>) {
     let report = output.report;
     println!(
-        "Scanned {} ({} {}): {} packages, {} matched against {} advisories fetched {}",
+        "Scanned {} ({} {}): {} packages, {} scanned against {} advisories fetched {}",
         output.sbom.path.display(),
         output.sbom.kind.format,
         output.sbom.kind.spec_version,

@@ -47,10 +47,8 @@ impl PackagistVersion {
             let separator = !c.is_ascii_alphanumeric();
             let boundary =
                 previous.is_some_and(|p| p != '.' && p.is_ascii_digit() != c.is_ascii_digit());
-            if separator || boundary {
-                if !canonical.is_empty() && !canonical.ends_with('.') {
-                    canonical.push('.');
-                }
+            if (separator || boundary) && !canonical.is_empty() && !canonical.ends_with('.') {
+                canonical.push('.');
             }
             if !separator {
                 canonical.push(c);
