@@ -95,3 +95,37 @@ impl Database {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, modified: &str, withdrawn: bool, fixed: &str) -> Record {
+        let mut json = serde_json::json!({
+            "id": id, "modified": modified,
+            "affected": [{"package": {"ecosystem": "PyPI", "name": "Foo_Bar"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}],
+        });
+        if withdrawn {
+            json["withdrawn"] = "2024-06-01T00:00:00Z".into();
+        }
+        Record::parse(json.to_string().as_bytes(), id).unwrap()
+    }
+
+    #[test]
+    fn withdrawn_records_are_left_out_and_the_newest_copy_of_an_id_kept() {
+        let db = Database::new([
+            record("PYSEC-1", "2024-01-01T00:00:00Z", false, "1.0"),
+            record("PYSEC-1", "2024-05-01T00:00:00Z", false, "2.0"),
+            record("PYSEC-1", "2024-03-01T00:00:00Z", false, "3.0"),
+            record("PYSEC-2", "2024-01-01T00:00:00Z", true, "1.0"),
+        ]);
+        assert_eq!((db.len(), db.withdrawn(), db.duplicates()), (1, 1, 2));
+        // Looked up by the PEP 503 name, whatever the spelling.
+        let found: Vec<_> = db
+            .lookup("PyPI", "foo.bar")
+            .map(|(r, _)| r.modified.to_string())
+            .collect();
+        assert_eq!(found, ["2024-05-01T00:00:00Z"]);
+    }
+}

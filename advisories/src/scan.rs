@@ -275,3 +275,77 @@ fn finding(purl: &str, c: &Coordinates, group: &[Match<'_>]) -> Finding {
         fixed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, aliases: &[&str], vector: Option<&str>, fixed: &str) -> Record {
+        let mut json = serde_json::json!({
+            "id": id, "modified": "2024-01-01T00:00:00Z", "aliases": aliases,
+            "affected": [{"package": {"ecosystem": "npm", "name": "left-pad"},
+                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}],
+        });
+        if let Some(v) = vector {
+            json["severity"] = serde_json::json!([{"type": "CVSS_V3", "score": v}]);
+        }
+        Record::parse(json.to_string().as_bytes(), id).unwrap()
+    }
+
+    #[test]
+    fn records_that_are_aliases_of_each_other_make_one_finding() {
+        let db = Database::new([
+            record(
+                "GHSA-a",
+                &["CVE-1"],
+                Some("CVSS:3.1/AV:L/AC:H/PR:L/UI:R/S:U/C:H/I:N/A:N"),
+                "1.5.0",
+            ),
+            record(
+                "OSV-b",
+                &["CVE-1", "GHSA-a"],
+                Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+                "1.4.0",
+            ),
+            record("GHSA-c", &["CVE-2"], None, "2.0.0"),
+        ]);
+        let packages = [
+            PackageRef {
+                name: "left-pad",
+                version: Some("1.3.0"),
+                purl: Some("pkg:npm/left-pad@1.3.0"),
+            },
+            PackageRef {
+                name: "left-pad",
+                version: Some("1.3.0"),
+                purl: Some("pkg:npm/left-pad@1.3.0"),
+            },
+            PackageRef {
+                name: "no-purl",
+                version: None,
+                purl: None,
+            },
+        ];
+        let report = scan(&db, packages);
+        assert_eq!(
+            (report.packages, report.scanned, report.unscanned.len()),
+            (3, 1, 1)
+        );
+        let ids: Vec<&Vec<String>> = report.findings.iter().map(|f| &f.ids).collect();
+        assert_eq!(
+            ids,
+            [
+                &vec!["GHSA-a".to_string(), "OSV-b".to_string()],
+                &vec!["GHSA-c".to_string()]
+            ]
+        );
+        let merged = &report.findings[0];
+        assert_eq!(merged.aliases, ["CVE-1"]);
+        assert_eq!(
+            (merged.severity.rating, merged.severity.score),
+            (Rating::Critical, Some(9.8))
+        );
+        assert_eq!(merged.fixed, ["1.4.0", "1.5.0"]);
+        assert_eq!(report.findings[1].severity.rating, Rating::Unknown);
+    }
+}
