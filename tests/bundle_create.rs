@@ -430,3 +430,22 @@ fn an_unusable_sign_key_is_refused_before_any_network_and_never_shown() {
         assert!(!run.stderr.contains("hunter2"));
     }
 }
+
+#[test]
+fn set_only_signatures_get_their_proofs_from_the_log_the_trusted_root_names_unless_rekor_url_overrides_it() {
+    let env = Env::start();
+    let app = env.registry.push_image("test/app:v1", "app");
+    env.sign("test/app", &app, SignMode::Legacy);
+    // The lab's trusted_root.json lists its own Rekor as tlogs[].baseUrl;
+    // no --rekor-url is given (Env never passes one).
+    let trusted = std::fs::read_to_string(env.lab.trust_dir().join("trusted_root.json")).unwrap();
+    assert!(trusted.contains(env.lab.url()), "{trusted}");
+    let run = env.run(&[&env.reference("test/app:v1"), "--out", env.path("b").to_str().unwrap(), "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["images"][0]["logEntriesFetched"], 1, "{}", run.stdout);
+    // --rekor-url wins over the trusted root, for every log.
+    let dead = format!("http://127.0.0.1:{}", testbed::free_port());
+    let run = env.run(&[&env.reference("test/app:v1"), "--out", env.path("c").to_str().unwrap(), "--rekor-url", &dead]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&dead), "{}", run.stderr);
+}

@@ -1,11 +1,18 @@
 //! What `bundle create` did, as data: the CLI renders it as text or JSON.
 
+use crate::fetch::FetchStats;
+use crate::request::{Created, Inputs};
+use crate::resolve::Child;
+use crate::sboms::BundleImage;
 use crate::selfcheck::{LayerCheck, Status};
-use crate::write::layout::FetchStats;
+use crate::trust::Trust;
+use crate::write::Staged;
 use oci::Digest;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use verifier::bundle::archive::Compression;
-use verifier::bundle::manifest::{EvidenceSource, SbomFormat, SbomSource};
+use verifier::bundle::manifest::{EvidenceSource, PlatformEntry, SbomFormat, SbomSource, TrustMaterial};
+use verifier::policy::eval::ImageVerdict;
 
 /// Media type of the `--output json` report.
 pub const MEDIA_TYPE: &str = "application/vnd.airlock.bundle-create.report.v1+json";
@@ -93,9 +100,9 @@ pub struct ImageReport {
     /// Media type of the manifest or index.
     pub media_type: String,
     /// Children carried.
-    pub platforms: Vec<PlatformReport>,
+    pub platforms: Vec<PlatformEntry>,
     /// Children left out by `--platform`.
-    pub dropped_platforms: Vec<PlatformReport>,
+    pub dropped_platforms: Vec<PlatformEntry>,
     /// Every evidence manifest found, with its self-check.
     pub evidence: Vec<EvidenceReport>,
     /// SBOMs carried.
@@ -106,15 +113,6 @@ pub struct ImageReport {
     pub self_check: SelfCheckSummary,
     /// Things the operator should know about this image (nothing found!).
     pub warnings: Vec<String>,
-}
-
-/// A platform child.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PlatformReport {
-    /// `os/arch[/variant]`.
-    pub platform: String,
-    /// Its digest.
-    pub digest: Digest,
 }
 
 /// One evidence manifest.
@@ -194,4 +192,144 @@ pub struct BlobReport {
     pub shared: usize,
     /// What fetching did (downloaded versus reused from an earlier run).
     pub fetch: FetchStats,
+}
+
+/// What the phases produced, for the report.
+pub(crate) struct Outcome<'a> {
+    /// The request's inputs, read (the signing key, the bundle extended).
+    pub inputs: &'a Inputs,
+    /// The creation time.
+    pub created: Created,
+    /// The trust material carried.
+    pub trust: &'a Trust,
+    /// Every image as carried.
+    pub images: &'a [BundleImage],
+    /// What fetching did.
+    pub fetch: FetchStats,
+    /// The bundle written.
+    pub staged: &'a Staged,
+    /// With `--policy`: every image's verdict.
+    pub policy: Option<Vec<ImageVerdict>>,
+    /// Where it went.
+    pub output: OutputReport,
+}
+
+/// The report of a finished bundle.
+pub(crate) fn build(outcome: Outcome<'_>) -> Report {
+    let mut warnings = Vec::new();
+    let mut images: Vec<ImageReport> = outcome.images.iter().map(|image| image_report(image, &mut warnings)).collect();
+    images.sort_by(|a, b| a.reference.cmp(&b.reference));
+    Report {
+        media_type: MEDIA_TYPE,
+        bundle_id: outcome.staged.id.clone(),
+        output: outcome.output,
+        created: outcome.created.at(),
+        created_pinned: matches!(outcome.created, Created::Pinned(_)),
+        extends: outcome.inputs.previous.as_ref().map(|p| p.id.clone()),
+        trust: trust_report(outcome.trust, outcome.staged.trust_files.clone()),
+        transfer_key: outcome.inputs.sign_key.as_ref().map(|k| k.fingerprint().to_string()),
+        images,
+        blobs: blob_report(outcome.images, outcome.staged, outcome.fetch),
+        warnings,
+        policy: outcome.policy,
+        airlock_version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+/// One image, with its warnings (also added to `all`, prefixed with the
+/// reference): nothing found, or nothing that could be verified.
+fn image_report(image: &BundleImage, all: &mut Vec<String>) -> ImageReport {
+    let r = &image.image;
+    let mut summary = SelfCheckSummary::default();
+    let mut warnings = Vec::new();
+    let evidence: Vec<EvidenceReport> = image
+        .evidence
+        .iter()
+        .map(|e| {
+            e.check.layers.iter().for_each(|layer| summary.add(layer.status));
+            warnings.extend(e.check.warnings.iter().cloned());
+            let found = &e.collected.found;
+            EvidenceReport {
+                kind: found.kind.name(),
+                subject: found.subject.clone(),
+                manifest: found.descriptor.digest.clone(),
+                source: found.source,
+                artifact_type: found.artifact_type.clone(),
+                layers: e.check.layers.clone(),
+            }
+        })
+        .collect();
+    if evidence.is_empty() {
+        warnings.push(format!(
+            "no signatures, attestations, SBOMs or referrers were found for {} ({}){}: the bundle carries the image without evidence",
+            r.reference,
+            r.digest(),
+            if r.platforms.is_empty() { "" } else { " or any of its platforms" }
+        ));
+    } else if summary.verified + summary.log_verified == 0 {
+        warnings.push(format!("no signature of {} could be verified on this side (see each layer's reason)", r.reference));
+    }
+    all.extend(warnings.iter().map(|w| format!("{}: {w}", r.reference)));
+    ImageReport {
+        reference: r.reference.to_string(),
+        digest: r.digest().clone(),
+        media_type: r.graph.root.media_type.clone(),
+        platforms: r.platforms.iter().map(Child::entry).collect(),
+        dropped_platforms: r.dropped.iter().map(Child::entry).collect(),
+        log_entries_fetched: image.evidence.iter().map(|e| e.check.log_entries.len()).sum(),
+        evidence,
+        sboms: image.sboms.iter().map(|s| SbomReport::from(&s.entry)).collect(),
+        self_check: summary,
+        warnings,
+    }
+}
+
+impl From<&verifier::bundle::manifest::SbomEntry> for SbomReport {
+    fn from(s: &verifier::bundle::manifest::SbomEntry) -> Self {
+        Self {
+            format: s.format,
+            subject: s.subject.clone(),
+            source: s.source,
+            blob: s.blob.clone(),
+            file: s.file.clone(),
+        }
+    }
+}
+
+/// Blob totals; `shared` counts the blobs (and manifests) more than one
+/// image needs.
+fn blob_report(images: &[BundleImage], staged: &Staged, fetch: FetchStats) -> BlobReport {
+    let mut users: BTreeMap<&Digest, BTreeSet<usize>> = BTreeMap::new();
+    for (i, image) in images.iter().enumerate() {
+        let graphs = image.graphs().flat_map(|(g, _)| g.manifests.iter().map(|m| m.digest()).chain(g.blobs.iter().map(|b| &b.digest)));
+        for digest in graphs.chain(image.sboms.iter().map(|s| &s.entry.blob)) {
+            users.entry(digest).or_default().insert(i);
+        }
+    }
+    let blobs = &staged.manifest.blobs;
+    let carried: Vec<_> = blobs.iter().filter(|b| b.carried).collect();
+    BlobReport {
+        count: blobs.len(),
+        bytes: blobs.iter().map(|b| b.size).sum(),
+        carried: carried.len(),
+        carried_bytes: carried.iter().map(|b| b.size).sum(),
+        not_carried: blobs.len() - carried.len(),
+        shared: users.values().filter(|u| u.len() > 1).count(),
+        fetch,
+    }
+}
+
+fn trust_report(trust: &Trust, files: Vec<String>) -> TrustReport {
+    let (kind, mirror, source) = match &trust.material {
+        TrustMaterial::Tuf { mirror, .. } => ("tuf", Some(mirror.clone()), "TUF snapshot verified from the pinned root at fetch time"),
+        _ => ("trusted-root", None, "hand-managed trusted_root.json carried as is: no TUF chain was checked"),
+    };
+    TrustReport {
+        kind,
+        mirror,
+        tuf_chain_checked: kind == "tuf",
+        trusted_root_digest: trust.root.digest(),
+        source: source.to_string(),
+        files,
+    }
 }

@@ -1,11 +1,14 @@
 //! Tags to digests, once, and indexes to the children a bundle carries.
 
 use crate::error::{Error, Result};
+use crate::progress::{Phase, Progress, Unit};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use oci::remote::{Registry, RemoteOptions, Repository};
 use oci::store::{self, Graph};
 use oci::{Descriptor, Digest, ImageRef, Manifest, Platform};
 use std::collections::HashMap;
 use std::sync::Mutex;
+use verifier::bundle::manifest::PlatformEntry;
 
 /// One HTTP client per registry host, shared by every repository on it.
 pub struct Registries {
@@ -54,6 +57,14 @@ pub struct Child {
 }
 
 impl Child {
+    /// As the bundle manifest and the report list it.
+    pub fn entry(&self) -> PlatformEntry {
+        PlatformEntry {
+            platform: self.platform.clone(),
+            digest: self.descriptor.digest.clone(),
+        }
+    }
+
     fn of(descriptor: &Descriptor) -> Self {
         Self {
             platform: descriptor
@@ -92,6 +103,28 @@ impl Resolved {
             .chain(self.platforms.iter().map(|c| c.descriptor.digest.clone()))
             .collect()
     }
+}
+
+/// Resolve each of `images`, `jobs` at a time, with clients built from
+/// `remote`; in request order.
+pub async fn images(images: &[ImageRef], platforms: &[Platform], remote: &RemoteOptions, jobs: usize, progress: &dyn Progress) -> Result<Vec<Resolved>> {
+    let registries = Registries::new(remote.clone());
+    progress.start(Phase::Resolve, images.len() as u64, Unit::Items);
+    let resolved = stream::iter(images)
+        .map(|reference| {
+            let registries = &registries;
+            async move {
+                let r = resolve(registries, reference, platforms).await?;
+                progress.note(&format!("{reference} resolved to {}", r.digest()));
+                progress.advance(1);
+                Ok::<_, Error>(r)
+            }
+        })
+        .buffered(jobs)
+        .try_collect()
+        .await?;
+    progress.finish(Phase::Resolve);
+    Ok(resolved)
 }
 
 /// Resolve `reference` to a digest (its tag, once; or the digest it names)

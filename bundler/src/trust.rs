@@ -3,11 +3,12 @@
 //!
 //! Either a TUF snapshot fetched the way `airlock trust fetch` does (the
 //! same code: `trust_roots::fetch`), verified from the pinned root, or a
-//! hand-managed `trusted_root.json` carried byte for byte. (Not in the
-//! style guide's module list: the bundler's own step between "resolve" and
-//! "collect", kept out of `collect/`, which is about images.)
+//! hand-managed `trusted_root.json` carried byte for byte. The pipeline's
+//! first phase: nothing is resolved until the material to check it with is
+//! in hand.
 
 use crate::error::{Error, Result};
+use crate::progress::{Phase, Progress, Unit};
 use crate::Created;
 use std::path::{Path, PathBuf};
 use trust_roots::{PinnedRoot, ReferenceTime, TimePolicy, VerifiedTrustRoot};
@@ -49,7 +50,15 @@ pub struct Trust {
 
 /// Write the trust material into `dir` (the bundle's `airlock/trust`,
 /// replaced if present) and verify it.
-pub async fn prepare(input: &TrustInput, dir: &Path, created: &Created) -> Result<Trust> {
+pub async fn prepare(input: &TrustInput, dir: &Path, created: &Created, progress: &dyn Progress) -> Result<Trust> {
+    progress.start(Phase::Trust, 1, Unit::Items);
+    let trust = write_and_verify(input, dir, created).await?;
+    progress.advance(1);
+    progress.finish(Phase::Trust);
+    Ok(trust)
+}
+
+async fn write_and_verify(input: &TrustInput, dir: &Path, created: &Created) -> Result<Trust> {
     match std::fs::remove_dir_all(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

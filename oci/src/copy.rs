@@ -4,18 +4,27 @@
 //! Order, so that every registry accepts it (ECR refuses a manifest whose
 //! blobs are missing, distribution an index whose children are): all blobs,
 //! then image manifests, then indexes (children before parents), then tags.
-//! Blobs already present are skipped (checked first, so a second copy
-//! uploads nothing); a destination that can mount a blob from another
-//! repository does so; blob copies run `jobs` at a time; transient failures
-//! are retried with exponential backoff. The library never prints: what
-//! happens is reported through [`Progress`].
+//!
+//! Blobs are copied by one function, [`copy_blobs`], whether they are one
+//! graph's ([`copy_graph`]) or a set gathered from several source
+//! repositories (the bundler's images): each digest once; blobs already
+//! present are skipped (checked first, so a second copy uploads nothing,
+//! and a copy into a layout resumes where an interrupted one stopped); a
+//! destination that can mount a blob from another repository does so; blob
+//! copies run `jobs` at a time, each streamed through a digest check in
+//! constant memory; transient failures are retried with exponential
+//! backoff. The library never prints: what happens, bytes included, is
+//! reported through [`Progress`].
 
 use crate::digest::Digest;
-use crate::error::{Error, Result};
+use crate::error::{BlobCopyError, Error, Result};
 use crate::manifest::{Descriptor, Platform};
 use crate::reference::Tag;
-use crate::store::{self, Graph, Store};
+use crate::store::{self, BlobReader, Graph, Store};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::collections::BTreeSet;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// How transient failures are retried: `attempts` tries in all, waiting
@@ -89,6 +98,14 @@ pub enum Event<'a> {
     BlobMounted(&'a Descriptor),
     /// A blob is about to be copied.
     BlobStarted(&'a Descriptor),
+    /// More of a blob's bytes were copied (reported as they stream, so a
+    /// large layer shows progress; a retried copy reports its bytes again).
+    BlobBytes {
+        /// The blob.
+        blob: &'a Descriptor,
+        /// How many more bytes.
+        bytes: u64,
+    },
     /// A blob was copied.
     BlobCopied(&'a Descriptor),
     /// A manifest was put.
@@ -160,6 +177,8 @@ pub struct CopyReport {
     pub bytes_copied: u64,
     /// Blobs already present.
     pub blobs_present: usize,
+    /// Bytes already present.
+    pub bytes_present: u64,
     /// Blobs mounted from another repository.
     pub blobs_mounted: usize,
     /// Manifests put (every manifest of the graph, present or not: putting
@@ -170,7 +189,7 @@ pub struct CopyReport {
 }
 
 enum BlobOutcome {
-    Present,
+    Present(u64),
     Mounted,
     Copied(u64),
 }
@@ -195,28 +214,16 @@ pub async fn copy_graph<S: Store, D: Store>(
     options: &CopyOptions,
     progress: &dyn Progress,
 ) -> Result<CopyReport> {
-    let mut report = CopyReport::default();
     for d in &graph.dropped {
         progress.event(&Event::Dropped(d));
     }
-    report.dropped = graph.dropped.clone();
 
     // 1. Blobs, `jobs` at a time.
-    let outcomes: Vec<BlobOutcome> = stream::iter(graph.blobs.iter())
-        .map(|blob| copy_blob(src, dst, blob, options.retry, progress))
-        .buffer_unordered(options.jobs.max(1))
-        .try_collect()
-        .await?;
-    for outcome in outcomes {
-        match outcome {
-            BlobOutcome::Present => report.blobs_present += 1,
-            BlobOutcome::Mounted => report.blobs_mounted += 1,
-            BlobOutcome::Copied(n) => {
-                report.blobs_copied += 1;
-                report.bytes_copied += n;
-            }
-        }
-    }
+    let blobs = graph.blobs.iter().map(|blob| (src, blob.clone()));
+    let mut report = copy_blobs(blobs, dst, options.jobs, options.retry, progress)
+        .await
+        .map_err(|e| e.source)?;
+    report.dropped = graph.dropped.clone();
 
     // 2. Manifests, children first (the walk's order: image manifests
     // before the indexes that list them, the root last).
@@ -255,6 +262,48 @@ pub async fn copy_graph<S: Store, D: Store>(
     Ok(report)
 }
 
+/// Copy a set of blobs into `dst`, each from the store it was found in:
+/// the blobs of a graph, or of images in several repositories. Each digest
+/// is copied once, from the first source that lists it. Blobs `dst` already
+/// holds are reused, never fetched again (for a layout: blobs an earlier,
+/// interrupted copy verified and stored). `jobs` copies run at once. The
+/// first failure stops the copy and names its blob.
+pub async fn copy_blobs<'a, S: Store + 'a, D: Store>(
+    blobs: impl IntoIterator<Item = (&'a S, Descriptor)>,
+    dst: &D,
+    jobs: usize,
+    retry: RetryPolicy,
+    progress: &dyn Progress,
+) -> std::result::Result<CopyReport, BlobCopyError> {
+    let mut seen = BTreeSet::new();
+    let unique: Vec<(&S, Descriptor)> = blobs.into_iter().filter(|(_, b)| seen.insert(b.digest.clone())).collect();
+    let outcomes: Vec<BlobOutcome> = stream::iter(unique.iter())
+        .map(|(src, blob)| async move {
+            copy_blob(*src, dst, blob, retry, progress).await.map_err(|source| BlobCopyError {
+                digest: blob.digest.clone(),
+                source,
+            })
+        })
+        .buffer_unordered(jobs.max(1))
+        .try_collect()
+        .await?;
+    let mut report = CopyReport::default();
+    for outcome in outcomes {
+        match outcome {
+            BlobOutcome::Present(n) => {
+                report.blobs_present += 1;
+                report.bytes_present += n;
+            }
+            BlobOutcome::Mounted => report.blobs_mounted += 1,
+            BlobOutcome::Copied(n) => {
+                report.blobs_copied += 1;
+                report.bytes_copied += n;
+            }
+        }
+    }
+    Ok(report)
+}
+
 fn report_retry<'a>(
     progress: &'a dyn Progress,
     operation: &'static str,
@@ -281,7 +330,7 @@ async fn copy_blob<S: Store, D: Store>(
     let on_retry = |operation| report_retry(progress, operation, &blob.digest);
     if retry.run(|| dst.has_blob(blob), on_retry("check blob")).await? {
         progress.event(&Event::BlobPresent(blob));
-        return Ok(BlobOutcome::Present);
+        return Ok(BlobOutcome::Present(blob.size));
     }
     if dst.mount_blob(blob).await.unwrap_or(false) {
         progress.event(&Event::BlobMounted(blob));
@@ -292,14 +341,48 @@ async fn copy_blob<S: Store, D: Store>(
     retry
         .run(
             || async {
-                let reader = src.open_blob(blob).await?;
-                dst.put_blob(blob, reader).await
+                let (reader, mut counts) = Counted::new(src.open_blob(blob).await?);
+                let report = async {
+                    while let Some(bytes) = counts.recv().await {
+                        progress.event(&Event::BlobBytes { blob, bytes });
+                    }
+                };
+                // The channel closes when the store drops the reader.
+                tokio::join!(dst.put_blob(blob, reader), report).0
             },
             on_retry("copy blob"),
         )
         .await?;
     progress.event(&Event::BlobCopied(blob));
     Ok(BlobOutcome::Copied(blob.size))
+}
+
+/// A blob reader that tells how many bytes went past. A store takes only
+/// `'static` readers, so the counts travel over a channel to the copy,
+/// which reports them.
+struct Counted {
+    inner: BlobReader,
+    counts: tokio::sync::mpsc::UnboundedSender<u64>,
+}
+
+impl Counted {
+    fn new(inner: BlobReader) -> (Self, tokio::sync::mpsc::UnboundedReceiver<u64>) {
+        let (counts, receiver) = tokio::sync::mpsc::unbounded_channel();
+        (Self { inner, counts }, receiver)
+    }
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = self.inner.as_mut().poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        if n > 0 {
+            // Nobody listening (the copy gave up) is no reason to fail a read.
+            let _ = self.counts.send(n as u64);
+        }
+        poll
+    }
 }
 
 #[cfg(test)]

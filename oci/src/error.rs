@@ -144,6 +144,27 @@ pub enum Error {
         reason: String,
     },
 
+    /// A credential helper could not give the credentials for a registry.
+    /// Never holds anything the helper printed.
+    #[error("registry {registry}: credential helper {helper}: {reason}")]
+    CredentialHelper {
+        /// The registry host.
+        registry: String,
+        /// `docker-credential-NAME`, and where it was configured.
+        helper: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// A file of CA certificates could not be used.
+    #[error("CA certificates {path}: {reason}")]
+    Certificates {
+        /// The PEM file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+
     /// A graph of manifests is larger or deeper than airlock walks.
     #[error("{location}: {reason}")]
     Limit {
@@ -152,6 +173,18 @@ pub enum Error {
         /// Which limit was crossed.
         reason: String,
     },
+}
+
+/// A blob of a set ([`crate::copy::copy_blobs`]) that could not be copied:
+/// which one, and why, so the caller can say which image needed it.
+#[derive(Debug, thiserror::Error)]
+#[error("blob {digest}: {source}")]
+pub struct BlobCopyError {
+    /// The blob.
+    pub digest: crate::Digest,
+    /// Why.
+    #[source]
+    pub source: Error,
 }
 
 impl Error {

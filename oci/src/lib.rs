@@ -16,7 +16,11 @@
 //! Nothing in this crate decides whether content is *trusted*; that is the
 //! verifier's job. It never prints, reads environment variables, or reads
 //! the clock to decide anything; progress reaches callers through
-//! [`copy::Progress`].
+//! [`copy::Progress`]. Two things it does on its users' behalf: it runs the
+//! docker credential helpers a docker config names ([`remote::Credentials`]),
+//! and its HTTP clients (reqwest's defaults) honour the proxy and
+//! certificate variables of the environment; a monotonic clock times token
+//! reuse and helper timeouts.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -52,7 +56,7 @@ pub mod store;
 pub mod testsuite;
 
 pub use digest::{Algorithm, AsyncDigestReader, Digest, DigestError, DigestReader, Hasher, IO_CHUNK};
-pub use error::{error_chain, Error, Result};
+pub use error::{error_chain, BlobCopyError, Error, Result};
 pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, Platform, RawManifest, MAX_MANIFEST_SIZE};
 pub use layout::Layout;
 pub use reference::{ImageRef, PinnedRef, Tag, DOCKER_HUB};

@@ -269,6 +269,9 @@ impl Progress for Recorder {
             Event::BlobMounted(d) => format!("mounted {}", d.digest),
             Event::BlobStarted(d) => format!("started {}", d.digest),
             Event::BlobCopied(d) => format!("copied {}", d.digest),
+            // Per chunk: too many to record, and what they add up to is
+            // checked by `blob_bytes_add_up`.
+            Event::BlobBytes { .. } => return,
             Event::ManifestPut(d) => format!("manifest {} {}", d.media_type, d.digest),
             Event::TagPut(t, d) => format!("tag {t} {d}"),
             Event::Dropped(d) => format!("dropped {}", d.digest),
@@ -312,4 +315,57 @@ pub async fn copy_is_idempotent<S: Store, D: Store>(src: &S, dst: &D, salt: &str
     assert!(last("copied") < pos("manifest"), "{events:?}");
     assert!(last(&format!("manifest {}", media_type::OCI_MANIFEST)) < pos(&format!("manifest {}", media_type::OCI_INDEX)), "{events:?}");
     assert!(last("manifest") < pos("tag"), "{events:?}");
+}
+
+/// Sums the bytes [`Event::BlobBytes`] reports.
+#[derive(Default)]
+struct ByteCount(std::sync::atomic::AtomicU64);
+
+impl Progress for ByteCount {
+    fn event(&self, event: &Event<'_>) {
+        if let Event::BlobBytes { bytes, .. } = event {
+            self.0.fetch_add(*bytes, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// Copy the blobs of two images, one in `a` and one in `b`, sharing a
+/// layer, into `dst` with [`copy::copy_blobs`]: the shared layer once, every
+/// byte reported as it streams; a second copy reuses everything; a blob no
+/// source has fails the copy, naming its digest.
+pub async fn copy_blobs_from_several_sources<S: Store, D: Store>(a: &S, b: &S, dst: &D, salt: &str) {
+    let shared = bytes(&format!("{salt}/shared"), 300_000);
+    let shared_d = describe("application/vnd.oci.image.layer.v1.tar", &shared);
+    for store in [a, b] {
+        store.put_blob(&shared_d, std::io::Cursor::new(shared.clone())).await.unwrap();
+    }
+    let own_a = put_image(a, &format!("{salt}/a"), 100_000).await;
+    let own_b = put_image(b, &format!("{salt}/b"), 200_000).await;
+    let blobs_of = |m: &RawManifest| match m.manifest() {
+        crate::Manifest::Image(i) => std::iter::once(i.config.clone()).chain(i.layers.iter().cloned()).collect::<Vec<_>>(),
+        crate::Manifest::Index(_) => unreachable!(),
+    };
+    let mut set: Vec<(&S, Descriptor)> = blobs_of(&own_a).into_iter().map(|d| (a, d)).collect();
+    set.push((a, shared_d.clone()));
+    set.extend(blobs_of(&own_b).into_iter().map(|d| (b, d)));
+    set.push((b, shared_d.clone()));
+    let total: u64 = {
+        let mut unique: Vec<&Descriptor> = set.iter().map(|(_, d)| d).collect();
+        unique.sort_by(|x, y| x.digest.cmp(&y.digest));
+        unique.dedup_by(|x, y| x.digest == y.digest);
+        unique.iter().map(|d| d.size).sum()
+    };
+    let counted = ByteCount::default();
+    let first = copy::copy_blobs(set.clone(), dst, 3, copy::RetryPolicy::none(), &counted).await.unwrap();
+    let loc = dst.location();
+    assert_eq!(first.blobs_copied, 5, "{loc}: two configs, two layers and the shared one, once: {first:?}");
+    assert_eq!(first.bytes_copied, total, "{loc}");
+    assert_eq!(counted.0.load(std::sync::atomic::Ordering::SeqCst), total, "{loc}: every byte reported as it streamed");
+    assert!(dst.has_blob(&shared_d).await.unwrap(), "{loc}");
+    let second = copy::copy_blobs(set, dst, 3, copy::RetryPolicy::none(), &copy::NoProgress).await.unwrap();
+    assert_eq!((second.blobs_copied, second.blobs_present, second.bytes_present), (0, 5, total), "{loc}: {second:?}");
+    let nowhere = describe("application/octet-stream", &bytes(&format!("{salt}/nowhere"), 10));
+    let err = copy::copy_blobs([(a, nowhere.clone())], dst, 1, copy::RetryPolicy::none(), &copy::NoProgress).await.unwrap_err();
+    assert_eq!(err.digest, nowhere.digest, "{loc}");
+    assert!(err.source.is_not_found(), "{loc}: {err}");
 }

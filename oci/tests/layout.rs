@@ -27,6 +27,15 @@ async fn copy_between_layouts_is_idempotent_and_ordered() {
     testsuite::copy_is_idempotent(&src, &dst, "l2l").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blob_set_from_two_layouts_is_copied_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Layout::create(dir.path().join("a")).unwrap();
+    let b = Layout::create(dir.path().join("b")).unwrap();
+    let dst = Layout::create(dir.path().join("dst")).unwrap();
+    testsuite::copy_blobs_from_several_sources(&a, &b, &dst, "set").await;
+}
+
 /// A reader that yields `good` bytes and then fails, like a connection
 /// dropping mid-blob.
 struct Interrupted {

@@ -47,10 +47,19 @@ pub fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
     PublicKey::from_pem(&pem).with_context(|| format!("public key {}", path.display()))
 }
 
-/// Registry client settings from the flags and the environment.
+/// Registry client settings from the flags and the environment: the
+/// docker config `--registry-config` names (which must exist), else
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (either may
+/// be absent: anonymous); `--registry-ca` files read now, so a bad one
+/// fails before any network.
 pub fn remote_options(args: &RegistryArgs) -> anyhow::Result<oci::remote::RemoteOptions> {
     let config = match &args.registry_config {
-        Some(path) => Some(path.clone()),
+        Some(path) => {
+            if !path.is_file() {
+                bail!("--registry-config {}: no such file", path.display());
+            }
+            Some(path.clone())
+        }
         None => std::env::var_os("DOCKER_CONFIG")
             .map(|d| PathBuf::from(d).join("config.json"))
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json"))),
@@ -59,9 +68,14 @@ pub fn remote_options(args: &RegistryArgs) -> anyhow::Result<oci::remote::Remote
         Some(path) => oci::remote::Credentials::from_docker_config(&path)?,
         None => oci::remote::Credentials::anonymous(),
     };
+    let mut ca_certificates = oci::remote::CaCertificates::default();
+    for path in &args.registry_cas {
+        ca_certificates.extend(oci::remote::CaCertificates::from_pem_file(path).with_context(|| format!("--registry-ca {}", path.display()))?);
+    }
     Ok(oci::remote::RemoteOptions {
         credentials,
         insecure_hosts: args.insecure_registries.clone(),
+        ca_certificates,
         ..oci::remote::RemoteOptions::default()
     })
 }

@@ -64,7 +64,7 @@ fn every_supported_sbom_parses_with_its_format_version_and_packages() {
     let all = cases.iter().map(|c| (realdata(c.0), c)).chain(packed_cases.iter().map(|c| (packed.path().join(c.0), c)));
     for (path, (name, format, version, count)) in all {
         let sbom = parse(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!((sbom.kind.format, sbom.kind.spec_version.as_str(), sbom.packages.len()), (*format, *version, *count), "{name}");
+        assert_eq!((sbom.kind.format.name(), sbom.kind.spec_version.as_str(), sbom.packages.len()), (*format, *version, *count), "{name}");
     }
 }
 

@@ -6,9 +6,8 @@
 //!   and the `sha256-<hex>` tag-schema fallback, classified as Sigstore
 //!   bundles or other referrers (Notation signatures, SBOM artifacts);
 //! - [`rekor`]: Rekor entries, with fresh inclusion proofs, for cosign
-//!   layers that carry only a SET (connected only);
-//! - [`sbom`]: SBOMs in attestations, attachments, referrers and the
-//!   operator's files.
+//!   layers that carry only a SET (asked for by the self-check, which
+//!   reads the layers).
 //!
 //! Anything other than "not there" is an error: evidence is never silently
 //! left behind.
@@ -16,9 +15,11 @@
 pub mod cosign_tags;
 pub mod referrers;
 pub mod rekor;
-pub mod sbom;
 
 use crate::error::{Error, Result};
+use crate::progress::{Phase, Progress, Unit};
+use crate::resolve::Resolved;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use oci::remote::Repository;
 use oci::store::{self, Graph};
 use oci::{Descriptor, Digest, ImageRef, Store, Tag};
@@ -49,9 +50,43 @@ pub struct Collected {
     pub graph: Graph,
 }
 
+/// A resolved image and every piece of evidence found for it.
+#[derive(Debug, Clone)]
+pub struct ImageEvidence {
+    /// The image.
+    pub image: Resolved,
+    /// Its evidence, and its children's, in the manifest's order.
+    pub evidence: Vec<Collected>,
+}
+
+impl ImageEvidence {
+    /// The image's graph, then each evidence graph, each with whether it
+    /// is evidence.
+    pub fn graphs(&self) -> impl Iterator<Item = (&Graph, bool)> {
+        std::iter::once((&self.image.graph, false)).chain(self.evidence.iter().map(|c| (&c.graph, true)))
+    }
+}
+
+/// The evidence of each image, `jobs` images at a time; in request order.
+pub async fn evidence(images: Vec<Resolved>, jobs: usize, progress: &dyn Progress) -> Result<Vec<ImageEvidence>> {
+    progress.start(Phase::Collect, images.len() as u64, Unit::Items);
+    let collected = stream::iter(images)
+        .map(|image| async move {
+            let evidence = for_image(&image.reference, &image.repository, &image.subjects()).await?;
+            progress.note(&format!("{}: {} evidence manifest(s) found", image.reference, evidence.len()));
+            progress.advance(1);
+            Ok::<_, Error>(ImageEvidence { image, evidence })
+        })
+        .buffered(jobs)
+        .try_collect()
+        .await?;
+    progress.finish(Phase::Collect);
+    Ok(collected)
+}
+
 /// Every piece of evidence for `subjects` (an image and its carried
 /// children) in `repository`. Tags are listed once.
-pub async fn evidence(image: &ImageRef, repository: &Repository, subjects: &[Digest]) -> Result<Vec<Collected>> {
+pub async fn for_image(image: &ImageRef, repository: &Repository, subjects: &[Digest]) -> Result<Vec<Collected>> {
     let tags: BTreeSet<Tag> = repository
         .list_tags()
         .await

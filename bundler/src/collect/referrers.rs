@@ -2,25 +2,21 @@
 //! `sha256-<hex>` tag-schema index that clients maintain where the API is
 //! missing.
 //!
-//! The registry client falls back to the tag schema by itself when the API
-//! answers 404, so a registry's "API" listing can be the tag index. The
-//! source recorded is therefore: `referrers-tag` for every referrer listed in
-//! the tag-schema index, `referrers-api` for the others.
+//! A registry without the API (404) lists nothing through it; one with it
+//! may still hold a tag-schema index some client pushed. The source recorded
+//! is `referrers-tag` for every referrer listed in the tag-schema index,
+//! `referrers-api` for the others.
 
 use super::Found;
 use oci::{Descriptor, Digest, ImageIndex, Manifest, Store, Tag};
 use std::collections::{BTreeMap, BTreeSet};
 use verifier::bundle::manifest::{EvidenceKind, EvidenceSource};
-
-/// Whether an artifact type is a Sigstore bundle (any version).
-pub fn is_sigstore_bundle(artifact_type: &str) -> bool {
-    artifact_type.starts_with("application/vnd.dev.sigstore.bundle")
-}
+use verifier::evidence::sigstore::is_bundle_media_type;
 
 /// The evidence kind of a referrer with `artifact_type`.
 pub fn classify(artifact_type: Option<&str>) -> EvidenceKind {
     match artifact_type {
-        Some(t) if is_sigstore_bundle(t) => EvidenceKind::SigstoreBundle,
+        Some(t) if is_bundle_media_type(t) => EvidenceKind::SigstoreBundle,
         _ => EvidenceKind::Referrer,
     }
 }

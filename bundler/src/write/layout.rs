@@ -1,18 +1,12 @@
-//! The bundle's OCI image layout: blobs fetched into it (in parallel, each
-//! once, resumable), `index.json` ordered and annotated as
+//! The bundle's OCI image layout: prepared for a run (an earlier run's
+//! blobs kept, so a re-run resumes), `index.json` ordered and annotated as
 //! docs/bundle-format.md says, and nothing else left in it.
 
 use crate::error::{Error, Result};
-use crate::progress::Progress;
-use futures_util::stream::{self, StreamExt, TryStreamExt};
-use oci::copy::RetryPolicy;
-use oci::remote::Repository;
-use oci::{Descriptor, Digest, Layout, Store};
+use crate::sboms::BundleImage;
+use oci::{Descriptor, Digest, Layout};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use verifier::bundle::manifest::{self as format, EvidenceKind};
 
 /// `dev.airlock.kind`.
@@ -62,97 +56,6 @@ pub fn prepare(root: &Path) -> Result<Layout> {
     Ok(layout)
 }
 
-/// A blob to fetch, and where from.
-#[derive(Debug, Clone)]
-pub struct BlobJob {
-    /// The blob.
-    pub descriptor: Descriptor,
-    /// The repository it was found in.
-    pub source: Repository,
-    /// The image it belongs to (the first that needs it), for errors.
-    pub image: String,
-}
-
-/// What fetching did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FetchStats {
-    /// Blobs downloaded.
-    pub downloaded: usize,
-    /// Bytes downloaded.
-    pub downloaded_bytes: u64,
-    /// Blobs already in the layout (an earlier, interrupted run's), reused.
-    pub reused: usize,
-    /// Bytes reused.
-    pub reused_bytes: u64,
-}
-
-/// Fetch every blob of `jobs` into `layout`, `parallel` at a time, each
-/// streamed through a digest check (never held in memory). Blobs already
-/// present are reused.
-pub async fn fetch_blobs(layout: &Layout, jobs: Vec<BlobJob>, parallel: usize, progress: Arc<dyn Progress>) -> Result<FetchStats> {
-    let retry = RetryPolicy::default();
-    let outcomes: Vec<(bool, u64)> = stream::iter(jobs)
-        .map(|job| {
-            let progress = progress.clone();
-            async move {
-                let blob = &job.descriptor;
-                let error = |e| Error::registry(&job.image, "fetch blob", e);
-                if layout.has_blob(blob).await.map_err(error)? {
-                    progress.advance(blob.size);
-                    return Ok((false, blob.size));
-                }
-                retry
-                    .run(
-                        || async {
-                            let reader = job.source.open_blob(blob).await?;
-                            let counted = Counting {
-                                inner: reader,
-                                progress: progress.clone(),
-                            };
-                            layout.put_blob(blob, counted).await
-                        },
-                        |_, _, _| {},
-                    )
-                    .await
-                    .map_err(error)?;
-                Ok::<_, Error>((true, blob.size))
-            }
-        })
-        .buffer_unordered(parallel.max(1))
-        .try_collect()
-        .await?;
-    let mut stats = FetchStats::default();
-    for (downloaded, size) in outcomes {
-        if downloaded {
-            stats.downloaded += 1;
-            stats.downloaded_bytes += size;
-        } else {
-            stats.reused += 1;
-            stats.reused_bytes += size;
-        }
-    }
-    Ok(stats)
-}
-
-/// Reports bytes as they stream past.
-struct Counting {
-    inner: oci::BlobReader,
-    progress: Arc<dyn Progress>,
-}
-
-impl tokio::io::AsyncRead for Counting {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let poll = self.inner.as_mut().poll_read(cx, buf);
-        let n = buf.filled().len() - before;
-        if n > 0 {
-            self.progress.advance(n as u64);
-        }
-        poll
-    }
-}
-
 /// One `index.json` entry: a manifest with what it is and what it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
@@ -185,6 +88,32 @@ impl EntryKind {
             Self::Evidence(kind) => kind.name(),
         }
     }
+}
+
+/// The `index.json` entries of `images`: each image, its carried platform
+/// children, and each evidence manifest (with its artifact type).
+pub fn index_entries(images: &[BundleImage]) -> Vec<IndexEntry> {
+    let mut entries = Vec::new();
+    for BundleImage { image, evidence, .. } in images {
+        let reference = image.reference.to_string();
+        let entry = |kind, subject: Option<&Digest>, descriptor: Descriptor| IndexEntry {
+            reference: reference.clone(),
+            kind,
+            subject: subject.cloned(),
+            descriptor,
+        };
+        entries.push(entry(EntryKind::Image, None, image.graph.root.clone()));
+        for child in &image.platforms {
+            entries.push(entry(EntryKind::Platform, Some(image.digest()), child.descriptor.clone()));
+        }
+        for e in evidence {
+            let found = &e.collected.found;
+            let mut descriptor = found.descriptor.clone();
+            descriptor.artifact_type = found.artifact_type.clone();
+            entries.push(entry(EntryKind::Evidence(found.kind), Some(&found.subject), descriptor));
+        }
+    }
+    entries
 }
 
 /// The bytes of `index.json`: entries sorted by (reference, kind, subject,

@@ -1,9 +1,77 @@
-//! Writing transfer media: the image layout and its `index.json`
-//! ([`layout`]), the bundle manifest and its transfer signature
-//! ([`manifest`]), the archive and its compression ([`archive`]), and
-//! split volumes ([`split`]).
+//! The write phase: the bundle tree exactly as docs/bundle-format.md
+//! specifies, through the reader's own types. The image layout and its
+//! `index.json` ([`layout`]); the bundle manifest, listing every image,
+//! blob and file, in canonical JSON ([`manifest`]). Anything an earlier run
+//! left that the manifest does not list is removed. The manifest is
+//! written last, so a tree without one is an unfinished run, never a
+//! bundle.
 
-pub mod archive;
 pub mod layout;
 pub mod manifest;
-pub mod split;
+
+use crate::error::Result;
+use crate::incremental::Previous;
+use crate::progress::Progress;
+use crate::sboms::BundleImage;
+use crate::trust::Trust;
+use crate::Created;
+use oci::{Digest, Layout};
+use std::path::PathBuf;
+use verifier::bundle::manifest::{self as format, BundleManifest, Extends, ImageEntry, Tool};
+
+/// A bundle written, not yet signed or archived.
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// Its root: the output directory, or the work directory beside an archive.
+    pub root: PathBuf,
+    /// The manifest.
+    pub manifest: BundleManifest,
+    /// The manifest's canonical bytes: what is signed.
+    pub bytes: Vec<u8>,
+    /// The bundle id: sha256 of those bytes.
+    pub id: Digest,
+    /// The trust files carried, by path (`airlock/trust/…`).
+    pub trust_files: Vec<String>,
+}
+
+/// Write `index.json`, remove what the bundle does not list, and write the
+/// manifest of `images` carrying `trust`.
+pub fn stage(
+    layout: &Layout,
+    images: &[BundleImage],
+    trust: &Trust,
+    previous: Option<&Previous>,
+    created: Created,
+    progress: &dyn Progress,
+) -> Result<Staged> {
+    let root = layout.path().to_path_buf();
+    layout::write_atomic(&root.join("index.json"), &layout::index_json(layout::index_entries(images)))?;
+    progress.advance(1);
+    let blobs = manifest::blob_entries(images, previous);
+    let (files, trust_files) = manifest::listed_files(&root, &blobs)?;
+    let mut manifest_images: Vec<ImageEntry> = images.iter().map(manifest::image_entry).collect();
+    manifest_images.sort_by(|a, b| a.reference.cmp(&b.reference));
+    let manifest = BundleManifest {
+        media_type: format::MEDIA_TYPE.to_string(),
+        created: created.at(),
+        tool: Tool {
+            name: "airlock".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        extends: previous.map(|p| Extends { bundle: p.id.clone() }),
+        trust: trust.material.clone(),
+        images: manifest_images,
+        blobs,
+        files,
+    };
+    let (bytes, parsed) = manifest::canonical_bytes(&manifest)?;
+    layout::write_atomic(&root.join(format::PATH), &bytes)?;
+    progress.advance(1);
+    Ok(Staged {
+        root,
+        manifest,
+        bytes,
+        id: parsed.id,
+        trust_files,
+    })
+}

@@ -174,17 +174,8 @@ pub struct EvidenceEntry {
     pub log_entries: Vec<FetchedLogEntry>,
 }
 
-/// SBOM document formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SbomFormat {
-    /// SPDX 2.x JSON.
-    SpdxJson,
-    /// SPDX 2.x tag-value.
-    SpdxTagValue,
-    /// CycloneDX JSON.
-    CyclonedxJson,
-}
+/// SBOM document formats (defined where SBOMs are parsed).
+pub use crate::evidence::sbom::SbomFormat;
 
 /// Where an SBOM came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -95,7 +95,11 @@ pub fn verify_layer_with_log_entry(
     }))
 }
 
-fn signed_payload_for(signature: &CosignSignature, image: &oci::Digest) -> Result<SimpleSigning> {
+/// The simple-signing payload of a signature layer, which must name the
+/// image manifest `image`. Checkable without any key, so the bundler
+/// refuses a signature for another image even where it cannot verify the
+/// signature itself.
+pub fn signed_payload_for(signature: &CosignSignature, image: &oci::Digest) -> Result<SimpleSigning> {
     let payload = SimpleSigning::parse(signature.payload())?;
     if &payload.manifest_digest != image {
         return Err(Error::failed(

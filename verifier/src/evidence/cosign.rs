@@ -181,6 +181,12 @@ impl CosignSignature {
         !self.certificate_chain.is_empty()
     }
 
+    /// The signing certificate (`dev.sigstore.cosign/certificate`), DER,
+    /// unverified.
+    pub fn signing_certificate(&self) -> Option<&[u8]> {
+        self.certificate_chain.first().map(|c| c.as_bytes())
+    }
+
     /// Whether the layer carries a Rekor entry (SET) or an RFC 3161
     /// timestamp, i.e. any evidence of *when* it was signed.
     pub fn has_signing_time_evidence(&self) -> bool {

@@ -1,7 +1,10 @@
 //! SBOM documents: SPDX 2.2/2.3 (JSON and tag-value) and CycloneDX
-//! 1.4–1.6 (JSON), reduced to the packages they list. Parse only; what is
-//! trusted is decided by the bundle verification that carried them.
+//! 1.4–1.6 (JSON), reduced to the packages they list, and where they are
+//! found: the predicate of an SBOM attestation, an artifact whose media
+//! type names an SBOM format. Parse only; what is trusted is decided by the
+//! bundle verification that carried them.
 
+use crate::evidence::statement::Statement;
 use crate::{Error, Result};
 
 /// SBOMs can be large (tens of megabytes for big images), never this large.
@@ -12,12 +15,73 @@ const MAX_COMPONENT_DEPTH: usize = 64;
 const SPDX_VERSIONS: [&str; 2] = ["SPDX-2.2", "SPDX-2.3"];
 const CYCLONEDX_VERSIONS: [&str; 3] = ["1.4", "1.5", "1.6"];
 
+/// The predicate type of SPDX attestations (`cosign attest --type spdxjson`).
+pub const SPDX_PREDICATE: &str = "https://spdx.dev/Document";
+/// The predicate type of CycloneDX attestations (`cosign attest --type cyclonedx`).
+pub const CYCLONEDX_PREDICATE: &str = "https://cyclonedx.org/bom";
+
+/// SBOM document formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SbomFormat {
+    /// SPDX 2.x JSON.
+    SpdxJson,
+    /// SPDX 2.x tag-value.
+    SpdxTagValue,
+    /// CycloneDX JSON.
+    CyclonedxJson,
+}
+
+impl SbomFormat {
+    /// `spdx-json`, `spdx-tag-value` or `cyclonedx-json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SpdxJson => "spdx-json",
+            Self::SpdxTagValue => "spdx-tag-value",
+            Self::CyclonedxJson => "cyclonedx-json",
+        }
+    }
+}
+
+impl std::fmt::Display for SbomFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether an in-toto predicate type is an SBOM's: SPDX or CycloneDX, any
+/// version (`https://cyclonedx.org/bom/v1.5` too).
+pub fn is_sbom_predicate(predicate_type: &str) -> bool {
+    predicate_type.starts_with(SPDX_PREDICATE) || predicate_type.starts_with(CYCLONEDX_PREDICATE)
+}
+
+/// Whether a media or artifact type names an SBOM format (SPDX or
+/// CycloneDX, any encoding), as SBOM attachments and referrers declare.
+pub fn is_sbom_media_type(media_type: &str) -> bool {
+    let t = media_type.to_ascii_lowercase();
+    t.contains("spdx") || t.contains("cyclonedx")
+}
+
+/// The SBOM document an SBOM attestation carries as its predicate, or
+/// `None` when the statement is not an SBOM attestation. A JSON document
+/// comes out as compact JSON with sorted keys; a string predicate (a
+/// tag-value SPDX, say) as its text.
+pub fn predicate_document(statement: &Statement) -> Option<Vec<u8>> {
+    if !is_sbom_predicate(&statement.predicate_type) {
+        return None;
+    }
+    Some(match &statement.predicate {
+        serde_json::Value::String(text) => text.clone().into_bytes(),
+        other => serde_json::to_vec(other).unwrap_or_default(),
+    })
+}
+
 /// The format and version of an SBOM.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SbomKind {
-    /// `spdx-json`, `spdx-tag-value` or `cyclonedx-json`.
-    pub format: &'static str,
+    /// Its format.
+    pub format: SbomFormat,
     /// `SPDX-2.3`, `1.5`, ….
     pub spec_version: String,
 }
@@ -139,7 +203,7 @@ fn spdx_json(value: serde_json::Value) -> Result<Sbom> {
             version: p.version_info,
         })
         .collect();
-    Ok(Sbom { kind: SbomKind { format: "spdx-json", spec_version: doc.spdx_version }, packages })
+    Ok(Sbom { kind: SbomKind { format: SbomFormat::SpdxJson, spec_version: doc.spdx_version }, packages })
 }
 
 fn spdx_tag_value(text: &str) -> Result<Sbom> {
@@ -177,7 +241,7 @@ fn spdx_tag_value(text: &str) -> Result<Sbom> {
     }
     let version = version.ok_or_else(|| malformed("no SPDXVersion: not an SPDX tag-value document"))?;
     check_version(&SPDX_VERSIONS, &version, "SPDX")?;
-    Ok(Sbom { kind: SbomKind { format: "spdx-tag-value", spec_version: version }, packages })
+    Ok(Sbom { kind: SbomKind { format: SbomFormat::SpdxTagValue, spec_version: version }, packages })
 }
 
 fn cyclonedx_json(value: &serde_json::Value) -> Result<Sbom> {
@@ -190,7 +254,7 @@ fn cyclonedx_json(value: &serde_json::Value) -> Result<Sbom> {
     if let Some(components) = value.get("components") {
         collect_components(components, 0, &mut packages)?;
     }
-    Ok(Sbom { kind: SbomKind { format: "cyclonedx-json", spec_version: version.to_string() }, packages })
+    Ok(Sbom { kind: SbomKind { format: SbomFormat::CyclonedxJson, spec_version: version.to_string() }, packages })
 }
 
 fn collect_components(components: &serde_json::Value, depth: usize, out: &mut Vec<Package>) -> Result<()> {
@@ -212,6 +276,33 @@ fn collect_components(components: &serde_json::Value, depth: usize, out: &mut Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognises_sbom_attestations_and_extracts_their_document() {
+        assert!(is_sbom_predicate("https://spdx.dev/Document"));
+        assert!(is_sbom_predicate("https://cyclonedx.org/bom/v1.5"));
+        assert!(!is_sbom_predicate("https://slsa.dev/provenance/v1"));
+        let statement = |predicate_type: &str, predicate: serde_json::Value| Statement {
+            statement_type: "https://in-toto.io/Statement/v1".into(),
+            subject: Vec::new(),
+            predicate_type: predicate_type.into(),
+            predicate,
+        };
+        let text = statement(SPDX_PREDICATE, serde_json::json!("SPDXVersion: SPDX-2.2"));
+        assert_eq!(predicate_document(&text).unwrap(), b"SPDXVersion: SPDX-2.2");
+        let json = statement(CYCLONEDX_PREDICATE, serde_json::json!({"b": 1, "a": 2}));
+        assert_eq!(predicate_document(&json).unwrap(), br#"{"a":2,"b":1}"#);
+        assert_eq!(predicate_document(&statement("https://slsa.dev/provenance/v1", serde_json::json!({}))), None);
+        assert!(is_sbom_media_type("application/spdx+json") && is_sbom_media_type("application/vnd.CycloneDX+json"));
+        assert!(!is_sbom_media_type("application/vnd.in-toto+json"));
+    }
+
+    #[test]
+    fn formats_are_named_as_the_manifest_names_them() {
+        for format in [SbomFormat::SpdxJson, SbomFormat::SpdxTagValue, SbomFormat::CyclonedxJson] {
+            assert_eq!(serde_json::to_value(format).unwrap(), format.name());
+        }
+    }
 
     #[test]
     fn purl_parts() {

@@ -9,6 +9,15 @@ use std::path::Path;
 /// SBOM attestation stays far below this.
 pub const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// What every Sigstore bundle media type starts with
+/// (`application/vnd.dev.sigstore.bundle+json;version=0.1`, `….v0.3+json`).
+const MEDIA_TYPE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
+
+/// Whether a media or artifact type is a Sigstore bundle's, any version.
+pub fn is_bundle_media_type(media_type: &str) -> bool {
+    media_type.starts_with(MEDIA_TYPE_PREFIX)
+}
+
 /// A parsed, structurally sound, *unverified* Sigstore bundle.
 #[derive(Debug, Clone)]
 pub struct SigstoreBundle {
@@ -92,6 +101,12 @@ impl SigstoreBundle {
     /// rather than a bare public key.
     pub fn has_certificate(&self) -> bool {
         self.inner.signing_certificate().is_some()
+    }
+
+    /// The signing certificate, DER (v0.3's `certificate`, or the first of
+    /// a v0.1/v0.2 chain), unverified.
+    pub fn signing_certificate(&self) -> Option<&[u8]> {
+        self.inner.signing_certificate().map(|c| c.as_bytes())
     }
 
     /// Serialise back to bundle JSON (for bundles airlock built itself).

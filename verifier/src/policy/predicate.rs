@@ -3,6 +3,7 @@
 
 use crate::check::identity::Matcher;
 use crate::check::signature::SignatureFacts;
+use crate::evidence::sbom::{CYCLONEDX_PREDICATE, SPDX_PREDICATE};
 use crate::evidence::statement::Statement;
 use crate::Verified;
 use std::fmt;
@@ -20,9 +21,9 @@ pub const SHORT_NAMES: [(&str, &str); 10] = [
     ("slsaprovenance", SLSA_PROVENANCE_V02),
     ("slsaprovenance02", SLSA_PROVENANCE_V02),
     ("slsaprovenance1", SLSA_PROVENANCE_V1),
-    ("spdx", "https://spdx.dev/Document"),
-    ("spdxjson", "https://spdx.dev/Document"),
-    ("cyclonedx", "https://cyclonedx.org/bom"),
+    ("spdx", SPDX_PREDICATE),
+    ("spdxjson", SPDX_PREDICATE),
+    ("cyclonedx", CYCLONEDX_PREDICATE),
     ("link", "https://in-toto.io/Link/v1"),
     ("vuln", "https://cosign.sigstore.dev/attestation/vuln/v1"),
     ("openvex", "https://openvex.dev/ns"),

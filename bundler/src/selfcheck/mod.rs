@@ -20,67 +20,39 @@
 //!
 //! A cosign payload that names another image is refused whether or not the
 //! signature can be checked.
+//!
+//! Every piece of evidence is read through `verifier::evidence` (cosign
+//! layers, Sigstore bundles, in-toto statements, Rekor entry bodies, SBOMs)
+//! and checked through `verifier::check`: the self-check decides only what
+//! cannot be checked here, never how a check goes. With `--policy`, the
+//! staged bundle is then evaluated as the site will ([`against_policy`]).
 
-use crate::collect::rekor::{FetchError, RekorClient};
-use crate::collect::{referrers, sbom, Collected};
+mod policy;
+
+pub use policy::{against_policy, load_policy};
+
+use crate::collect::rekor::{FetchError, Rekors};
+use crate::collect::{Collected, ImageEvidence};
 use crate::error::{Error, Result};
+use crate::progress::{Phase, Progress, Unit};
+use crate::resolve::Resolved;
 use oci::{Descriptor, Digest, ImageRef, Layout, Manifest, Store};
-use std::path::Path;
 use trust_roots::VerifiedTrustRoot;
-use verifier::bundle::manifest::{EvidenceKind, SbomFormat, SbomSource};
-use verifier::evidence::rekor::FetchedLogEntry;
-use verifier::check::cosign::verify_layer_with_log_entry;
-use verifier::check::identity::{IdentityPolicy, Matcher};
 use keys::PublicKey;
+use verifier::bundle::manifest::{EvidenceKind, SbomFormat, SbomSource};
+use verifier::check::cosign::{signed_payload_for, verify_layer_with_log_entry};
+use verifier::check::identity::{IdentityPolicy, Matcher};
 use verifier::check::signature::{Artifact, Authority, Requirements, SignatureFacts, SignatureVerifier, Signer};
-use verifier::evidence::cosign::{annotation, CosignLayer, CosignSignature, LayerKind, SimpleSigning};
-use verifier::evidence::sigstore::SigstoreBundle;
+use verifier::evidence::cosign::{CosignLayer, CosignSignature, LayerKind, SetEntry};
+use verifier::evidence::rekor::{EntryBody, FetchedLogEntry};
+use verifier::evidence::sbom::{is_sbom_media_type, predicate_document, Sbom};
+use verifier::evidence::sigstore::{is_bundle_media_type, SigstoreBundle};
+use verifier::evidence::statement::Statement;
 
 /// A signature, attestation or bundle layer is at most this large.
 const MAX_SIGNATURE_LAYER: u64 = 64 * 1024 * 1024;
 /// An SBOM layer is at most this large (as `verifier::evidence::sbom`).
 const MAX_SBOM_LAYER: u64 = verifier::evidence::sbom::MAX_SBOM_BYTES as u64;
-
-/// `--policy FILE`, read before anything touches the network.
-pub fn load_policy(path: &Path) -> Result<verifier::policy::Policy> {
-    verifier::policy::Policy::load(path).map_err(|e| Error::Policy(Box::new(e)))
-}
-
-/// With `--policy`: evaluate every image of the staged bundle directory
-/// exactly as the site will (`verifier::verify::evaluate_images`), with the
-/// trust material the bundle carries. Refuses, naming each image and its
-/// first reason, if any image would fail.
-pub fn against_policy(
-    staged: &Path,
-    policy: &verifier::policy::Policy,
-    trust: &trust_roots::VerifiedTrustRoot,
-    jobs: usize,
-) -> Result<Vec<verifier::policy::eval::ImageVerdict>> {
-    use verifier::bundle::content::{self, NoProgress, OpenOptions};
-    let as_policy_error = |e: verifier::Error| Error::Policy(Box::new(e));
-    let checked = content::open(staged, &OpenOptions { transfer_key: None, jobs, work_dir: staged }, &NoProgress)
-        .map_err(|e| Error::io(staged, "re-read the staged bundle", std::io::Error::other(e.to_string())))?;
-    let verifier = verifier::check::signature::SignatureVerifier::new(trust).map_err(as_policy_error)?;
-    let verdicts = verifier::verify::evaluate_images(&checked, policy, &verifier, jobs);
-    let failures: Vec<String> = verdicts
-        .iter()
-        .filter(|v| v.outcome == verifier::policy::eval::Outcome::Failed)
-        .map(|v| {
-            let failure = v.failure.as_ref();
-            format!(
-                "{}: {}{}",
-                v.reference,
-                failure.and_then(|f| f.check).map(|c| format!("[{c}] ")).unwrap_or_default(),
-                failure.map_or("refused", |f| f.reason.as_str())
-            )
-        })
-        .collect();
-    if failures.is_empty() {
-        Ok(verdicts)
-    } else {
-        Err(Error::PolicyNotMet { failures })
-    }
-}
 
 /// What the self-check concluded about one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -196,18 +168,64 @@ pub struct EvidenceCheck {
     pub warnings: Vec<String>,
 }
 
+/// One piece of evidence and its self-check.
+#[derive(Debug, Clone)]
+pub struct CheckedEvidence {
+    /// The evidence, as collected.
+    pub collected: Collected,
+    /// What the self-check found.
+    pub check: EvidenceCheck,
+}
+
+/// An image whose evidence all passed the self-check (or says why it could
+/// not be checked).
+#[derive(Debug, Clone)]
+pub struct CheckedImage {
+    /// The image.
+    pub image: Resolved,
+    /// Its evidence, checked, in the order collected.
+    pub evidence: Vec<CheckedEvidence>,
+}
+
+/// The self-check phase: every piece of evidence of every image, Rekor
+/// entries fetched for SET-only layers, against `trust`, reading blobs
+/// from `layout`. The first piece that does not verify stops the bundle.
+pub async fn images(
+    images: Vec<ImageEvidence>,
+    trust: &VerifiedTrustRoot,
+    rekor: &Rekors,
+    layout: &Layout,
+    progress: &dyn Progress,
+) -> Result<Vec<CheckedImage>> {
+    let total: usize = images.iter().map(|i| i.evidence.len()).sum();
+    progress.start(Phase::Verify, total as u64, Unit::Items);
+    let checker = Checker::new(trust, rekor, layout)?;
+    let mut checked = Vec::with_capacity(images.len());
+    for ImageEvidence { image, evidence } in images {
+        let mut pieces = Vec::with_capacity(evidence.len());
+        for collected in evidence {
+            let check = checker.check(&image.reference, &collected).await?;
+            progress.advance(1);
+            pieces.push(CheckedEvidence { collected, check });
+        }
+        checked.push(CheckedImage { image, evidence: pieces });
+    }
+    progress.finish(Phase::Verify);
+    Ok(checked)
+}
+
 /// What the self-check verifies with.
 pub struct Checker<'a> {
     trust: &'a VerifiedTrustRoot,
     verifier: SignatureVerifier,
-    rekor: &'a RekorClient,
+    rekor: &'a Rekors,
     layout: &'a Layout,
 }
 
 impl<'a> Checker<'a> {
     /// A checker over `trust`, fetching Rekor entries from `rekor` and
     /// reading evidence blobs from `layout`.
-    pub fn new(trust: &'a VerifiedTrustRoot, rekor: &'a RekorClient, layout: &'a Layout) -> Result<Self> {
+    pub fn new(trust: &'a VerifiedTrustRoot, rekor: &'a Rekors, layout: &'a Layout) -> Result<Self> {
         let verifier = SignatureVerifier::new(trust).map_err(|e| Error::Usage(format!("the bundle's trust material cannot verify: {e}")))?;
         Ok(Self { trust, verifier, rekor, layout })
     }
@@ -276,27 +294,13 @@ impl<'a> Checker<'a> {
         let signature = CosignSignature::from_layer(&cosign).map_err(refused)?;
         if kind == LayerKind::Signature {
             // Checkable without any key: the payload must name this image.
-            let payload = SimpleSigning::parse(signature.payload()).map_err(refused)?;
-            if &payload.manifest_digest != ctx.subject {
-                return Err(refused(verifier::Error::Failed {
-                    check: verifier::Check::PayloadDigest,
-                    reason: format!("the signed payload names manifest {}, not {}", payload.manifest_digest, ctx.subject),
-                }));
-            }
+            signed_payload_for(&signature, ctx.subject).map_err(refused)?;
         }
-        if signature.has_certificate() {
-            let leaf = cosign
-                .annotations
-                .get(annotation::CERTIFICATE)
-                .and_then(|pem| pem::parse(pem).ok())
-                .map(|p| p.into_contents())
-                .unwrap_or_default();
-            if let Some(issuer) = self.unknown_issuer(&leaf) {
-                return Ok(LayerCheck::not_checked(
-                    layer,
-                    format!("the certificate was issued by {issuer}, a CA the bundle's trust material does not hold (its Rekor entry was not fetched)"),
-                ));
-            }
+        if let Some(issuer) = signature.signing_certificate().and_then(|leaf| self.unknown_issuer(leaf)) {
+            return Ok(LayerCheck::not_checked(
+                layer,
+                format!("the certificate was issued by {issuer}, a CA the bundle's trust material does not hold (its Rekor entry was not fetched)"),
+            ));
         }
         let set = signature.set_entry();
         if let Some(set) = &set {
@@ -323,7 +327,7 @@ impl<'a> Checker<'a> {
             check.log_index = fetched.as_ref().map(|f| f.log_index);
             check
         } else if let (Some(entry), Some(set)) = (&fetched, &set) {
-            let key = logged_key(&set.body).map_err(|reason| ctx.evidence_error(layer, reason))?;
+            let key = logged_key(set).map_err(|reason| ctx.evidence_error(layer, reason))?;
             let facts = verify_layer_with_log_entry(&self.verifier, &cosign, Some(entry), ctx.subject, &Authority::Key(key), &Requirements::default())
                 .map_err(refused)?;
             let mut check = LayerCheck::verified(layer, Status::LogVerified, &facts.signature);
@@ -340,7 +344,7 @@ impl<'a> Checker<'a> {
     }
 
     async fn bundle_layer(&self, ctx: &Context<'_>, layer: &Descriptor, out: &mut EvidenceCheck) -> Result<LayerCheck> {
-        if !referrers::is_sigstore_bundle(&layer.media_type) {
+        if !is_bundle_media_type(&layer.media_type) {
             return Ok(LayerCheck::not_checked(layer, format!("media type {:?} is not a Sigstore bundle", layer.media_type)));
         }
         let bytes = self.read(ctx, layer, MAX_SIGNATURE_LAYER).await?;
@@ -349,7 +353,7 @@ impl<'a> Checker<'a> {
         if !bundle.has_certificate() {
             return Ok(LayerCheck::not_checked(layer, "a Sigstore bundle signed with a key: it cannot be checked without the key"));
         }
-        if let Some(issuer) = self.unknown_issuer(&bundle_leaf(&bytes)) {
+        if let Some(issuer) = bundle.signing_certificate().and_then(|leaf| self.unknown_issuer(leaf)) {
             return Ok(LayerCheck::not_checked(
                 layer,
                 format!("the certificate was issued by {issuer}, a CA the bundle's trust material does not hold"),
@@ -367,10 +371,10 @@ impl<'a> Checker<'a> {
 
     async fn sbom_layer(&self, ctx: &Context<'_>, layer: &Descriptor, source: SbomSource, out: &mut EvidenceCheck) -> Result<LayerCheck> {
         let bytes = self.read(ctx, layer, MAX_SBOM_LAYER).await?;
-        match sbom::format_of(&bytes) {
-            Ok(format) => out.sboms.push(FoundSbom {
+        match Sbom::parse(&bytes) {
+            Ok(sbom) => out.sboms.push(FoundSbom {
                 subject: ctx.subject.clone(),
-                format,
+                format: sbom.kind.format,
                 source,
                 blob: SbomBlob::Layer(Box::new(layer.clone())),
             }),
@@ -386,22 +390,19 @@ impl<'a> Checker<'a> {
         if artifact_type.starts_with("application/vnd.cncf.notary") {
             return Ok(LayerCheck::not_checked(layer, "a Notation signature: carried, not verified by airlock"));
         }
-        if looks_like_sbom(artifact_type) || looks_like_sbom(&layer.media_type) {
+        if is_sbom_media_type(artifact_type) || is_sbom_media_type(&layer.media_type) {
             return self.sbom_layer(ctx, layer, SbomSource::Referrer, out).await;
         }
         Ok(LayerCheck::not_checked(layer, format!("a referrer of artifact type {artifact_type:?}: carried, not verified by airlock")))
     }
 
     /// The SBOM in a verified SBOM attestation.
-    fn attestation_sbom(&self, ctx: &Context<'_>, statement: &verifier::evidence::statement::Statement, out: &mut EvidenceCheck) {
-        if !sbom::is_sbom_predicate(&statement.predicate_type) {
-            return;
-        }
-        let document = sbom::predicate_document(&statement.predicate);
-        match sbom::format_of(&document) {
-            Ok(format) => out.sboms.push(FoundSbom {
+    fn attestation_sbom(&self, ctx: &Context<'_>, statement: &Statement, out: &mut EvidenceCheck) {
+        let Some(document) = predicate_document(statement) else { return };
+        match Sbom::parse(&document) {
+            Ok(sbom) => out.sboms.push(FoundSbom {
                 subject: ctx.subject.clone(),
-                format,
+                format: sbom.kind.format,
                 source: SbomSource::Attestation,
                 blob: SbomBlob::Extracted(document),
             }),
@@ -412,9 +413,15 @@ impl<'a> Checker<'a> {
         }
     }
 
-    async fn fetch(&self, ctx: &Context<'_>, layer: &Descriptor, set: &verifier::evidence::cosign::SetEntry) -> Result<FetchedLogEntry> {
+    async fn fetch(&self, ctx: &Context<'_>, layer: &Descriptor, set: &SetEntry) -> Result<FetchedLogEntry> {
         let at = || ctx.at(Some(layer));
-        self.rekor.fetch(set, &layer.digest).await.map_err(|e| match e {
+        let rekor = self.rekor.for_log(&set.log_id).map_err(|e| Error::Rekor {
+            at: at(),
+            url: e.url,
+            log_index: set.log_index,
+            reason: e.reason,
+        })?;
+        rekor.fetch(set, &layer.digest).await.map_err(|e| match e {
             FetchError::Mismatch { field, expected, found } => Error::RekorMismatch {
                 at: at(),
                 log_index: set.log_index,
@@ -423,13 +430,13 @@ impl<'a> Checker<'a> {
             },
             FetchError::NotFound => Error::Rekor {
                 at: at(),
-                url: self.rekor.url().to_string(),
+                url: rekor.url().to_string(),
                 log_index: set.log_index,
                 reason: "Rekor has no such entry (by log index nor by UUID)".into(),
             },
             FetchError::Transport(reason) => Error::Rekor {
                 at: at(),
-                url: self.rekor.url().to_string(),
+                url: rekor.url().to_string(),
                 log_index: set.log_index,
                 reason,
             },
@@ -503,47 +510,24 @@ fn any_identity() -> Authority {
     })
 }
 
-fn looks_like_sbom(media_type: &str) -> bool {
-    let t = media_type.to_ascii_lowercase();
-    t.contains("spdx") || t.contains("cyclonedx")
-}
-
-/// The public key a hashedrekord (or intoto/dsse) entry body records.
-fn logged_key(body: &[u8]) -> std::result::Result<PublicKey, String> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("Rekor entry body: {e}"))?;
-    let spec = &value["spec"];
-    let content = spec["signature"]["publicKey"]["content"]
-        .as_str()
-        .or_else(|| spec["signatures"][0]["verifier"].as_str())
-        .or_else(|| spec["content"]["envelope"]["signatures"][0]["publicKey"].as_str())
-        .ok_or("the Rekor entry records no public key")?;
-    let pem = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, content)
-        .map_err(|e| format!("the Rekor entry's public key is not base64: {e}"))?;
-    let pem = String::from_utf8(pem).map_err(|_| "the Rekor entry's public key is not PEM".to_string())?;
+/// The public key the Rekor entry a SET signs records for its signer.
+fn logged_key(set: &SetEntry) -> std::result::Result<PublicKey, String> {
+    let body = EntryBody::parse(&set.body).map_err(|e| e.to_string())?;
+    let pem = body.public_key_pem.ok_or("the Rekor entry records no public key")?;
     PublicKey::from_pem(&pem).map_err(|e| format!("the Rekor entry's public key: {e}"))
-}
-
-/// The signing certificate of a Sigstore bundle (v0.3 `certificate`, or the
-/// first of a v0.1/v0.2 chain), as DER; empty when absent.
-fn bundle_leaf(json: &[u8]) -> Vec<u8> {
-    let value: serde_json::Value = serde_json::from_slice(json).unwrap_or_default();
-    let material = &value["verificationMaterial"];
-    let raw = material["certificate"]["rawBytes"]
-        .as_str()
-        .or_else(|| material["x509CertificateChain"]["certificates"][0]["rawBytes"].as_str())
-        .unwrap_or_default();
-    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, raw).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_unreadable_policy_is_a_usage_error() {
-        let err = load_policy(Path::new("no-such-policy.yaml")).unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::Usage);
-        assert!(err.to_string().contains("no-such-policy.yaml"), "{err}");
+    fn set_over(body: serde_json::Value) -> SetEntry {
+        SetEntry {
+            log_index: 1,
+            log_id: String::new(),
+            integrated_time: None,
+            body: body.to_string().into_bytes(),
+        }
     }
 
     #[test]
@@ -553,10 +537,11 @@ mod tests {
         let encode = |text: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text);
         let body = serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord",
             "spec": {"signature": {"content": "", "publicKey": {"content": encode(&pem)}}}});
-        let key = logged_key(body.to_string().as_bytes()).unwrap();
-        assert_eq!(key, PublicKey::from_pem(&pem).unwrap());
-        assert_eq!(logged_key(b"{}").unwrap_err(), "the Rekor entry records no public key");
-        let not_pem = serde_json::json!({"spec": {"signature": {"publicKey": {"content": encode("hello")}}}});
-        assert!(logged_key(not_pem.to_string().as_bytes()).unwrap_err().contains("public key"));
+        assert_eq!(logged_key(&set_over(body)).unwrap(), PublicKey::from_pem(&pem).unwrap());
+        let keyless_kind = serde_json::json!({"apiVersion": "0.0.1", "kind": "rekord", "spec": {}});
+        assert_eq!(logged_key(&set_over(keyless_kind)).unwrap_err(), "the Rekor entry records no public key");
+        let not_pem = serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord",
+            "spec": {"signature": {"publicKey": {"content": encode("hello")}}}});
+        assert!(logged_key(&set_over(not_pem)).unwrap_err().contains("public key"));
     }
 }
