@@ -134,6 +134,16 @@ pub enum Error {
         source: Box<trust_roots::Error>,
     },
 
+    /// The advisories snapshot (`--advisories DIR`) is unusable.
+    #[error("--advisories {}: {source}", path.display())]
+    Advisories {
+        /// The snapshot directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<advisories::Error>,
+    },
+
     /// The previous bundle's manifest (`--since`) is unusable.
     #[error("--since {path}: {source}")]
     Since {
@@ -212,6 +222,10 @@ impl Error {
             | Self::PolicyNotMet { .. } => {
                 ErrorKind::Refused
             }
+            Self::Advisories { source, .. } => match source.kind() {
+                advisories::ErrorKind::Environment => ErrorKind::Usage,
+                _ => ErrorKind::Refused,
+            },
             Self::Trust { source, .. } => match source.kind() {
                 trust_roots::ErrorKind::Environment => ErrorKind::Environment,
                 _ => ErrorKind::Refused,

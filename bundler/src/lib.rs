@@ -19,6 +19,8 @@
 //!    layers; evidence that fails is refused, naming the image and the
 //!    evidence;
 //! 6. [`sboms`]: the SBOMs found and the operator's, stored and named;
+//!    [`advisories`](mod@advisories): the OSV snapshot (`--advisories`),
+//!    checked before the network, copied in;
 //! 7. [`write`](mod@write): the bundle exactly as docs/bundle-format.md specifies: the
 //!    image layout, `index.json`, the bundle manifest (through
 //!    `verifier::bundle::manifest`, the reader's own types) — with
@@ -52,6 +54,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod advisories;
 pub mod archive;
 pub mod collect;
 mod error;
@@ -91,7 +94,8 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
     let images = selfcheck::images(images, &trust.root, &rekors, layout, progress).await?;
     progress.start(Phase::Write, 4, Unit::Items);
     let images = sboms::carry(images, &inputs.operator_sboms, layout, progress).await?;
-    let staged = write::stage(layout, &images, &trust, inputs.previous.as_ref(), request.created, progress)?;
+    let advisories = advisories::carry(inputs.advisories.as_ref(), layout.path())?;
+    let staged = write::stage(layout, &images, &trust, advisories.is_some(), inputs.previous.as_ref(), request.created, progress)?;
     let policy = selfcheck::against_policy(&staged, inputs.policy.as_ref(), &trust.root, jobs)?;
     let signature = sign::manifest(&staged, inputs.sign_key.as_deref(), progress)?;
     // One progress phase covers SBOMs, the tree and the signature: each is quick.
@@ -105,6 +109,7 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
         fetch: fetched,
         staged: &staged,
         policy,
+        advisories,
         output,
     }))
 }

@@ -48,6 +48,9 @@ pub struct Report {
     /// With `--policy`: every image's verdict, evaluated as the site will.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<Vec<verifier::policy::eval::ImageVerdict>>,
+    /// With `--advisories`: the snapshot carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<crate::advisories::Carried>,
     /// The airlock that wrote it.
     pub airlock_version: &'static str,
 }
@@ -210,6 +213,8 @@ pub(crate) struct Outcome<'a> {
     pub staged: &'a Staged,
     /// With `--policy`: every image's verdict.
     pub policy: Option<Vec<ImageVerdict>>,
+    /// With `--advisories`: the snapshot carried.
+    pub advisories: Option<crate::advisories::Carried>,
     /// Where it went.
     pub output: OutputReport,
 }
@@ -232,6 +237,7 @@ pub(crate) fn build(outcome: Outcome<'_>) -> Report {
         blobs: blob_report(outcome.images, outcome.staged, outcome.fetch),
         warnings,
         policy: outcome.policy,
+        advisories: outcome.advisories,
         airlock_version: env!("CARGO_PKG_VERSION"),
     }
 }

@@ -157,6 +157,8 @@ pub struct Request {
     pub created: Created,
     /// `--sbom FILE=IMAGE`.
     pub sboms: Vec<OperatorSbom>,
+    /// `--advisories DIR`: an OSV snapshot to carry.
+    pub advisories: Option<PathBuf>,
 }
 
 /// What `create` reads and checks before the network, in the order an
@@ -181,6 +183,8 @@ pub(crate) struct Inputs {
     pub layout: Layout,
     /// Fetches in flight at once (at least 1).
     pub jobs: usize,
+    /// `--advisories`, read and checked.
+    pub advisories: Option<crate::advisories::Checked>,
 }
 
 impl Inputs {
@@ -191,6 +195,7 @@ impl Inputs {
         let sign_key = request.sign_key.clone();
         let previous = request.since.as_deref().map(Previous::read).transpose()?;
         let operator_sboms = OperatorFile::read_all(&request.sboms, &images)?;
+        let advisories = request.advisories.as_deref().map(crate::advisories::check).transpose()?;
         let rekor = request
             .rekor_url
             .as_deref()
@@ -214,6 +219,7 @@ impl Inputs {
             rekor,
             layout,
             jobs: request.jobs.max(1),
+            advisories,
         })
     }
 }

@@ -91,6 +91,7 @@ fn previous_bundle(env: &Env, blobs: &[(Digest, u64)]) -> PathBuf {
         images: Vec::new(),
         blobs: entries,
         files: Vec::new(),
+        advisories: None,
     };
     let path = env.path("previous-manifest.json");
     std::fs::write(&path, manifest.to_canonical_json()).unwrap();

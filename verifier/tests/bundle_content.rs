@@ -64,6 +64,7 @@ impl Fixture {
             images: vec![],
             blobs,
             files,
+            advisories: None,
         }
     }
 

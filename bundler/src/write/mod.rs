@@ -40,6 +40,7 @@ pub fn stage(
     layout: &Layout,
     images: &[BundleImage],
     trust: &Trust,
+    advisories: bool,
     previous: Option<&Previous>,
     created: Created,
     progress: &dyn Progress,
@@ -63,6 +64,7 @@ pub fn stage(
         images: manifest_images,
         blobs,
         files,
+        advisories: advisories.then(|| format::Advisories { path: format::ADVISORIES_DIR.to_string() }),
     };
     let (bytes, parsed) = manifest::canonical_bytes(&manifest)?;
     layout::write_atomic(&root.join(format::PATH), &bytes)?;

@@ -102,6 +102,7 @@ impl Env {
             jobs: 4,
             created: Created::Pinned(CREATED.parse().unwrap()),
             sboms: Vec::new(),
+            advisories: None,
         }
     }
 

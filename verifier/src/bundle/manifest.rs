@@ -17,6 +17,8 @@ pub const SIGNATURE_PATH: &str = "airlock/manifest.json.sig";
 pub const TRUST_DIR: &str = "airlock/trust";
 /// The SBOM convenience archive.
 pub const SBOMS_PATH: &str = "sboms.tar.gz";
+/// Directory of the carried advisories snapshot (`bundle create --advisories`).
+pub const ADVISORIES_DIR: &str = "airlock/advisories";
 
 /// Thousands of images with their blobs fit in a few megabytes.
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024 * 1024;
@@ -41,6 +43,19 @@ pub struct BundleManifest {
     pub blobs: Vec<BlobEntry>,
     /// Every other file, sorted by path.
     pub files: Vec<FileEntry>,
+    /// The advisories snapshot carried, if any (its files are in `files`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<Advisories>,
+}
+
+/// An OSV advisories snapshot (written by `airlock advisories fetch`)
+/// carried in [`ADVISORIES_DIR`]. Its files are listed in `files` like any
+/// other, so the content check and the transfer signature cover them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Advisories {
+    /// Its directory in the bundle: always [`ADVISORIES_DIR`].
+    pub path: String,
 }
 
 /// The tool that wrote a bundle.
@@ -299,6 +314,7 @@ impl BundleManifest {
         for file in &self.files {
             check_file_path(&file.path)?;
         }
+        self.check_advisories()?;
         let trust_path = match &self.trust {
             TrustMaterial::Tuf { path, .. } | TrustMaterial::TrustedRoot { path } => path,
         };
@@ -342,6 +358,24 @@ impl BundleManifest {
         Ok(())
     }
 
+    /// Advisories files only when the manifest says it carries a snapshot,
+    /// and then at least its index.
+    fn check_advisories(&self) -> Result<()> {
+        let prefix = format!("{ADVISORIES_DIR}/");
+        let carried = self.files.iter().any(|f| f.path.starts_with(&prefix));
+        match &self.advisories {
+            None if carried => Err(malformed(format!("files under {ADVISORIES_DIR} but no advisories entry"))),
+            None => Ok(()),
+            Some(a) if a.path != ADVISORIES_DIR => {
+                Err(malformed(format!("advisories path {:?} is not {ADVISORIES_DIR}", a.path)))
+            }
+            Some(_) if !self.files.iter().any(|f| f.path == format!("{prefix}index.json")) => {
+                Err(malformed(format!("advisories carried without {prefix}index.json")))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
     fn require_blob(&self, digest: &Digest) -> Result<()> {
         self.blob(digest).map(|_| ()).ok_or_else(|| malformed(format!("{digest} is not in blobs")))
     }
@@ -373,12 +407,13 @@ fn strictly_sorted<'a, T: Ord + std::fmt::Display + 'a>(
 /// The layout's own files, listed in `files` so the signature covers them.
 pub const LAYOUT_FILES: [&str; 2] = ["index.json", "oci-layout"];
 
-/// Non-blob files may only be the layout's own files, trust material or the
-/// SBOM archive, at plain relative paths.
+/// Non-blob files may only be the layout's own files, trust material, the
+/// SBOM archive or the advisories snapshot, at plain relative paths.
 fn check_file_path(path: &str) -> Result<()> {
     let allowed = LAYOUT_FILES.contains(&path)
         || path == SBOMS_PATH
-        || path.starts_with(&format!("{TRUST_DIR}/"));
+        || path.starts_with(&format!("{TRUST_DIR}/"))
+        || path.starts_with(&format!("{ADVISORIES_DIR}/"));
     let plain = !path.is_empty()
         && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
         && path.bytes().all(|b| b.is_ascii_graphic());
@@ -464,6 +499,7 @@ mod tests {
                 sha256: d("root"),
                 size: 3,
             }],
+            advisories: None,
         }
     }
 
@@ -500,6 +536,16 @@ mod tests {
         assert!(refused(|m| m.files[0].path = "blobs/extra".into()).contains("not allowed"));
         assert!(refused(|m| m.images[0].sboms[0].file = "../x".into()).contains("plain file name"));
         assert!(refused(|m| m.trust = TrustMaterial::TrustedRoot { path: "etc/root.json".into() }).contains("not under"));
+        let advisories_file = |m: &mut BundleManifest| {
+            m.files.insert(0, FileEntry { path: format!("{ADVISORIES_DIR}/sources/0/all.zip"), sha256: d("zip"), size: 1 })
+        };
+        assert!(refused(advisories_file).contains("no advisories entry"));
+        assert!(refused(|m| {
+            advisories_file(m);
+            m.advisories = Some(Advisories { path: ADVISORIES_DIR.into() });
+        })
+        .contains("without airlock/advisories/index.json"));
+        assert!(refused(|m| m.advisories = Some(Advisories { path: "airlock/trust".into() })).contains("is not airlock/advisories"));
     }
 
     #[test]

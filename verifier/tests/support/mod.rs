@@ -242,6 +242,7 @@ impl BundleWriter {
             images: std::mem::take(&mut self.images),
             blobs,
             files,
+            advisories: None,
         };
         std::fs::write(self.dir.join("airlock/manifest.json"), manifest.to_canonical_json()).unwrap();
         self.dir.clone()
