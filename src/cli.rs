@@ -45,12 +45,18 @@ pub enum Command {
     #[command(subcommand)]
     Advisories(AdvisoriesCommand),
 
-    /// Match an SBOM's packages against an advisories snapshot, offline.
+    /// Match SBOM packages against advisories, offline: every SBOM a
+    /// bundle carries against the advisories it carries (BUNDLE), or one
+    /// SBOM against a snapshot (--sbom FILE --advisories DIR).
     ///
+    /// A bundle is verified first: with --policy exactly as `verify` does
+    /// (the findings then carry spec.vulnerabilities' decisions), without
+    /// it its transfer signature (with --transfer-key) and every digest.
     /// The snapshot is checked first (every file against its index); each
     /// package URL is matched by its ecosystem's own version rules. Exit 0
-    /// when the scan ran, whatever it found (a gate decides elsewhere); 1
-    /// when the snapshot or the SBOM was refused; 2 if it could not run.
+    /// when the scan ran and nothing was refused; 1 when the bundle, an
+    /// image (with --policy), the snapshot or the SBOM was refused; 2 if it
+    /// could not run.
     Scan(ScanArgs),
 
     /// Transfer bundles: images by digest with all their evidence.
@@ -213,9 +219,15 @@ pub struct BundleCreateArgs {
     pub created: Option<jiff::Timestamp>,
 
     /// Carry FILE as an SBOM of IMAGE (one of the requested references;
-    /// repeatable). SPDX 2.2/2.3 (JSON or tag-value) or CycloneDX 1.4-1.6.
+    /// repeatable). SPDX 2.2/2.3 (JSON or tag-value) or CycloneDX 1.2-1.7.
     #[arg(long = "sbom", value_name = "FILE=IMAGE")]
     pub sboms: Vec<String>,
+
+    /// Carry this OSV advisories snapshot (written by `airlock advisories
+    /// fetch`), checked first, in airlock/advisories/: the site scans and
+    /// gates offline against it.
+    #[arg(long, value_name = "DIR")]
+    pub advisories: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -732,13 +744,22 @@ pub struct AdvisoriesFetchArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The SBOM to scan (SPDX 2.2/2.3 JSON or tag-value, CycloneDX JSON).
-    #[arg(long, value_name = "FILE")]
-    pub sbom: PathBuf,
+    /// The bundle to scan (directory, archive or volume), carrying
+    /// advisories (`bundle create --advisories`).
+    #[arg(value_name = "BUNDLE", conflicts_with_all = ["sbom", "advisories"], required_unless_present = "sbom")]
+    pub bundle: Option<PathBuf>,
 
-    /// The advisories snapshot (written by `airlock advisories fetch`).
-    #[arg(long, value_name = "DIR")]
-    pub advisories: PathBuf,
+    /// One SBOM to scan (SPDX 2.2/2.3 JSON or tag-value, CycloneDX JSON).
+    #[arg(long, value_name = "FILE", requires = "advisories")]
+    pub sbom: Option<PathBuf>,
+
+    /// The advisories snapshot for --sbom (written by `airlock advisories
+    /// fetch`).
+    #[arg(long, value_name = "DIR", requires = "sbom")]
+    pub advisories: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub verify: VerifyFlags,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]

@@ -173,6 +173,7 @@ mod connected {
             jobs,
             created,
             sboms,
+            advisories: args.advisories,
         })
     }
 
@@ -317,6 +318,9 @@ mod connected {
         }
         if let Some(extends) = &report.extends {
             println!("  extends:    {extends}");
+        }
+        if let Some(a) = &report.advisories {
+            println!("  advisories: {} record(s) fetched {} from {}, in {}", a.records, a.fetched_at, a.sources.join(", "), a.path);
         }
         let b = &report.blobs;
         println!(

@@ -10,6 +10,7 @@ mod pin;
 mod policy;
 mod sbom;
 mod scan;
+mod scan_bundle;
 mod serve;
 mod trust;
 mod verify;

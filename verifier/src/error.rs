@@ -51,6 +51,11 @@ pub enum Check {
     Policy,
     /// The carried trust material verifies (TUF chain from the pinned root).
     TrustRoot,
+    /// The carried advisories snapshot reads back: every file matches its
+    /// index, every record parses.
+    Advisories,
+    /// The image's SBOM packages pass the policy's `spec.vulnerabilities`.
+    Vulnerabilities,
 }
 
 impl Check {
@@ -76,6 +81,8 @@ impl Check {
             Self::IncrementalChain => "incremental-chain",
             Self::Policy => "policy",
             Self::TrustRoot => "trust-root",
+            Self::Advisories => "advisories",
+            Self::Vulnerabilities => "vulnerabilities",
         }
     }
 }

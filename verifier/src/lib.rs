@@ -11,6 +11,9 @@
 //! - [`policy`] reads the import policy (airlock's own format and
 //!   policy-controller ClusterImagePolicies) into one typed model that
 //!   says which images need which evidence. It decides; it verifies nothing.
+//! - [`advisories`] reads the OSV snapshot a bundle carries and matches
+//!   each image's SBOM packages against it, for `spec.vulnerabilities`
+//!   and `airlock scan BUNDLE`.
 //! - [`verify`] runs every check over a transfer bundle in the documented
 //!   order and, only when everything passed, returns a
 //!   [`verify::VerifiedBundle`]; [`store::BundleStore`], made only from one,
@@ -27,6 +30,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod advisories;
 pub mod bundle;
 pub mod check;
 mod error;

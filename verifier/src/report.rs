@@ -117,6 +117,9 @@ pub struct Report {
     /// The trust material.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust: Option<TrustSummary>,
+    /// The advisories snapshot carried, and its age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<crate::advisories::AdvisoriesSummary>,
     /// Every step, in order.
     pub steps: Vec<Step>,
     /// Every image, with each rule's outcome and the first reason it failed.
@@ -124,11 +127,12 @@ pub struct Report {
 }
 
 /// The steps, in the order `airlock verify` runs them.
-pub const STEP_ORDER: [Check; 6] = [
+pub const STEP_ORDER: [Check; 7] = [
     Check::TransferSignature,
     Check::BundleManifest,
     Check::Content,
     Check::TrustRoot,
+    Check::Advisories,
     Check::Policy,
     Check::IncrementalChain,
 ];
@@ -144,6 +148,7 @@ impl Report {
             bundle: BundleSummary { input: input.into(), ..BundleSummary::default() },
             policy: None,
             trust: None,
+            advisories: None,
             steps: STEP_ORDER
                 .iter()
                 .map(|c| Step { check: c.name(), outcome: StepOutcome::NotReached, detail: String::new() })
@@ -185,6 +190,9 @@ impl Report {
                 let _ = writeln!(out, "           reference time {time}");
             }
         }
+        if let Some(a) = &self.advisories {
+            let _ = writeln!(out, "  advisories: {} record(s), fetched {} ({} day(s) old)", a.records, a.fetched_at, a.age_days);
+        }
         for step in &self.steps {
             let mark = match step.outcome {
                 StepOutcome::Passed => "ok  ",
@@ -206,6 +214,9 @@ impl Report {
             for warning in &image.warnings {
                 let _ = writeln!(out, "           warning: {warning}");
             }
+            if let Some(v) = &image.vulnerabilities {
+                vulnerabilities_text(&mut out, v);
+            }
         }
         if let Some(policy) = &self.policy {
             for warning in &policy.warnings {
@@ -213,6 +224,22 @@ impl Report {
             }
         }
         out
+    }
+}
+
+fn vulnerabilities_text(out: &mut String, v: &crate::advisories::ImageVulnerabilities) {
+    use crate::policy::vulnerabilities::Decision;
+    let _ = writeln!(out, "           vulnerabilities: {} finding(s) in {} package(s), {} gated", v.findings.len(), v.scanned, v.gated.len());
+    for f in &v.findings {
+        let mark = match &f.gate {
+            Some(Decision::Denied) => "DENIED ".to_string(),
+            Some(Decision::AllowExpired { allow }) => format!("DENIED (allow expired {}) ", allow.until),
+            Some(Decision::Allowed { allow }) => format!("allowed until {} ", allow.until),
+            Some(Decision::Reported) | None => String::new(),
+        };
+        let finding = &f.finding;
+        let score = finding.severity.score.map(|s| format!(" {s:.1}")).unwrap_or_default();
+        let _ = writeln!(out, "             {mark}{}{score} {} {} {}", finding.severity.rating.name(), finding.ids.join(","), finding.purl, if finding.fixed.is_empty() { "no fix".to_string() } else { format!("fixed in {}", finding.fixed.join(", ")) });
     }
 }
 

@@ -4,7 +4,9 @@
 //!
 //! Order: transfer signature → bundle manifest → content (every blob and
 //! file) → trust root (the carried TUF snapshot from the pinned root, at the
-//! reference time) → each image against the policy → the incremental chain.
+//! reference time) → the carried advisories (required when the policy sets
+//! `spec.vulnerabilities`) → each image against the policy, then the
+//! vulnerability gate → the incremental chain.
 //! A failing image is recorded, not an abort: every image is evaluated.
 
 use crate::bundle::content::{self, CheckedContent, OpenOptions, Progress, TransferSignature};
@@ -14,7 +16,8 @@ use keys::PublicKey;
 use crate::image::read_image;
 use crate::ledger::{ChainFacts, Ledger};
 use crate::policy::eval::{self, ImageVerdict, Outcome};
-use crate::policy::Policy;
+use crate::advisories::Carried;
+use crate::policy::{Policy, VulnerabilityPolicy};
 use crate::report::{IncludedFile, PolicySummary, Report, StepOutcome, TrustSummary};
 use crate::{Check, Error};
 use std::path::Path;
@@ -149,8 +152,18 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         }
     };
 
-    // 5: every image against the policy.
-    let verdicts = evaluate_images(&content, options.policy, &verifier, options.jobs);
+    // 5: the carried advisories (required by spec.vulnerabilities).
+    let carried = match advisories_step(&mut report, &content, options.policy, options.now) {
+        Ok(carried) => carried,
+        Err(()) => return done(report),
+    };
+
+    // 6: every image against the policy, then the vulnerability gate.
+    let mut verdicts = evaluate_images(&content, options.policy, &verifier, options.jobs);
+    if let (Some(gate), Some(carried)) = (&options.policy.vulnerabilities, &carried) {
+        let today = options.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        gate_images(&mut verdicts, &content, &carried.snapshot.database, gate, today);
+    }
     let failed = verdicts.iter().filter(|v| v.outcome == Outcome::Failed).count();
     let total = verdicts.len();
     report.set(
@@ -160,7 +173,7 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
     );
     report.images = verdicts;
 
-    // 6: the incremental chain.
+    // 7: the incremental chain.
     let chain = check_chain(&content, options.state_dir);
     match &chain {
         Ok(facts) => {
@@ -190,6 +203,49 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         Verification { report, verified: Some(VerifiedBundle { content: content.into(), images: passed }), partial: None }
     } else {
         Verification { report, verified: None, partial: Some(VerifiedBundle { content: content.into(), images: passed }) }
+    }
+}
+
+/// Read the carried advisories and record the step; `Err` when the bundle
+/// is refused (a snapshot that does not read back, or none where the
+/// policy's vulnerability gate needs one: fail closed).
+fn advisories_step(report: &mut Report, content: &CheckedContent, policy: &Policy, now: jiff::Timestamp) -> Result<Option<Carried>, ()> {
+    match crate::advisories::open(content, now) {
+        Ok(Some(carried)) => {
+            let s = &carried.summary;
+            let detail = format!("{} record(s) from {} source(s), fetched {} ({} day(s) old)", s.records, s.sources.len(), s.fetched_at, s.age_days);
+            report.set(Check::Advisories, StepOutcome::Passed, detail);
+            report.advisories = Some(carried.summary.clone());
+            Ok(Some(carried))
+        }
+        Ok(None) if policy.vulnerabilities.is_some() => {
+            let reason = "the policy sets spec.vulnerabilities, but the bundle carries no advisories snapshot \
+                          (make it with `airlock bundle create --advisories DIR`): nothing can vouch for its images";
+            report.set(Check::Advisories, StepOutcome::Failed, reason);
+            Err(())
+        }
+        Ok(None) => {
+            report.set(Check::Advisories, StepOutcome::Skipped, "the bundle carries no advisories");
+            Ok(None)
+        }
+        Err(e) => {
+            report.set(Check::Advisories, StepOutcome::Failed, e.to_string());
+            Err(())
+        }
+    }
+}
+
+/// The vulnerability gate on every image: its findings recorded, and an
+/// image the gate refuses failed (unless an earlier check already did).
+fn gate_images(verdicts: &mut [ImageVerdict], content: &CheckedContent, database: &advisories::Database, gate: &VulnerabilityPolicy, today: jiff::civil::Date) {
+    for verdict in verdicts.iter_mut() {
+        let Some(entry) = content.manifest.manifest.images.iter().find(|i| i.reference == verdict.reference && i.digest == verdict.digest) else { continue };
+        let assessed = crate::advisories::assess(content, entry, database, Some(gate), today);
+        if let Some(failure) = assessed.refusal() {
+            verdict.outcome = Outcome::Failed;
+            verdict.failure.get_or_insert(failure);
+        }
+        verdict.vulnerabilities = Some(assessed);
     }
 }
 
@@ -296,6 +352,7 @@ fn unreadable(entry: &ImageEntry, error: &Error) -> ImageVerdict {
         rules: Vec::new(),
         accepted: Vec::new(),
         warnings: Vec::new(),
+        vulnerabilities: None,
     }
 }
 

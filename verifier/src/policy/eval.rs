@@ -106,6 +106,10 @@ pub struct ImageVerdict {
     pub accepted: Vec<Accepted>,
     /// Failed `warn` rules and other things to look at.
     pub warnings: Vec<String>,
+    /// With `spec.vulnerabilities`: every finding of the image's SBOMs,
+    /// and which ones refuse it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<crate::advisories::ImageVulnerabilities>,
 }
 
 /// Evaluate one image against the policy.
@@ -119,6 +123,7 @@ pub fn evaluate(image: &ImageContent, policy: &Policy, verifier: &SignatureVerif
         rules: Vec::new(),
         accepted: Vec::new(),
         warnings: Vec::new(),
+        vulnerabilities: None,
     };
     let rules = match policy.rules_for(&reference) {
         Ok(rules) => rules,

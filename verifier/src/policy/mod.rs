@@ -19,12 +19,16 @@
 pub mod cip;
 pub mod eval;
 mod error;
+pub mod gate;
 pub mod glob;
 pub mod model;
 pub mod native;
 pub mod predicate;
+pub mod vulnerabilities;
 
 pub use error::{Location, PolicyError, PolicyErrorKind};
+pub use gate::Gate;
+pub use vulnerabilities::VulnerabilityPolicy;
 pub use glob::{ImageGlob, InvalidReference};
 pub use model::{
     AuthorityKind, AuthorityRule, Candidate, Evidence, IdentityRule, IncludedFile, Mode, Policy, PolicySource,
@@ -80,6 +84,7 @@ impl Policy {
 pub(crate) struct DocumentOutput {
     pub(crate) rules: Vec<Rule>,
     pub(crate) unmatched: Option<UnmatchedAction>,
+    pub(crate) vulnerabilities: Option<VulnerabilityPolicy>,
 }
 
 /// Per-document state the converters share.
@@ -155,6 +160,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         .map_err(|e| fail(Location::default(), PolicyErrorKind::Syntax(format!("not UTF-8: {e}")), None))?;
     let mut rules: Vec<Rule> = Vec::new();
     let mut unmatched: Option<(UnmatchedAction, usize)> = None;
+    let mut vulnerabilities: Option<(VulnerabilityPolicy, usize)> = None;
     let mut included = Vec::new();
     let mut warnings = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
@@ -198,6 +204,15 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
             }
             unmatched = Some((action, number));
         }
+        if let Some(gate) = output.vulnerabilities {
+            if let Some((_, at)) = vulnerabilities {
+                return Err(at_document(conflict(
+                    "spec.vulnerabilities",
+                    format!("document {at} already sets spec.vulnerabilities; a policy has one vulnerability gate"),
+                )));
+            }
+            vulnerabilities = Some((gate, number));
+        }
         for rule in output.rules {
             if let Some(earlier) = rules.iter().find(|r| r.name == rule.name) {
                 let location = Location {
@@ -229,6 +244,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         rules,
         unmatched: unmatched.map(|(a, _)| a).unwrap_or_default(),
         warnings,
+        vulnerabilities: vulnerabilities.map(|(v, _)| v),
     })
 }
 

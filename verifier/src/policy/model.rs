@@ -31,6 +31,9 @@ pub struct Policy {
     /// requirements, warn-mode rules, differences from policy-controller.
     /// Reports should print them.
     pub warnings: Vec<PolicyWarning>,
+    /// `spec.vulnerabilities` (native policies only): the gate on the
+    /// advisories the bundle carries.
+    pub vulnerabilities: Option<super::VulnerabilityPolicy>,
 }
 
 /// The policy file.

@@ -12,7 +12,9 @@ use super::model::{
 };
 use super::predicate::{self, AttestationRule, PredicateConstraint, PredicatePath, PredicateRule, ValueMatcher};
 use super::{compile_glob, exactly_one, identity_policy, pair_matcher, unique, Context, DocumentOutput};
+use super::vulnerabilities::{AllowEntry, DenyRule, VulnerabilityPolicy};
 use crate::check::identity::{WorkflowClaim, WorkflowClaimRule};
+use advisories::Rating;
 use crate::check::signature::Requirements;
 use serde::Deserialize;
 
@@ -45,6 +47,40 @@ struct Metadata {
 struct Spec {
     unmatched: Option<Unmatched>,
     rules: Vec<NativeRule>,
+    vulnerabilities: Option<NativeVulnerabilities>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeVulnerabilities {
+    deny: Option<NativeDeny>,
+    #[serde(default)]
+    allow: Vec<NativeAllow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NativeDeny {
+    min_severity: NativeSeverity,
+    #[serde(default)]
+    fix_available: bool,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum NativeSeverity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeAllow {
+    id: String,
+    reason: String,
+    until: String,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -220,7 +256,35 @@ pub(crate) fn parse(value: serde_yaml_ng::Value, ctx: &mut Context<'_>) -> DocRe
         rules.push(convert_rule(rule, &at, ctx).map_err(|e| e.in_rule(&name))?);
     }
     unique(rules.iter().map(|r| r.name.as_str()), "rule", |i| format!("spec.rules[{i}].name"))?;
-    Ok(DocumentOutput { rules, unmatched })
+    let vulnerabilities = doc.spec.vulnerabilities.map(convert_vulnerabilities).transpose()?;
+    Ok(DocumentOutput { rules, unmatched, vulnerabilities })
+}
+
+fn convert_vulnerabilities(v: NativeVulnerabilities) -> DocResult<VulnerabilityPolicy> {
+    let deny = v.deny.map(|d| DenyRule {
+        min_severity: match d.min_severity {
+            NativeSeverity::Low => Rating::Low,
+            NativeSeverity::Medium => Rating::Medium,
+            NativeSeverity::High => Rating::High,
+            NativeSeverity::Critical => Rating::Critical,
+        },
+        fix_available: d.fix_available,
+    });
+    let mut allow = Vec::new();
+    for (i, a) in v.allow.into_iter().enumerate() {
+        let at = format!("spec.vulnerabilities.allow[{i}]");
+        if a.id.trim().is_empty() {
+            return Err(invalid(format!("{at}.id"), "an allow entry names an advisory id or alias"));
+        }
+        if a.reason.trim().is_empty() {
+            return Err(invalid(format!("{at}.reason"), "an allow entry says why it is accepted"));
+        }
+        let until = a.until.parse::<jiff::civil::Date>().map_err(|e| {
+            invalid(format!("{at}.until"), format!("{:?} is not a date (YYYY-MM-DD): {e}", a.until))
+        })?;
+        allow.push(AllowEntry { id: a.id, reason: a.reason, until });
+    }
+    Ok(VulnerabilityPolicy { deny, allow })
 }
 
 fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<Rule> {
