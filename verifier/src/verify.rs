@@ -161,17 +161,9 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
     // 6: every image against the policy, then the vulnerability gate.
     let mut verdicts = evaluate_images(&content, options.policy, &verifier, options.jobs);
     if let (Some(gate), Some(carried)) = (&options.policy.vulnerabilities, &carried) {
-        let today = options.now.to_zoned(jiff::tz::TimeZone::UTC).date();
-        gate_images(&mut verdicts, &content, &carried.snapshot.database, gate, today);
+        gate_images(&mut verdicts, &content, &carried.snapshot.database, gate, options.now);
     }
-    let failed = verdicts.iter().filter(|v| v.outcome == Outcome::Failed).count();
-    let total = verdicts.len();
-    report.set(
-        Check::Policy,
-        if failed == 0 { StepOutcome::Passed } else { StepOutcome::Failed },
-        if failed == 0 { format!("{total} image(s) passed") } else { format!("{failed} of {total} image(s) refused") },
-    );
-    report.images = verdicts;
+    let failed = record_verdicts(&mut report, verdicts);
 
     // 7: the incremental chain.
     let chain = check_chain(&content, options.state_dir);
@@ -235,9 +227,24 @@ fn advisories_step(report: &mut Report, content: &CheckedContent, policy: &Polic
     }
 }
 
-/// The vulnerability gate on every image: its findings recorded, and an
-/// image the gate refuses failed (unless an earlier check already did).
-fn gate_images(verdicts: &mut [ImageVerdict], content: &CheckedContent, database: &advisories::Database, gate: &VulnerabilityPolicy, today: jiff::civil::Date) {
+/// Record the policy step and every image's verdict; the number refused.
+fn record_verdicts(report: &mut Report, verdicts: Vec<ImageVerdict>) -> usize {
+    let failed = verdicts.iter().filter(|v| v.outcome == Outcome::Failed).count();
+    let total = verdicts.len();
+    report.set(
+        Check::Policy,
+        if failed == 0 { StepOutcome::Passed } else { StepOutcome::Failed },
+        if failed == 0 { format!("{total} image(s) passed") } else { format!("{failed} of {total} image(s) refused") },
+    );
+    report.images = verdicts;
+    failed
+}
+
+/// The vulnerability gate on every image, as of `now`'s UTC date: its
+/// findings recorded, and an image the gate refuses failed (unless an
+/// earlier check already did).
+fn gate_images(verdicts: &mut [ImageVerdict], content: &CheckedContent, database: &advisories::Database, gate: &VulnerabilityPolicy, now: jiff::Timestamp) {
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     for verdict in verdicts.iter_mut() {
         let Some(entry) = content.manifest.manifest.images.iter().find(|i| i.reference == verdict.reference && i.digest == verdict.digest) else { continue };
         let assessed = crate::advisories::assess(content, entry, database, Some(gate), today);

@@ -205,13 +205,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
             unmatched = Some((action, number));
         }
         if let Some(gate) = output.vulnerabilities {
-            if let Some((_, at)) = vulnerabilities {
-                return Err(at_document(conflict(
-                    "spec.vulnerabilities",
-                    format!("document {at} already sets spec.vulnerabilities; a policy has one vulnerability gate"),
-                )));
-            }
-            vulnerabilities = Some((gate, number));
+            one_gate(&mut vulnerabilities, gate, number).map_err(at_document)?;
         }
         for rule in output.rules {
             if let Some(earlier) = rules.iter().find(|r| r.name == rule.name) {
@@ -246,6 +240,18 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         warnings,
         vulnerabilities: vulnerabilities.map(|(v, _)| v),
     })
+}
+
+/// A policy has one vulnerability gate, whichever document sets it.
+fn one_gate(slot: &mut Option<(VulnerabilityPolicy, usize)>, gate: VulnerabilityPolicy, document: usize) -> DocResult<()> {
+    if let Some((_, at)) = slot {
+        return Err(conflict(
+            "spec.vulnerabilities",
+            format!("document {at} already sets spec.vulnerabilities; a policy has one vulnerability gate"),
+        ));
+    }
+    *slot = Some((gate, document));
+    Ok(())
 }
 
 fn dispatch(value: Value, ctx: &mut Context<'_>) -> DocResult<DocumentOutput> {
