@@ -586,11 +586,15 @@ fn short(name: &str) -> String {
     name.rsplit([':', '/']).next().unwrap().to_string()
 }
 
-fn osv_scanner_pairs(db: &Path, sbom: &Path) -> BTreeSet<Pair> {
-    let out = Command::new(testbed::peer("osv-scanner"))
+fn osv_scanner(db: &Path, sbom: &Path) -> Output {
+    Command::new(testbed::peer("osv-scanner"))
         .args(["scan", "source", "--offline", "--local-db-path", s(db), "--format", "json", "-L", s(sbom)])
         .output()
-        .expect("osv-scanner (scripts/install-peers.sh osv-scanner)");
+        .expect("osv-scanner (scripts/install-peers.sh osv-scanner)")
+}
+
+fn osv_scanner_pairs(db: &Path, sbom: &Path) -> BTreeSet<Pair> {
+    let out = osv_scanner(db, sbom);
     // 0: nothing found, 1: findings; anything else is an error, never a clean result.
     assert!([0, 1].contains(&code(&out)), "osv-scanner on {}: {}", sbom.display(), stderr(&out));
     let report = json_of(&out);
@@ -628,7 +632,9 @@ fn airlock_pairs(snapshot: &Path, sbom: &Path) -> (BTreeSet<Pair>, BTreeSet<Pair
 /// the one difference docs/scanning.md explains: osv-scanner refuses
 /// `pkg:alpine/…` package URLs (old syft's type; the purl spec's is
 /// `apk`) as invalid and so matches none of their packages; rewritten to
-/// `pkg:apk/alpine/…`, both agree again.
+/// `pkg:apk/alpine/…`, both agree again. And where the data lacks an
+/// ecosystem, osv-scanner refuses to run while airlock names the packages
+/// it could not scan.
 #[test]
 fn the_same_findings_as_osv_scanner_on_the_same_data() {
     let tmp = tempfile::tempdir().unwrap();
@@ -679,4 +685,15 @@ fn the_same_findings_as_osv_scanner_on_the_same_data() {
     }
     // Enough agreement to mean something: SOURCES.md 13.3's rows.
     assert_eq!(total, 19);
+
+    // An ecosystem the data lacks (Ubuntu): osv-scanner refuses to run,
+    // airlock scans the rest and lists those packages as not scanned.
+    let mongo = tmp.path().join("big-mongo.cdx.json");
+    std::fs::copy(packed.join("sbom/guac/big-mongo-cyclonedx.json"), &mongo).unwrap();
+    let out = osv_scanner(&db, &mongo);
+    assert_eq!(code(&out), 127, "{}", stderr(&out));
+    assert!(stderr(&out).contains("could not load db for Ubuntu ecosystem"), "{}", stderr(&out));
+    let report = scan(&mongo, &snapshot);
+    let ubuntu = report["unscanned"].as_array().unwrap().iter().filter(|u| u["why"] == json!({"reason": "no-advisory-data", "detail": "Ubuntu"})).count();
+    assert_eq!(ubuntu, 153);
 }
