@@ -28,8 +28,11 @@
 #                 against a snapshot of RECORDS synthetic OSV records (default
 #                 40,000, six ecosystems' all.zip, testdata/bench/gen-osv.py)
 #                 fetched from loopback: fetch time, scan wall time and peak
-#                 RSS (best of RUNS_SCAN, default 3). osv-scanner's figures on
-#                 the same data come with the comparison (issue 14).
+#                 RSS (best of RUNS_SCAN, default 3); then osv-scanner v2.6.0
+#                 (scripts/install-peers.sh) offline on the same SBOM and the
+#                 same all.zip files as its local database, best of
+#                 RUNS_SCAN, and whether both found the same (package,
+#                 advisory) pairs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify-blob}
@@ -286,6 +289,21 @@ bench_scan() {
     /usr/bin/time -f '%e %M %U %S' -o "$work/scan$n.time" "$airlock" scan --sbom "$work/data/sbom.cdx.json" \
       --advisories "$work/snapshot" --output json >"$work/scan.json"
   done
+  # osv-scanner's offline database: DB/osv-scalibr/<ECOSYSTEM>/all.zip, the
+  # same files (by base ecosystem name: Debian:12 -> Debian).
+  local osv_scanner
+  osv_scanner="$(scripts/install-peers.sh --bin-dir)/osv-scanner"
+  scripts/install-peers.sh osv-scanner
+  for eco in "$work"/data/osv/*/; do
+    local name; name=$(basename "$eco"); name=${name%%:*}
+    mkdir -p "$work/osvdb/osv-scalibr/$name"
+    ln -s "$eco/all.zip" "$work/osvdb/osv-scalibr/$name/all.zip"
+  done
+  for n in $(seq "${RUNS_SCAN:-3}"); do
+    # Exit 1 means "found vulnerabilities".
+    /usr/bin/time -f '%e %M %U %S' -o "$work/osv$n.time" "$osv_scanner" scan source --offline \
+      --local-db-path "$work/osvdb" --format json -L "$work/data/sbom.cdx.json" >"$work/osv.json" 2>"$work/osv.err" || [ $? -eq 1 ]
+  done
   python3 - "$work" "${RUNS_SCAN:-3}" <<'PY'
 import json, sys
 work, runs = sys.argv[1], int(sys.argv[2])
@@ -299,7 +317,16 @@ print(f"data: {gen['records']} OSV records in {len(gen['ecosystems'])} ecosystem
 print(f"airlock advisories fetch  {fetch[0]:7.2f} s wall  {fetch[2] + fetch[3]:6.2f} s CPU  peak RSS {fetch[1] / 1024:7.1f} MiB")
 print(f"airlock scan (best of {runs})  {best[0]:7.2f} s wall  {best[2] + best[3]:6.2f} s CPU  peak RSS {best[1] / 1024:7.1f} MiB  "
       f"({scan['scanned']} packages scanned, {len(scan['findings'])} findings, {len(scan['notEvaluated'])} not evaluated)")
-print("osv-scanner on the same data: not measured yet (issue 14's comparison)")
+osv_times = [[float(x) for x in open(f"{work}/osv{n}.time").read().split()] for n in range(1, runs + 1)]
+osv_best = min(osv_times, key=lambda t: t[0])
+osv = json.load(open(f"{work}/osv.json"))
+theirs = {(p["package"]["name"].rsplit(":", 1)[-1].rsplit("/", 1)[-1], p["package"]["version"], v["id"])
+          for r in osv.get("results", []) for p in r["packages"] for v in p["vulnerabilities"]}
+ours = {(f["package"].rsplit(":", 1)[-1].rsplit("/", 1)[-1], f["version"], i) for f in scan["findings"] for i in f["ids"]}
+print(f"osv-scanner (best of {runs})  {osv_best[0]:7.2f} s wall  {osv_best[2] + osv_best[3]:6.2f} s CPU  peak RSS {osv_best[1] / 1024:7.1f} MiB  "
+      f"({len(theirs)} (package, advisory) pairs)")
+print(f"airlock / osv-scanner: {best[0] / osv_best[0]:.2f}x wall, {(best[2] + best[3]) / max(osv_best[2] + osv_best[3], 0.01):.2f}x CPU, "
+      f"{best[1] / osv_best[1]:.2f}x peak RSS; same pairs: {ours == theirs} ({len(ours - theirs)} only airlock, {len(theirs - ours)} only osv-scanner)")
 PY
 }
 
