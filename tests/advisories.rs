@@ -531,6 +531,59 @@ fn a_bundle_carries_advisories_and_the_gate_refuses_fixable_criticals() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
 }
 
+/// Every file under a registry's storage: what a refused load must leave as it was.
+fn storage(registry: &testbed::Registry) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![registry.storage_dir()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.insert(entry.path());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn load_refuses_an_image_the_gate_denies_and_pushes_nothing() {
+    let osv = serve_osv();
+    let bed = GateBed::start();
+    let snapshot = bed.dir.path().join("snapshot");
+    assert_eq!(code(&fetch(&osv, &snapshot)), 0);
+    let bundle = bed.bundle("bundle", Some(&snapshot));
+    let policy = bed.policy("deny.yaml", DENY_CRITICAL_FIXABLE);
+    let target = testbed::Registry::start();
+    let root = site_root();
+    let (host, to) = (target.host(), format!("{}/mirror", target.host()));
+    let load = |extra: &[&str]| {
+        let mut args = vec!["load", s(&bundle), "--to", &to, "--insecure-registry", &host, "--policy", s(&policy), "--trusted-root", s(&root), "--output", "json"];
+        args.extend(extra);
+        Command::new(AIRLOCK).args(&args).env("DOCKER_CONFIG", bed.dir.path()).output().unwrap()
+    };
+
+    // Refused: exit 1, nothing pushed, the report naming the four advisories.
+    let before = storage(&target);
+    let out = load(&[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("did not verify: nothing was pushed"), "{}", stderr(&out));
+    let report = json_of(&out);
+    assert_eq!(report["loaded"], false);
+    let reason = image(&report["verification"], "dropwizard")["failure"]["reason"].as_str().unwrap().to_string();
+    for id in DROPWIZARD_DENIED {
+        assert!(reason.contains(id), "{id} not named in {reason}");
+    }
+    assert_eq!(storage(&target), before, "a refused load changed the registry");
+
+    // --partial: quarkus (three moderates, none gated) is loaded, dropwizard is not.
+    let out = load(&["--partial"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let loaded: Vec<String> = json_of(&out)["report"]["images"].as_array().unwrap().iter().map(|i| i["source"].as_str().unwrap().to_string()).collect();
+    assert_eq!(loaded, [bed.reference("quarkus")]);
+}
+
 #[test]
 fn a_vulnerability_gate_without_carried_advisories_fails_closed() {
     let bed = GateBed::start();
