@@ -317,7 +317,9 @@ print(f"data: {gen['records']} OSV records in {len(gen['ecosystems'])} ecosystem
 print(f"airlock advisories fetch  {fetch[0]:7.2f} s wall  {fetch[2] + fetch[3]:6.2f} s CPU  peak RSS {fetch[1] / 1024:7.1f} MiB")
 print(f"airlock scan (best of {runs})  {best[0]:7.2f} s wall  {best[2] + best[3]:6.2f} s CPU  peak RSS {best[1] / 1024:7.1f} MiB  "
       f"({scan['scanned']} packages scanned, {len(scan['findings'])} findings, {len(scan['notEvaluated'])} not evaluated)")
-osv_times = [[float(x) for x in open(f"{work}/osv{n}.time").read().split()] for n in range(1, runs + 1)]
+# GNU time writes "Command exited with non-zero status 1" first when
+# osv-scanner reports findings (its exit 1): the figures are the last line.
+osv_times = [[float(x) for x in open(f"{work}/osv{n}.time").read().splitlines()[-1].split()] for n in range(1, runs + 1)]
 osv_best = min(osv_times, key=lambda t: t[0])
 osv = json.load(open(f"{work}/osv.json"))
 theirs = {(p["package"]["name"].rsplit(":", 1)[-1].rsplit("/", 1)[-1], p["package"]["version"], v["id"])
