@@ -61,6 +61,9 @@ struct Inner {
     root: PathBuf,
     index: Mutex<ImageIndex>,
     counter: AtomicU64,
+    /// Blob writes under way, so the ingest directory is tidied away only
+    /// when none is.
+    writing: AtomicU64,
     /// Bumped whenever what is reachable from index.json may change.
     generation: AtomicU64,
     /// subject digest -> referrer descriptors, for one generation.
@@ -124,6 +127,7 @@ impl Layout {
                 root,
                 index: Mutex::new(index),
                 counter: AtomicU64::new(0),
+                writing: AtomicU64::new(0),
                 generation: AtomicU64::new(0),
                 referrers: Mutex::new(None),
             }),
@@ -247,18 +251,19 @@ impl Layout {
             }
         }
         let ingest = self.inner.root.join(INGEST_DIR);
-        tokio::fs::create_dir_all(&ingest)
-            .await
-            .map_err(|e| Error::io(&ingest, "create ingest directory", e))?;
+        self.inner.writing.fetch_add(1, Ordering::SeqCst);
         let n = self.inner.counter.fetch_add(1, Ordering::Relaxed);
         let partial = ingest.join(format!("{}-{}-{n}.partial", descriptor.digest.hex(), std::process::id()));
         let result = self.write_partial(descriptor, reader, &partial, &final_path).await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(&partial).await;
         }
-        // Tidy up when nothing else is being written (fails harmlessly
-        // otherwise).
-        let _ = tokio::fs::remove_dir(&ingest).await;
+        // Tidy up when this was the last write under way. Another may start
+        // meanwhile: removing a directory that is not empty fails
+        // harmlessly, and a write that finds it gone makes it again.
+        if self.inner.writing.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let _ = tokio::fs::remove_dir(&ingest).await;
+        }
         result
     }
 
@@ -267,17 +272,21 @@ impl Layout {
         R: tokio::io::AsyncRead + Send + Unpin,
     {
         let location = self.location_of(&descriptor.digest);
-        // Another write finishing at this moment may have tidied the ingest
-        // directory away (it removes it when it looks empty); make it again.
+        // The ingest directory is made on demand: absent at first, and
+        // tidied away by the last write of a burst, possibly while this one
+        // starts (and two writes may make it at once).
         let mut attempt = 0;
         let mut file = loop {
             match tokio::fs::File::create(partial).await {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
                     attempt += 1;
                     if let Some(dir) = partial.parent() {
-                        tokio::fs::create_dir_all(dir)
-                            .await
-                            .map_err(|e| Error::io(dir, "create ingest directory", e))?;
+                        match tokio::fs::create_dir(dir).await {
+                            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                                return Err(Error::io(dir, "create ingest directory", e))
+                            }
+                            _ => {}
+                        }
                     }
                 }
                 other => break other.map_err(|e| Error::io(partial, "create", e))?,

@@ -76,6 +76,35 @@ async fn interrupted_writes_leave_nothing_and_resume() {
     layout.put_blob(&d, reader).await.unwrap();
 }
 
+/// A stream of writes, a few at a time, so that one often starts as the
+/// last other one ends: the ingest directory is made and tidied away by
+/// whichever write starts or ends, and none may trip over another doing it
+/// (found bundling 1,000 images: "create ingest directory: File exists").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_share_the_ingest_directory() {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    for burst in 0..4 {
+        let blobs: Vec<(Descriptor, Vec<u8>)> = (0..500)
+            .map(|i| {
+                let data = bytes(&format!("burst {burst} blob {i}"), 1 + i * 97);
+                (describe("application/octet-stream", &data), data)
+            })
+            .collect();
+        stream::iter(&blobs)
+            .map(|(d, data)| layout.put_blob(d, std::io::Cursor::new(data.clone())))
+            .buffer_unordered(3)
+            .try_collect::<Vec<()>>()
+            .await
+            .unwrap();
+        for (d, _) in &blobs {
+            assert!(layout.has_blob(d).await.unwrap());
+        }
+    }
+    assert!(!dir.path().join(".airlock-ingest").exists(), "ingest directory left behind");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_blobs_are_refused_while_streaming() {
     let dir = tempfile::tempdir().unwrap();
