@@ -5,7 +5,10 @@
 //!   (base64 `user:pass`) or `username`/`password`. Basic credentials are
 //!   sent as is to registries that ask for basic auth, or exchanged for a
 //!   bearer token when the registry's challenge says so (oci-client's token
-//!   flow). Credential helpers and identity tokens are not run or used; a
+//!   flow). On a registry open to anonymous access (no challenge at all),
+//!   blob and referrer requests and pushes go out bare: the registry is
+//!   asked once whether it challenges, not before every such request
+//!   (oci-client caches only challenges that yield a token). Credential helpers and identity tokens are not run or used; a
 //!   host configured only through a helper is an error, not a silent
 //!   anonymous pull.
 //! - **Secrets** live in [`Secret`], whose `Debug` and `Display` redact,
@@ -39,6 +42,7 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
+use oci_client::RegistryOperation;
 use oci_client::Reference;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -201,6 +205,19 @@ impl Credentials {
 }
 
 /// `https://index.docker.io/v1/` → `docker.io`; `http://h:5000/x` → `h:5000`.
+/// The client configuration: plain HTTP to `insecure` hosts, monolithic
+/// pushes, the caller's timeouts.
+fn client_config(options: &RemoteOptions, insecure: &[String]) -> ClientConfig {
+    ClientConfig {
+        protocol: ClientProtocol::HttpsExcept(insecure.to_vec()),
+        use_monolithic_push: true,
+        platform_resolver: None,
+        connect_timeout: Some(options.connect_timeout),
+        read_timeout: Some(options.read_timeout),
+        ..ClientConfig::default()
+    }
+}
+
 fn normalise_host(key: &str) -> String {
     let key = key.trim();
     let key = key
@@ -255,6 +272,12 @@ struct RegistryInner {
     auth: RegistryAuth,
     secrets: Vec<String>,
     retry: RetryPolicy,
+    /// For anonymous access only: a client with no credentials registered,
+    /// for [`Via::Content`] calls to a registry found open.
+    bare: Option<oci_client::Client>,
+    /// Whether the registry is open to anonymous access (see
+    /// [`Registry::client`]), asked once.
+    open: tokio::sync::OnceCell<bool>,
     /// Where this process has seen each blob, for cross-repository mounts.
     known_blobs: Mutex<HashMap<Digest, String>>,
 }
@@ -297,22 +320,21 @@ impl Registry {
                 }
             })
             .collect();
-        let config = ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(insecure),
-            use_monolithic_push: true,
-            platform_resolver: None,
-            connect_timeout: Some(options.connect_timeout),
-            read_timeout: Some(options.read_timeout),
-            ..ClientConfig::default()
+        let make_client = |config: ClientConfig| {
+            oci_client::Client::try_from(config).map_err(|e| Error::Registry {
+                registry: host.clone(),
+                repository: String::new(),
+                operation: "create client",
+                status: None,
+                transient: false,
+                message: e.to_string(),
+            })
         };
-        let client = oci_client::Client::try_from(config).map_err(|e| Error::Registry {
-            registry: host.clone(),
-            repository: String::new(),
-            operation: "create client",
-            status: None,
-            transient: false,
-            message: e.to_string(),
-        })?;
+        let bare = match auth {
+            RegistryAuth::Anonymous => Some(make_client(client_config(options, &insecure))?),
+            _ => None,
+        };
+        let client = make_client(client_config(options, &insecure))?;
         Ok(Self {
             inner: Arc::new(RegistryInner {
                 host,
@@ -320,6 +342,8 @@ impl Registry {
                 auth,
                 secrets,
                 retry: options.retry,
+                bare,
+                open: tokio::sync::OnceCell::new(),
                 known_blobs: Mutex::new(HashMap::new()),
             }),
         })
@@ -339,6 +363,37 @@ impl Registry {
         })
     }
 
+    /// The client a call goes through, and whether credentials must be
+    /// registered with it first. oci-client asks the registry whether it
+    /// challenges (`GET /v2/`) before every request it holds no token for,
+    /// and it holds tokens only for challenges that yield one: on a
+    /// registry open to anonymous access every request cost two round
+    /// trips. So anonymous [`Via::Content`] calls to a registry found open
+    /// (asked once; one that cannot be asked counts as challenging) go
+    /// through a client that never has credentials registered, and never
+    /// asks. Catalog reads register them whatever is passed (oci-client's
+    /// manifest and tag calls do it themselves), so they keep asking.
+    async fn client(&self, via: Via, reference: &Reference) -> (oci_client::Client, bool) {
+        let inner = &self.inner;
+        match (&inner.bare, via) {
+            (Some(bare), Via::Content) if self.is_open(reference).await => (bare.clone(), false),
+            _ => (inner.client.clone(), true),
+        }
+    }
+
+    async fn is_open(&self, reference: &Reference) -> bool {
+        *self
+            .inner
+            .open
+            .get_or_init(|| async {
+                let (client, reference) = (self.inner.client.clone(), reference.clone());
+                // On its own task, like every oci-client call (see `guarded`).
+                let asked = tokio::spawn(async move { client.auth(&reference, &RegistryAuth::Anonymous, RegistryOperation::Pull).await }).await;
+                matches!(asked, Ok(Ok(None)))
+            })
+            .await
+    }
+
     fn redact(&self, message: &str) -> String {
         let mut out = message.to_string();
         for secret in &self.inner.secrets {
@@ -346,6 +401,17 @@ impl Registry {
         }
         out
     }
+}
+
+/// Which of a registry's clients a call goes through (see
+/// [`Registry::client`]).
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    /// Manifest and tag reads, for which oci-client registers credentials
+    /// itself.
+    Catalog,
+    /// Blobs, referrers and pushes.
+    Content,
 }
 
 /// One repository in a registry: the registry side's [`Store`].
@@ -465,23 +531,27 @@ impl Repository {
         }
     }
 
-    /// Run one oci-client future on its own task, credentials registered
-    /// first. oci-client 0.18 can panic on a hostile answer (a bearer token
-    /// that is not a valid header value, for one); on its own task that
-    /// panic becomes an error here instead of bringing the caller down.
-    async fn guarded<T, Fut>(&self, operation: &'static str, what: &'static str, at: &str, fut: Fut) -> Result<T>
+    /// Run one oci-client call on its own task, credentials registered
+    /// first where they are needed. oci-client 0.18 can panic on a hostile
+    /// answer (a bearer token that is not a valid header value, for one);
+    /// on its own task that panic becomes an error here instead of bringing
+    /// the caller down. `make` builds the call on the client chosen.
+    async fn guarded<T, F, Fut>(&self, via: Via, operation: &'static str, what: &'static str, at: &str, make: F) -> Result<T>
     where
         T: Send + 'static,
+        F: FnOnce(oci_client::Client) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>> + Send + 'static,
     {
         let inner = &self.registry.inner;
-        let client = inner.client.clone();
         let auth = inner.auth.clone();
-        let registry = Reference::with_tag(inner.host.clone(), self.name.clone(), "latest".into())
-            .resolve_registry()
-            .to_string();
+        let reference = Reference::with_tag(inner.host.clone(), self.name.clone(), "latest".into());
+        let registry = reference.resolve_registry().to_string();
+        let (client, register) = self.registry.client(via, &reference).await;
+        let fut = make(client.clone());
         let joined = tokio::spawn(async move {
-            client.store_auth_if_needed(&registry, &auth).await;
+            if register {
+                client.store_auth_if_needed(&registry, &auth).await;
+            }
             fut.await
         })
         .await;
@@ -497,7 +567,7 @@ impl Repository {
 
     /// One registry call, retried with backoff on transient failures. `f`
     /// gets the client, the reference and the credentials, owned.
-    async fn call<T, F, Fut>(&self, reference: &Reference, operation: &'static str, what: &'static str, at: &str, f: F) -> Result<T>
+    async fn call<T, F, Fut>(&self, via: Via, reference: &Reference, operation: &'static str, what: &'static str, at: &str, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(oci_client::Client, Reference, RegistryAuth) -> Fut,
@@ -507,7 +577,7 @@ impl Repository {
         inner
             .retry
             .run(
-                || self.guarded(operation, what, at, f(inner.client.clone(), reference.clone(), inner.auth.clone())),
+                || self.guarded(via, operation, what, at, |client| f(client, reference.clone(), inner.auth.clone())),
                 |_, _, _| {},
             )
             .await
@@ -515,7 +585,7 @@ impl Repository {
 
     async fn pull_manifest(&self, reference: &Reference, expected: Option<&Digest>, what: &'static str, at: &str) -> Result<RawManifest> {
         let (bytes, digest) = self
-            .call(reference, "pull manifest", what, at, |c, r, auth| async move {
+            .call(Via::Catalog, reference, "pull manifest", what, at, |c, r, auth| async move {
                 c.pull_manifest_raw(&r, &auth, &media_type::ALL_MANIFESTS).await
             })
             .await?;
@@ -582,7 +652,7 @@ impl Store for Repository {
         let at = format!("@{}", descriptor.digest);
         let oci = oci_descriptor(descriptor);
         let sized = self
-            .call(&reference, "pull blob", "blob", &at, |c, r, _| {
+            .call(Via::Content, &reference, "pull blob", "blob", &at, |c, r, _| {
                 let oci = oci.clone();
                 async move { c.pull_blob_stream(&r, &oci).await }
             })
@@ -613,7 +683,7 @@ impl Store for Repository {
         let digest = descriptor.digest.to_string();
         let at = format!("@{digest}");
         let present = self
-            .call(&reference, "check blob", "blob", &at, |c, r, _| {
+            .call(Via::Content, &reference, "check blob", "blob", &at, |c, r, _| {
                 let digest = digest.clone();
                 async move { c.blob_exists(&r, &digest).await }
             })
@@ -635,9 +705,8 @@ impl Store for Repository {
         // One monolithic PUT with a streaming body: constant memory, one
         // request. A body that fails verification aborts the request, and
         // the registry checks the digest again before committing.
-        let client = self.registry.inner.client.clone();
         let (digest, size) = (descriptor.digest.to_string(), descriptor.size);
-        self.guarded("push blob", "blob", &at, async move {
+        self.guarded(Via::Content, "push blob", "blob", &at, |client| async move {
             client.push_blob_stream(&reference, stream, &digest, Some(size)).await
         })
         .await?;
@@ -657,11 +726,10 @@ impl Store for Repository {
         let from = Reference::with_digest(self.registry.inner.host.clone(), source, descriptor.digest.to_string());
         // A registry that cannot mount answers 202 and opens an upload;
         // oci-client reports that as an error, and we upload instead.
-        let client = self.registry.inner.client.clone();
         let digest = descriptor.digest.to_string();
         let at = format!("@{digest}");
         let mounted = self
-            .guarded("mount blob", "blob", &at, async move { client.mount_blob(&target, &from, &digest).await })
+            .guarded(Via::Content, "mount blob", "blob", &at, |client| async move { client.mount_blob(&target, &from, &digest).await })
             .await;
         Ok(mounted.is_ok())
     }
@@ -684,7 +752,7 @@ impl Store for Repository {
             media_type: manifest.media_type().to_string(),
         })?;
         let bytes = bytes::Bytes::copy_from_slice(manifest.bytes());
-        self.call(&reference, "push manifest", "manifest", &at, |c, r, _| {
+        self.call(Via::Content, &reference, "push manifest", "manifest", &at, |c, r, _| {
             let (bytes, content_type) = (bytes.clone(), content_type.clone());
             async move { c.push_manifest_raw(&r, bytes, content_type).await }
         })
@@ -699,7 +767,7 @@ impl Store for Repository {
         let mut last: Option<String> = None;
         loop {
             let page = self
-                .call(&reference, "list tags", "repository", "", |c, r, auth| {
+                .call(Via::Catalog, &reference, "list tags", "repository", "", |c, r, auth| {
                     let last = last.clone();
                     async move { c.list_tags(&r, &auth, Some(PAGE), last.as_deref()).await }
                 })
@@ -742,7 +810,7 @@ impl Store for Repository {
         let reference = self.reference_digest(digest);
         let at = format!("@{digest}");
         let index = self
-            .call(&reference, "list referrers", "manifest", &at, |c, r, _| async move {
+            .call(Via::Content, &reference, "list referrers", "manifest", &at, |c, r, _| async move {
                 c.pull_referrers(&r, None).await
             })
             .await?;

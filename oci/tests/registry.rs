@@ -273,6 +273,37 @@ fn hostile_registry(size: usize, connections: usize) -> String {
     })
 }
 
+/// A registry open to anyone (no challenge) is asked once whether it
+/// challenges, not before every blob request: oci-client would otherwise
+/// send `GET /v2/` ahead of each one, doubling the round trips of a bundle
+/// of many small blobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_registry_is_probed_once_for_blobs() {
+    let probes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = probes.clone();
+    let blob = b"a small blob".to_vec();
+    let d = testsuite::describe("application/octet-stream", &blob);
+    let host = fake_registry(32, move |_, request_line| {
+        if request_line.starts_with("GET /v2/ ") {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ("200 OK", String::new(), b"{}".to_vec())
+        } else {
+            ("200 OK", String::new(), blob.clone())
+        }
+    });
+    let o = RemoteOptions { insecure_hosts: vec![host.clone()], retry: RetryPolicy::none(), ..RemoteOptions::default() };
+    let registry = oci::remote::Registry::new(&host, &o).unwrap();
+    for name in ["open/app", "open/other", "open/app"] {
+        let r = registry.repository(name).unwrap();
+        for _ in 0..3 {
+            let mut bytes = Vec::new();
+            r.open_blob(&d).await.unwrap().read_to_end(&mut bytes).await.unwrap();
+            assert_eq!(bytes, b"a small blob");
+        }
+    }
+    assert_eq!(probes.load(std::sync::atomic::Ordering::SeqCst), 1, "nine blob requests, one probe");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manifest_pushes_survive_registries_that_send_no_location() {
     // ECR-like: 201 Created without a Location header.
