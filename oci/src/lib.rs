@@ -11,7 +11,9 @@
 //!   (an OCI image layout directory) and [`remote::Repository`] (a
 //!   repository in a registry) implement it, and everything else (walking
 //!   indexes, finding cosign tags and referrers, copying in push order) is
-//!   written once over it in [`store`] and [`copy`].
+//!   written once over it in [`store`] and [`copy`]; [`ordered`] hands
+//!   blobs from registries to a writer that needs them in a fixed order
+//!   (an archive written as the bytes arrive).
 //!
 //! Nothing in this crate decides whether content is *trusted*; that is the
 //! verifier's job. It never prints, reads environment variables, or reads
@@ -45,6 +47,7 @@ mod digest;
 mod error;
 pub mod layout;
 pub mod manifest;
+pub mod ordered;
 mod reference;
 pub mod remote;
 pub mod store;

@@ -37,8 +37,8 @@ use crate::manifest::{media_type, Descriptor, RawManifest};
 use crate::reference::{ImageRef, Tag};
 use crate::store::{BlobReader, Store, MAX_TAGS};
 use base64::Engine as _;
-use futures_util::TryStreamExt;
-use oci_client::client::{ClientConfig, ClientProtocol};
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::client::{BlobResponse, ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
@@ -604,6 +604,84 @@ impl Repository {
     }
 }
 
+impl Repository {
+    /// A blob's bytes from `offset` on, as the registry sends them, not
+    /// verified here: callers hash what they read, once ([`Store::open_blob`]
+    /// through an [`AsyncDigestReader`]; [`crate::ordered`] over a stream it
+    /// resumes after a break). Asked for with a `Range` request, which also
+    /// keeps oci-client from hashing the stream a second time; a registry
+    /// that ignores ranges sends the whole blob (oci-client then verifies
+    /// it as it passes), whose first `offset` bytes are skipped. Nothing is
+    /// asked for past the end (an empty blob is not fetched). Errors in
+    /// the stream are I/O errors carrying a [`DigestError`] for content
+    /// that did not match (see [`Repository::stream_error`]).
+    pub(crate) async fn blob_stream_from(&self, descriptor: &Descriptor, offset: u64) -> Result<BlobStream> {
+        if offset >= descriptor.size {
+            // Nothing left to ask for (registries answer a range past the
+            // end, `bytes=0-` of an empty blob included, with 416); the
+            // caller's digest check covers the empty rest.
+            return Ok(Box::pin(futures_util::stream::empty()));
+        }
+        let reference = self.reference_digest(&descriptor.digest);
+        let at = format!("@{}", descriptor.digest);
+        let oci = oci_descriptor(descriptor);
+        let response = self
+            .call(Via::Content, &reference, "pull blob", "blob", &at, |c, r, _| {
+                let oci = oci.clone();
+                async move { c.pull_blob_stream_partial(&r, &oci, offset, None).await }
+            })
+            .await?;
+        // Where the body starts in the blob.
+        let (sized, starts_at) = match response {
+            BlobResponse::Partial(sized) => (sized, offset),
+            BlobResponse::Full(sized) => (sized, 0),
+        };
+        if let Some(len) = sized.content_length {
+            if starts_at + len != descriptor.size {
+                return Err(Error::Content {
+                    location: format!("{}{at}", self.location()),
+                    source: DigestError::SizeMismatch {
+                        digest: descriptor.digest.clone(),
+                        expected: descriptor.size,
+                        actual: starts_at + len,
+                    },
+                });
+            }
+        }
+        self.remember(&descriptor.digest);
+        let expected = descriptor.digest.clone();
+        let mut skip = offset - starts_at;
+        Ok(Box::pin(sized.stream.map(move |piece| {
+            // oci-client verifies a whole-blob answer too and may notice a
+            // mismatch first: report it as the content error ours would be.
+            let mut bytes = piece.map_err(|e| client_digest_error(e, &expected))?;
+            let cut = usize::try_from(skip).unwrap_or(usize::MAX).min(bytes.len());
+            skip -= cut as u64;
+            Ok(bytes.split_off(cut))
+        })))
+    }
+
+    /// An error from a [`Repository::blob_stream_from`] stream: a content
+    /// mismatch, or a broken stream (transient: worth resuming).
+    pub(crate) fn stream_error(&self, descriptor: &Descriptor, e: std::io::Error) -> Error {
+        let location = format!("{}@{}", self.location(), descriptor.digest);
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<DigestError>()) {
+            Some(digest_error) => Error::Content { location, source: digest_error.clone() },
+            None => Error::Registry {
+                registry: self.registry.inner.host.clone(),
+                repository: self.name.clone(),
+                operation: "pull blob",
+                status: None,
+                transient: true,
+                message: self.registry.redact(&crate::error_chain(&e)),
+            },
+        }
+    }
+}
+
+/// A blob's bytes as they arrive (see [`Repository::blob_stream_from`]).
+pub(crate) type BlobStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
+
 fn client_digest_error(e: std::io::Error, expected: &Digest) -> std::io::Error {
     use oci_client::errors::DigestError as ClientDigestError;
     let actual = match e.get_ref().and_then(|i| i.downcast_ref::<ClientDigestError>()) {
@@ -648,32 +726,7 @@ impl Store for Repository {
     }
 
     async fn open_blob(&self, descriptor: &Descriptor) -> Result<BlobReader> {
-        let reference = self.reference_digest(&descriptor.digest);
-        let at = format!("@{}", descriptor.digest);
-        let oci = oci_descriptor(descriptor);
-        let sized = self
-            .call(Via::Content, &reference, "pull blob", "blob", &at, |c, r, _| {
-                let oci = oci.clone();
-                async move { c.pull_blob_stream(&r, &oci).await }
-            })
-            .await?;
-        if let Some(len) = sized.content_length {
-            if len != descriptor.size {
-                return Err(Error::Content {
-                    location: format!("{}{at}", self.location()),
-                    source: DigestError::SizeMismatch {
-                        digest: descriptor.digest.clone(),
-                        expected: descriptor.size,
-                        actual: len,
-                    },
-                });
-            }
-        }
-        self.remember(&descriptor.digest);
-        // oci-client verifies the stream too and may notice a mismatch
-        // first; report it as the same content error ours would be.
-        let expected = descriptor.digest.clone();
-        let stream = sized.stream.map_err(move |e| client_digest_error(e, &expected));
+        let stream = self.blob_stream_from(descriptor, 0).await?;
         let reader = tokio_util::io::StreamReader::new(stream);
         Ok(Box::pin(AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size)))
     }
