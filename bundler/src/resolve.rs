@@ -131,10 +131,10 @@ pub async fn images(images: &[ImageRef], platforms: &[Platform], remote: &Remote
 /// and walk it, keeping only `platforms` of an index (all when empty).
 pub async fn resolve(registries: &Registries, reference: &ImageRef, platforms: &[Platform]) -> Result<Resolved> {
     let repository = registries.repository(reference)?;
-    let root = store::resolve(&repository, reference)
+    let root = store::resolve_manifest(&repository, reference)
         .await
         .map_err(|e| Error::registry(reference, "resolve", e))?;
-    let graph = store::walk(&repository, &root, platforms)
+    let graph = store::walk_manifest(&repository, root, platforms)
         .await
         .map_err(|e| Error::registry(reference, "walk", e))?;
     let mut kept = Vec::new();

@@ -715,9 +715,13 @@ impl Store for Repository {
     }
 
     async fn resolve_tag(&self, tag: &Tag) -> Result<Descriptor> {
+        Ok(self.get_tagged_manifest(tag).await?.descriptor())
+    }
+
+    async fn get_tagged_manifest(&self, tag: &Tag) -> Result<RawManifest> {
         let reference = self.reference_tag(tag.as_str());
         let at = format!(":{tag}");
-        Ok(self.pull_manifest(&reference, None, "tag", &at).await?.descriptor())
+        self.pull_manifest(&reference, None, "tag", &at).await
     }
 
     async fn get_manifest(&self, digest: &Digest) -> Result<RawManifest> {

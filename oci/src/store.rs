@@ -90,6 +90,16 @@ pub trait Store: Send + Sync {
     fn mount_blob(&self, _descriptor: &Descriptor) -> impl Future<Output = Result<bool>> + Send {
         async { Ok(false) }
     }
+
+    /// The manifest a tag points to. By default the tag is resolved and
+    /// the manifest fetched by digest; a registry answers both with one
+    /// request, which walking 1,000 images spares 1,000 times.
+    fn get_tagged_manifest(&self, tag: &Tag) -> impl Future<Output = Result<RawManifest>> + Send {
+        async move {
+            let descriptor = self.resolve_tag(tag).await?;
+            self.get_manifest(&descriptor.digest).await
+        }
+    }
 }
 
 /// Resolve what an operator wrote to a descriptor: by digest when the
@@ -104,6 +114,19 @@ pub async fn resolve<S: Store>(store: &S, reference: &ImageRef) -> Result<Descri
         None => "latest".parse()?,
     };
     store.resolve_tag(&tag).await
+}
+
+/// [`resolve`], keeping the manifest: by digest, or by tag in one request
+/// where the medium answers both at once ([`Store::get_tagged_manifest`]).
+pub async fn resolve_manifest<S: Store>(store: &S, reference: &ImageRef) -> Result<RawManifest> {
+    if let Some(digest) = reference.digest() {
+        return store.get_manifest(digest).await;
+    }
+    let tag = match reference.tag() {
+        Some(t) => t.clone(),
+        None => "latest".parse()?,
+    };
+    store.get_tagged_manifest(&tag).await
 }
 
 /// An image or index with everything it refers to.
@@ -141,37 +164,42 @@ impl Graph {
 /// manifests themselves are fetched and checked against their descriptors'
 /// digest, size and media type.
 pub async fn walk<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform]) -> Result<Graph> {
-    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    walk_from(store, root, None, platforms).await
+}
+
+/// [`walk`] from a root manifest already fetched (by tag, say: see
+/// [`resolve_manifest`]), which is not fetched again.
+pub async fn walk_manifest<S: Store>(store: &S, root: RawManifest, platforms: &[Platform]) -> Result<Graph> {
+    walk_from(store, &root.descriptor(), Some(root), platforms).await
+}
+
+async fn walk_from<S: Store>(store: &S, root: &Descriptor, fetched_root: Option<RawManifest>, platforms: &[Platform]) -> Result<Graph> {
     let location = format!("{}@{}", store.location(), root.digest);
     let limit = |reason: String| Error::Limit {
         location: location.clone(),
         reason,
     };
 
-    // 1. Fetch, level by level, WALK_FETCHES manifests at a time: a
-    //    registry round trip per manifest adds up on a many-platform index.
+    // 1. Fetch, level by level (see `fetch_level`).
     struct Node {
         manifest: RawManifest,
         kept: Vec<Descriptor>,
         dropped: Vec<Descriptor>,
     }
     let mut nodes: BTreeMap<Digest, Node> = BTreeMap::new();
+    let mut given = fetched_root.map(|m| vec![(root.clone(), m)]);
     let mut frontier = vec![root.clone()];
     let mut depth = 0;
     while !frontier.is_empty() {
         if depth > MAX_DEPTH {
             return Err(limit(format!("indexes nested deeper than {MAX_DEPTH}")));
         }
-        let fetched: Vec<(Descriptor, RawManifest)> = stream::iter(frontier)
-            .map(|desc| async move {
-                let manifest = store.get_manifest(&desc.digest).await?;
-                check_descriptor(store, &desc, &manifest)?;
-                Ok::<_, Error>((desc, manifest))
-            })
-            .buffered(WALK_FETCHES)
-            .try_collect()
-            .await?;
+        let fetched = match given.take() {
+            Some(level) => level,
+            None => fetch_level(store, frontier).await?,
+        };
         let mut next = Vec::new();
+        let mut queued = BTreeSet::new();
         for (desc, manifest) in fetched {
             let (kept, dropped) = match manifest.manifest() {
                 Manifest::Image(_) => (Vec::new(), Vec::new()),
@@ -184,7 +212,7 @@ pub async fn walk<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform]
                         media_type: child.media_type.clone(),
                     });
                 }
-                if !nodes.contains_key(&child.digest) && !next.iter().any(|d: &Descriptor| d.digest == child.digest) {
+                if !nodes.contains_key(&child.digest) && queued.insert(child.digest.clone()) {
                     next.push(child.clone());
                 }
             }
@@ -234,6 +262,22 @@ pub async fn walk<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform]
         blobs,
         dropped,
     })
+}
+
+/// One level of a walk: each manifest fetched and checked against its
+/// descriptor, [`WALK_FETCHES`] at a time (a registry round trip per
+/// manifest adds up on a many-platform index).
+async fn fetch_level<S: Store>(store: &S, level: Vec<Descriptor>) -> Result<Vec<(Descriptor, RawManifest)>> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(level)
+        .map(|desc| async move {
+            let manifest = store.get_manifest(&desc.digest).await?;
+            check_descriptor(store, &desc, &manifest)?;
+            Ok::<_, Error>((desc, manifest))
+        })
+        .buffered(WALK_FETCHES)
+        .try_collect()
+        .await
 }
 
 /// Docker's annotation naming what an index entry is (buildx writes

@@ -304,6 +304,34 @@ async fn an_open_registry_is_probed_once_for_blobs() {
     assert_eq!(probes.load(std::sync::atomic::Ordering::SeqCst), 1, "nine blob requests, one probe");
 }
 
+/// Resolving a tag and walking what it names asks for the manifest once:
+/// at 1,000 images, a second request per image (and per cosign tag) is
+/// a thousand round trips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_is_resolved_and_walked_with_one_manifest_request() {
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = requests.clone();
+    let config = testsuite::describe(media_type::OCI_CONFIG, b"{}");
+    let manifest = testsuite::image_manifest(&config, &[], None, None);
+    let (body, digest) = (manifest.bytes().to_vec(), manifest.digest().to_string());
+    let host = fake_registry(8, move |_, request_line| {
+        if request_line.contains("/manifests/") {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            ("200 OK", format!("Content-Type: {}\r\nDocker-Content-Digest: {digest}\r\n", media_type::OCI_MANIFEST), body.clone())
+        } else {
+            ("200 OK", String::new(), b"{}".to_vec())
+        }
+    });
+    let o = RemoteOptions { insecure_hosts: vec![host.clone()], retry: RetryPolicy::none(), ..RemoteOptions::default() };
+    let reference: ImageRef = format!("{host}/walk/app:v1").parse().unwrap();
+    let r = Repository::open(&reference, &o).unwrap();
+    let root = store::resolve_manifest(&r, &reference).await.unwrap();
+    let graph = store::walk_manifest(&r, root, &[]).await.unwrap();
+    assert_eq!(graph.root.digest, *manifest.digest());
+    assert_eq!(graph.blobs, [config]);
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manifest_pushes_survive_registries_that_send_no_location() {
     // ECR-like: 201 Created without a Location header.
