@@ -348,7 +348,7 @@ async fn copy_blob<S: Store, D: Store>(
                     }
                 };
                 // The channel closes when the store drops the reader.
-                tokio::join!(dst.put_blob(blob, reader), report).0
+                tokio::join!(dst.put_verified_blob(blob, Box::pin(reader)), report).0
             },
             on_retry("copy blob"),
         )

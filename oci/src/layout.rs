@@ -38,7 +38,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::io::AsyncWriteExt;
 
 /// The `oci-layout` file's content.
 const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -267,44 +266,44 @@ impl Layout {
         result
     }
 
-    async fn write_partial<R>(&self, descriptor: &Descriptor, reader: R, partial: &Path, final_path: &Path) -> Result<()>
+    /// Write `reader` (already checked against the digest by the caller's
+    /// wrapping, or by its source) to `partial`, then into place. The
+    /// bytes go to the file straight from the task, 256 KiB at a time:
+    /// a write into the page cache is a copy, and handing every chunk to
+    /// tokio's blocking pool (tokio::fs) cost more in thread hand-offs than
+    /// the copy itself. The slow calls (create, sync, rename) still go
+    /// there.
+    async fn write_partial<R>(&self, descriptor: &Descriptor, mut reader: R, partial: &Path, final_path: &Path) -> Result<()>
     where
         R: tokio::io::AsyncRead + Send + Unpin,
     {
         let location = self.location_of(&descriptor.digest);
-        // The ingest directory is made on demand: absent at first, and
-        // tidied away by the last write of a burst, possibly while this one
-        // starts (and two writes may make it at once).
-        let mut attempt = 0;
-        let mut file = loop {
-            match tokio::fs::File::create(partial).await {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
-                    attempt += 1;
-                    if let Some(dir) = partial.parent() {
-                        match tokio::fs::create_dir(dir).await {
-                            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                                return Err(Error::io(dir, "create ingest directory", e))
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-                other => break other.map_err(|e| Error::io(partial, "create", e))?,
-            }
-        };
-        let mut verified = AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size);
-        let mut buf = vec![0u8; crate::IO_CHUNK];
+        let mut file = create_partial(partial).await?;
+        let mut buf = vec![0u8; WRITE_CHUNK];
+        let mut written = 0u64;
         loop {
-            let n = tokio::io::AsyncReadExt::read(&mut verified, &mut buf)
+            let filled = fill(&mut reader, &mut buf)
                 .await
                 .map_err(|e| from_read_error(&location, partial.to_path_buf(), e))?;
-            if n == 0 {
+            written += filled as u64;
+            if written > descriptor.size {
+                return Err(Error::Content {
+                    location,
+                    source: crate::DigestError::SizeMismatch { digest: descriptor.digest.clone(), expected: descriptor.size, actual: written },
+                });
+            }
+            file.write_all(&buf[..filled]).map_err(|e| Error::io(partial, "write", e))?;
+            if filled < buf.len() {
                 break;
             }
-            file.write_all(&buf[..n]).await.map_err(|e| Error::io(partial, "write", e))?;
         }
-        file.sync_all().await.map_err(|e| Error::io(partial, "sync", e))?;
-        drop(file);
+        if written != descriptor.size {
+            return Err(Error::Content {
+                location,
+                source: crate::DigestError::SizeMismatch { digest: descriptor.digest.clone(), expected: descriptor.size, actual: written },
+            });
+        }
+        tokio::fs::File::from_std(file).sync_all().await.map_err(|e| Error::io(partial, "sync", e))?;
         if let Some(dir) = final_path.parent() {
             tokio::fs::create_dir_all(dir)
                 .await
@@ -387,6 +386,43 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Bytes written to a blob file per call.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// Create a partial blob file. The ingest directory is made on demand:
+/// absent at first, and tidied away by the last write of a burst, possibly
+/// while this one starts (and two writes may make it at once).
+async fn create_partial(partial: &Path) -> Result<std::fs::File> {
+    let mut attempt = 0;
+    loop {
+        match tokio::fs::File::create(partial).await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
+                attempt += 1;
+                if let Some(dir) = partial.parent() {
+                    match tokio::fs::create_dir(dir).await {
+                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(Error::io(dir, "create ingest directory", e)),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(file) => return Ok(file.into_std().await),
+            Err(e) => return Err(Error::io(partial, "create", e)),
+        }
+    }
+}
+
+/// Read until `buf` is full or the stream ends; how much was read.
+async fn fill<R: tokio::io::AsyncRead + Unpin>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match tokio::io::AsyncReadExt::read(reader, &mut buf[filled..]).await? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
 impl Store for Layout {
     fn location(&self) -> String {
         format!("oci:{}", self.inner.root.display())
@@ -451,11 +487,19 @@ impl Store for Layout {
     where
         R: tokio::io::AsyncRead + Send + Unpin + 'static,
     {
+        self.write_blob(descriptor, AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size)).await
+    }
+
+    async fn put_verified_blob(&self, descriptor: &Descriptor, reader: BlobReader) -> Result<()> {
+        // The reader checks the digest itself (and fails at its end
+        // otherwise, before anything is renamed into place): hashing it
+        // here too would hash every fetched byte twice.
         self.write_blob(descriptor, reader).await
     }
 
     async fn put_manifest(&self, manifest: &RawManifest, tag: Option<&Tag>) -> Result<()> {
         let descriptor = manifest.descriptor();
+        // A RawManifest's digest was computed from its bytes.
         self.write_blob(&descriptor, manifest.bytes()).await?;
         // A manifest an index already listed may just have become readable.
         self.inner.generation.fetch_add(1, Ordering::SeqCst);

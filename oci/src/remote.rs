@@ -661,6 +661,26 @@ impl Repository {
         })))
     }
 
+    /// One monolithic PUT with a streaming body: constant memory, one
+    /// request. A body that fails (a reader that checks the digest fails
+    /// at its end) aborts the request, and the registry checks the digest
+    /// again before committing.
+    async fn push_blob<R>(&self, descriptor: &Descriptor, reader: R) -> Result<()>
+    where
+        R: tokio::io::AsyncRead + Send + 'static,
+    {
+        let reference = self.reference_digest(&descriptor.digest);
+        let at = format!("@{}", descriptor.digest);
+        let stream = tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).map_err(OciDistributionError::IoError);
+        let (digest, size) = (descriptor.digest.to_string(), descriptor.size);
+        self.guarded(Via::Content, "push blob", "blob", &at, |client| async move {
+            client.push_blob_stream(&reference, stream, &digest, Some(size)).await
+        })
+        .await?;
+        self.remember(&descriptor.digest);
+        Ok(())
+    }
+
     /// An error from a [`Repository::blob_stream_from`] stream: a content
     /// mismatch, or a broken stream (transient: worth resuming).
     pub(crate) fn stream_error(&self, descriptor: &Descriptor, e: std::io::Error) -> Error {
@@ -755,20 +775,13 @@ impl Store for Repository {
     where
         R: tokio::io::AsyncRead + Send + Unpin + 'static,
     {
-        let reference = self.reference_digest(&descriptor.digest);
-        let at = format!("@{}", descriptor.digest);
-        let verified = AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size);
-        let stream = tokio_util::io::ReaderStream::with_capacity(verified, 256 * 1024).map_err(OciDistributionError::IoError);
-        // One monolithic PUT with a streaming body: constant memory, one
-        // request. A body that fails verification aborts the request, and
-        // the registry checks the digest again before committing.
-        let (digest, size) = (descriptor.digest.to_string(), descriptor.size);
-        self.guarded(Via::Content, "push blob", "blob", &at, |client| async move {
-            client.push_blob_stream(&reference, stream, &digest, Some(size)).await
-        })
-        .await?;
-        self.remember(&descriptor.digest);
-        Ok(())
+        self.push_blob(descriptor, AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size)).await
+    }
+
+    async fn put_verified_blob(&self, descriptor: &Descriptor, reader: BlobReader) -> Result<()> {
+        // The reader checks itself (a blob that does not match fails the
+        // stream, which aborts the upload); the registry checks again.
+        self.push_blob(descriptor, reader).await
     }
 
     async fn mount_blob(&self, descriptor: &Descriptor) -> Result<bool> {

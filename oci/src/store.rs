@@ -91,6 +91,14 @@ pub trait Store: Send + Sync {
         async { Ok(false) }
     }
 
+    /// Store a blob read from `reader`, one a [`Store::open_blob`]
+    /// returned (so it checks digest and size itself, and fails at its end
+    /// otherwise): a medium that would only hash it again may skip that.
+    /// By default, [`Store::put_blob`].
+    fn put_verified_blob(&self, descriptor: &Descriptor, reader: BlobReader) -> impl Future<Output = Result<()>> + Send {
+        self.put_blob(descriptor, reader)
+    }
+
     /// The manifest a tag points to. By default the tag is resolved and
     /// the manifest fetched by digest; a registry answers both with one
     /// request, which walking 1,000 images spares 1,000 times.
