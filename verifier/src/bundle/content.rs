@@ -166,6 +166,25 @@ pub fn open(input: &Path, options: &OpenOptions<'_>, progress: &dyn Progress) ->
     check_stream(file, options, progress)
 }
 
+/// Open a bundle still being written, for the connected side's `--policy`
+/// self-check: `manifest_bytes` (not on disk yet) parsed as any bundle's,
+/// every listed file under `root` checked now, and blobs checked only as
+/// they are read (every read is verified). Image configs and layers need
+/// not be there yet (an archive gets them streamed into it later, each
+/// checked as it arrives); evaluating a policy reads none of them, only
+/// manifests and evidence. Nothing is signed yet, so no signature is
+/// checked. The site never opens a bundle this way: [`open`] checks every
+/// byte first.
+pub fn open_staged(root: &Path, manifest_bytes: &[u8], jobs: usize) -> Result<CheckedContent> {
+    let (parsed, transfer_signature) = read_manifest(manifest_bytes, None, None)?;
+    let files: BTreeMap<PathBuf, Expected> = expected_files(root, &parsed.manifest)
+        .into_iter()
+        .filter(|(_, e)| !e.is_blob)
+        .collect();
+    let stats = hash_in_parallel(&files, jobs.max(1), &NoProgress)?;
+    Ok(CheckedContent { manifest: parsed, transfer_signature, stats, root: root.to_path_buf() })
+}
+
 /// Read a bundle's manifest without checking anything else (for `inspect`).
 /// Nothing read this way is proven: callers must say so.
 pub fn peek_manifest(input: &Path) -> Result<ParsedManifest> {
@@ -259,6 +278,7 @@ struct Expected {
     path: PathBuf,
     digest: Digest,
     size: u64,
+    is_blob: bool,
 }
 
 fn check_directory(root: &Path, options: &OpenOptions<'_>, progress: &dyn Progress) -> Result<CheckedContent> {
@@ -277,11 +297,13 @@ fn expected_files(root: &Path, manifest: &BundleManifest) -> BTreeMap<PathBuf, E
         path: blob_path(root, &b.digest),
         digest: b.digest.clone(),
         size: b.size,
+        is_blob: true,
     });
     let files = manifest.files.iter().map(|f| Expected {
         path: root.join(&f.path),
         digest: f.sha256.clone(),
         size: f.size,
+        is_blob: false,
     });
     blobs.chain(files).map(|e| (e.path.clone(), e)).collect()
 }
@@ -348,7 +370,7 @@ fn hash_in_parallel(expected: &BTreeMap<PathBuf, Expected>, jobs: usize, progres
     if let Some(e) = first_error.into_inner().expect("lock") {
         return Err(e);
     }
-    let blobs = work.iter().filter(|e| e.path.components().any(|c| c.as_os_str() == "blobs")).count();
+    let blobs = work.iter().filter(|e| e.is_blob).count();
     Ok(ContentStats { blobs, files: work.len() - blobs, bytes: total })
 }
 
