@@ -75,7 +75,7 @@ pub enum Error {
     },
 
     /// With `--policy`: images that would not pass the site's policy. The
-    /// bundle is not finished (its manifest is removed; fetched blobs stay
+    /// bundle is not finished (its manifest is never written; fetched blobs stay
     /// for a re-run).
     #[error("{} image(s) would be refused by the policy: {}", failures.len(), failures.join("; "))]
     PolicyNotMet {

@@ -13,13 +13,16 @@ pub enum Phase {
     Resolve,
     /// Finding signatures, attestations, SBOMs and referrers.
     Collect,
-    /// Copying blobs into the bundle's image layout.
+    /// Copying evidence blobs (what the self-check reads) into the layout.
+    Evidence,
+    /// Copying image configs and layers into a directory bundle.
     Fetch,
     /// Fetching Rekor entries and verifying every signature and proof.
     Verify,
     /// Writing index.json, SBOMs, the manifest and its signature.
     Write,
-    /// Writing the archive (and volumes).
+    /// Writing the archive (and volumes), fetching image configs and
+    /// layers as it goes.
     Archive,
 }
 
@@ -30,6 +33,7 @@ impl Phase {
             Self::Trust => "trust",
             Self::Resolve => "resolve",
             Self::Collect => "collect",
+            Self::Evidence => "evidence",
             Self::Fetch => "fetch",
             Self::Verify => "verify",
             Self::Write => "write",

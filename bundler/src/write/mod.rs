@@ -2,9 +2,10 @@
 //! specifies, through the reader's own types. The image layout and its
 //! `index.json` ([`layout`]); the bundle manifest, listing every image,
 //! blob and file, in canonical JSON ([`manifest`]). Anything an earlier run
-//! left that the manifest does not list is removed. The manifest is
-//! written last, so a tree without one is an unfinished run, never a
-//! bundle.
+//! left that the manifest does not list is removed. The manifest is made
+//! here but written last ([`finish`], once a directory bundle holds every
+//! blob; an archive carries it first), so a tree without one is an
+//! unfinished run, never a bundle.
 
 pub mod layout;
 pub mod manifest;
@@ -34,8 +35,8 @@ pub struct Staged {
     pub trust_files: Vec<String>,
 }
 
-/// Write `index.json`, remove what the bundle does not list, and write the
-/// manifest of `images` carrying `trust`.
+/// Write `index.json`, remove what the bundle does not list, and make the
+/// manifest of `images` carrying `trust` (not written yet: see [`finish`]).
 pub fn stage(
     layout: &Layout,
     images: &[BundleImage],
@@ -65,7 +66,6 @@ pub fn stage(
         files,
     };
     let (bytes, parsed) = manifest::canonical_bytes(&manifest)?;
-    layout::write_atomic(&root.join(format::PATH), &bytes)?;
     progress.advance(1);
     Ok(Staged {
         root,
@@ -74,4 +74,10 @@ pub fn stage(
         id: parsed.id,
         trust_files,
     })
+}
+
+/// Write the manifest of a directory bundle that now holds every blob it
+/// lists: from here on it is a bundle.
+pub fn finish(staged: &Staged) -> Result<()> {
+    layout::write_atomic(&staged.root.join(format::PATH), &staged.bytes)
 }
