@@ -182,7 +182,8 @@ pub struct BundleCreateArgs {
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
 
-    /// Fetches in flight at once (default: the number of CPUs).
+    /// Requests in flight at once: fetches, and Rekor entries in the
+    /// self-check (default: 8).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 

@@ -114,8 +114,9 @@ pub async fn images(images: &[ImageRef], platforms: &[Platform], remote: &Remote
         .map(|reference| {
             let registries = &registries;
             async move {
+                // Each image's digest is in the report: a line per image
+                // would bury what matters at a thousand images.
                 let r = resolve(registries, reference, platforms).await?;
-                progress.note(&format!("{reference} resolved to {}", r.digest()));
                 progress.advance(1);
                 Ok::<_, Error>(r)
             }

@@ -38,11 +38,9 @@ mod connected {
             Ok(r) => r,
             Err(e) => return usage(output_format, &format!("{e:#}")),
         };
-        let jobs = request.jobs;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(jobs.clamp(1, 64))
-            .enable_all()
-            .build()?;
+        // Requests in flight are waits, not work: the runtime needs a thread
+        // per core, whatever --jobs says.
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let progress = Arc::new(CliProgress::new(std::io::stderr().is_terminal()));
         let result = runtime.block_on(bundler::create(&request, progress.clone()));
         progress.clear();
@@ -156,9 +154,7 @@ mod connected {
                 Created::Clock(now.round(jiff::Unit::Second).unwrap_or(now))
             }
         };
-        let jobs = args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get()));
+        let jobs = args.jobs.unwrap_or(DEFAULT_JOBS);
         if jobs == 0 {
             anyhow::bail!("--jobs must be at least 1");
         }
@@ -189,7 +185,17 @@ mod connected {
         }
     }
 
-    /// A bar per phase on a terminal, plain lines otherwise (on stderr).
+    /// Requests in flight by default: on a registry across a network most
+    /// of a small blob's time is the round trip, so more than a core's
+    /// worth; the registry and the disk bound it anyway.
+    const DEFAULT_JOBS: usize = 8;
+
+    /// Without a terminal, how often a phase's progress gets a line.
+    const LINE_EVERY: Duration = Duration::from_secs(5);
+
+    /// A bar per phase on a terminal; otherwise a line when a phase starts,
+    /// one every [`LINE_EVERY`] while it runs, one when it ends (on stderr):
+    /// readable however many images.
     struct CliProgress {
         tty: bool,
         state: Mutex<State>,
@@ -227,10 +233,7 @@ mod connected {
             let Some((phase, total, unit, _)) = state.phase else { return };
             let width = 30usize;
             let filled = if total == 0 { width } else { (state.done.min(total) as f64 / total as f64 * width as f64) as usize };
-            let amount = match unit {
-                Unit::Bytes => format!("{} / {}", bytes(state.done), bytes(total)),
-                Unit::Items => format!("{} / {}", state.done, total),
-            };
+            let amount = amount_of(state.done, total, unit);
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[2K{:<8} [{}{}] {amount}", phase.name(), "#".repeat(filled), ".".repeat(width - filled));
             let _ = err.flush();
@@ -257,9 +260,15 @@ mod connected {
         fn advance(&self, amount: u64) {
             let mut state = self.lock();
             state.done += amount;
-            if self.tty && state.last_draw.is_none_or(|t| t.elapsed() > Duration::from_millis(100)) {
+            let every = if self.tty { Duration::from_millis(100) } else { LINE_EVERY };
+            let since = state.last_draw.or(state.phase.map(|(_, _, _, t)| t));
+            if since.is_none_or(|t| t.elapsed() > every) {
                 state.last_draw = Some(Instant::now());
-                self.draw(&state);
+                if self.tty {
+                    self.draw(&state);
+                } else if let Some((phase, total, unit, _)) = state.phase {
+                    eprintln!("{}: {}", phase.name(), amount_of(state.done, total, unit));
+                }
             }
         }
 
@@ -287,6 +296,14 @@ mod connected {
                 eprintln!("{}: done in {:.1}s", phase.name(), elapsed.as_secs_f64());
             }
             state.phase = None;
+        }
+    }
+
+    /// `done / total`, in the phase's unit.
+    fn amount_of(done: u64, total: u64, unit: Unit) -> String {
+        match unit {
+            Unit::Bytes => format!("{} / {}", bytes(done), bytes(total)),
+            Unit::Items => format!("{done} / {total}"),
         }
     }
 

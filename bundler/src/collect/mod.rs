@@ -72,8 +72,9 @@ pub async fn evidence(images: Vec<Resolved>, jobs: usize, progress: &dyn Progres
     progress.start(Phase::Collect, images.len() as u64, Unit::Items);
     let collected = stream::iter(images)
         .map(|image| async move {
+            // What was found is in the report, per image (and a warning
+            // for an image with none).
             let evidence = for_image(&image.reference, &image.repository, &image.subjects()).await?;
-            progress.note(&format!("{}: {} evidence manifest(s) found", image.reference, evidence.len()));
             progress.advance(1);
             Ok::<_, Error>(ImageEvidence { image, evidence })
         })
