@@ -204,6 +204,9 @@ pub struct BundleCreateArgs {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub output: Format,
@@ -270,6 +273,9 @@ pub struct TrustFetchArgs {
     /// The snapshot directory to create (must be absent or empty).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -417,10 +423,22 @@ pub struct VerifyFlags {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+
     /// airlock's private work directory for reading archives (default: a
     /// fresh temporary directory, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
+}
+
+/// How long commands show progress on stderr.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ProgressArgs {
+    /// No progress on stderr: no bars, no phase lines (errors and refusals
+    /// are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::incremental::Previous;
 use crate::progress::{Phase, Progress, Unit};
 use crate::sboms::BundleImage;
-use oci::copy::{self, Event, RetryPolicy};
+use oci::copy::{self, RetryPolicy};
 use oci::remote::Repository;
 use oci::store::Graph;
 use oci::{Descriptor, Digest, ImageRef, Layout, Store};
@@ -118,7 +118,7 @@ async fn into_layout(layout: &Layout, needed: &BTreeMap<Digest, Needed>, jobs: u
     progress.start(phase, needed.values().map(|n| n.blob.size).sum(), Unit::Bytes);
     let set = needed.values().map(|n| (&n.source, n.blob.clone()));
     // The bundler's own retries, whatever the registry options say.
-    let copied = copy::copy_blobs(set, layout, jobs, RetryPolicy::default(), &Bytes(progress))
+    let copied = copy::copy_blobs(set, layout, jobs, RetryPolicy::default(), progress)
         .await
         .map_err(|e| {
             let image = needed.get(&e.digest).map_or_else(|| e.digest.to_string(), |n| n.image.to_string());
@@ -171,17 +171,4 @@ where
         }
     }
     needed
-}
-
-/// Hears a copy's bytes: fetched ones as they stream, reused ones at once.
-struct Bytes<'a>(&'a dyn Progress);
-
-impl copy::Progress for Bytes<'_> {
-    fn event(&self, event: &Event<'_>) {
-        match event {
-            Event::BlobBytes { bytes, .. } => self.0.advance(*bytes),
-            Event::BlobPresent(blob) | Event::BlobMounted(blob) => self.0.advance(blob.size),
-            _ => {}
-        }
-    }
 }

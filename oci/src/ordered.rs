@@ -17,7 +17,8 @@
 //!   handed over skipped, where the registry ignores ranges). The hash runs
 //!   over exactly the bytes handed over, so a resumed blob is checked whole.
 
-use crate::copy::{Event, Progress, RetryPolicy};
+use crate::copy::{retry_note, RetryPolicy};
+use progress::Progress;
 use crate::digest::{DigestError, Hasher};
 use crate::error::{BlobCopyError, Error, Result};
 use crate::manifest::Descriptor;
@@ -115,7 +116,8 @@ impl Read for IncomingBlob {
 /// Fetch `blobs` (each from its repository), to be read in this order from
 /// the returned [`InOrder`]. The future does the fetching: run it (spawn
 /// it) while the writer reads; it ends once every blob is under way, or
-/// when the writer drops the `InOrder`.
+/// when the writer drops the `InOrder`. Retries are notes to `progress`;
+/// bytes are the writer's to count, as it writes them.
 pub fn fetch(
     blobs: Vec<(Repository, Descriptor)>,
     options: Options,
@@ -153,14 +155,10 @@ async fn feed(blobs: Vec<(Repository, Descriptor)>, options: Options, progress: 
 /// Fetch one blob into its channel; the request slot is given back as soon
 /// as the network is done with it.
 async fn produce(source: Repository, blob: Descriptor, sender: mpsc::Sender<Chunk>, slot: OwnedSemaphorePermit, retry: RetryPolicy, progress: Arc<dyn Progress>) {
-    progress.event(&Event::BlobStarted(&blob));
     let outcome = receive(&source, &blob, &sender, retry, &*progress).await;
     drop(slot);
     let last = match outcome {
-        Ok(Passed::All) => {
-            progress.event(&Event::BlobCopied(&blob));
-            Chunk::End
-        }
+        Ok(Passed::All) => Chunk::End,
         Ok(Passed::WriterGone) => return,
         Err(e) => Chunk::Failed(e),
     };
@@ -179,18 +177,12 @@ async fn receive(source: &Repository, blob: &Descriptor, sender: &mpsc::Sender<C
     let mut handed = 0u64;
     let mut attempt = 1;
     loop {
-        match pass_on(source, blob, sender, &mut hasher, &mut handed, progress).await {
+        match pass_on(source, blob, sender, &mut hasher, &mut handed).await {
             Ok(Passed::All) => break,
             Ok(Passed::WriterGone) => return Ok(Passed::WriterGone),
             Err(error) if error.is_transient() && attempt < retry.attempts.max(1) => {
                 let wait = retry.delay(attempt - 1);
-                progress.event(&Event::Retry {
-                    operation: "fetch blob",
-                    digest: &blob.digest,
-                    attempt,
-                    error: &error,
-                    wait,
-                });
+                progress.note(&retry_note("fetch blob", &blob.digest, attempt, &error, wait));
                 tokio::time::sleep(wait).await;
                 attempt += 1;
             }
@@ -225,7 +217,6 @@ async fn pass_on(
     sender: &mpsc::Sender<Chunk>,
     hasher: &mut Hasher,
     handed: &mut u64,
-    progress: &dyn Progress,
 ) -> Result<Passed> {
     let mut stream = source.blob_stream_from(blob, *handed).await?;
     while let Some(piece) = stream.next().await {
@@ -244,7 +235,6 @@ async fn pass_on(
             let part = piece.split_to(piece.len().min(CHUNK));
             hasher.update(&part);
             *handed += part.len() as u64;
-            progress.event(&Event::BlobBytes { blob, bytes: part.len() as u64 });
             if sender.send(Chunk::Data(part)).await.is_err() {
                 return Ok(Passed::WriterGone);
             }

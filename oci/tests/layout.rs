@@ -222,7 +222,7 @@ async fn tags_with_copy_options_end_up_in_index_json() {
     let dst = Layout::create(dir.path().join("d")).unwrap();
     let m = testsuite::put_image(&src, "tagged", 100).await;
     let options = CopyOptions { tags: vec!["v9".parse::<Tag>().unwrap()], ..Default::default() };
-    copy::copy(&src, &dst, &m.descriptor(), &options, &copy::NoProgress).await.unwrap();
+    copy::copy(&src, &dst, &m.descriptor(), &options, &progress::NoProgress).await.unwrap();
     let entries = dst.entries();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].ref_name(), Some("v9"));

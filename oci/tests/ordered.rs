@@ -5,7 +5,8 @@
 //! stopped (with a range, or by skipping when ranges are ignored) and a
 //! resumed stream whose bytes differ is refused.
 
-use oci::copy::{NoProgress, RetryPolicy};
+use oci::copy::RetryPolicy;
+use progress::NoProgress;
 use oci::ordered::{self, InOrder, Options, READ_AHEAD};
 use oci::remote::{RemoteOptions, Repository};
 use oci::testsuite::{bytes, describe};

@@ -25,15 +25,15 @@ mod connected {
     use crate::cli::CompressArg;
     use crate::output::{print_json, Format};
     use anyhow::Context as _;
-    use bundler::{Compression, Created, ErrorKind, OperatorSbom, Output, Phase, Progress, Report, Request, TrustInput, Unit};
-    use std::io::{IsTerminal, Write};
+    use crate::progress::CliProgress;
+    use bundler::{Compression, Created, ErrorKind, OperatorSbom, Output, Report, Request, TrustInput};
+    use progress::bytes;
     use std::path::PathBuf;
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
+    use std::sync::Arc;
 
     /// `bundle create`.
     pub fn create(args: BundleCreateArgs) -> anyhow::Result<Outcome> {
-        let output_format = args.output;
+        let (output_format, quiet) = (args.output, args.progress.quiet);
         let request = match request(args) {
             Ok(r) => r,
             Err(e) => return usage(output_format, &format!("{e:#}")),
@@ -41,9 +41,9 @@ mod connected {
         // Requests in flight are waits, not work: the runtime needs a thread
         // per core, whatever --jobs says.
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        let progress = Arc::new(CliProgress::new(std::io::stderr().is_terminal()));
+        let progress = Arc::new(CliProgress::new(quiet));
         let result = runtime.block_on(bundler::create(&request, progress.clone()));
-        progress.clear();
+        progress.end();
         match result {
             Ok(report) => {
                 match output_format {
@@ -176,138 +176,6 @@ mod connected {
     /// of a small blob's time is the round trip, so more than a core's
     /// worth; the registry and the disk bound it anyway.
     const DEFAULT_JOBS: usize = 8;
-
-    /// Without a terminal, how often a phase's progress gets a line.
-    const LINE_EVERY: Duration = Duration::from_secs(5);
-
-    /// A bar per phase on a terminal; otherwise a line when a phase starts,
-    /// one every [`LINE_EVERY`] while it runs, one when it ends (on stderr):
-    /// readable however many images.
-    struct CliProgress {
-        tty: bool,
-        state: Mutex<State>,
-    }
-
-    struct State {
-        phase: Option<(Phase, u64, Unit, Instant)>,
-        done: u64,
-        last_draw: Option<Instant>,
-    }
-
-    impl CliProgress {
-        fn new(tty: bool) -> Self {
-            Self {
-                tty,
-                state: Mutex::new(State {
-                    phase: None,
-                    done: 0,
-                    last_draw: None,
-                }),
-            }
-        }
-
-        fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-            self.state.lock().unwrap_or_else(|p| p.into_inner())
-        }
-
-        fn clear(&self) {
-            if self.tty {
-                eprint!("\r\x1b[2K");
-            }
-        }
-
-        fn draw(&self, state: &State) {
-            let Some((phase, total, unit, _)) = state.phase else { return };
-            let width = 30usize;
-            let filled = if total == 0 { width } else { (state.done.min(total) as f64 / total as f64 * width as f64) as usize };
-            let amount = amount_of(state.done, total, unit);
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K{:<8} [{}{}] {amount}", phase.name(), "#".repeat(filled), ".".repeat(width - filled));
-            let _ = err.flush();
-        }
-    }
-
-    impl Progress for CliProgress {
-        fn start(&self, phase: Phase, total: u64, unit: Unit) {
-            let mut state = self.lock();
-            state.phase = Some((phase, total, unit, Instant::now()));
-            state.done = 0;
-            state.last_draw = None;
-            if self.tty {
-                self.draw(&state);
-            } else {
-                let amount = match unit {
-                    Unit::Bytes => bytes(total),
-                    Unit::Items => format!("{total} item(s)"),
-                };
-                eprintln!("{}: {amount}", phase.name());
-            }
-        }
-
-        fn advance(&self, amount: u64) {
-            let mut state = self.lock();
-            state.done += amount;
-            let every = if self.tty { Duration::from_millis(100) } else { LINE_EVERY };
-            let since = state.last_draw.or(state.phase.map(|(_, _, _, t)| t));
-            if since.is_none_or(|t| t.elapsed() > every) {
-                state.last_draw = Some(Instant::now());
-                if self.tty {
-                    self.draw(&state);
-                } else if let Some((phase, total, unit, _)) = state.phase {
-                    eprintln!("{}: {}", phase.name(), amount_of(state.done, total, unit));
-                }
-            }
-        }
-
-        fn note(&self, message: &str) {
-            let state = self.lock();
-            if self.tty {
-                eprint!("\r\x1b[2K");
-                eprintln!("  {message}");
-                self.draw(&state);
-            } else {
-                eprintln!("  {message}");
-            }
-        }
-
-        fn finish(&self, phase: Phase) {
-            let mut state = self.lock();
-            let elapsed = state.phase.map(|(_, _, _, t)| t.elapsed()).unwrap_or_default();
-            if self.tty {
-                if let Some((_, total, _, _)) = state.phase {
-                    state.done = total;
-                }
-                self.draw(&state);
-                eprintln!(" done in {:.1}s", elapsed.as_secs_f64());
-            } else {
-                eprintln!("{}: done in {:.1}s", phase.name(), elapsed.as_secs_f64());
-            }
-            state.phase = None;
-        }
-    }
-
-    /// `done / total`, in the phase's unit.
-    fn amount_of(done: u64, total: u64, unit: Unit) -> String {
-        match unit {
-            Unit::Bytes => format!("{} / {}", bytes(done), bytes(total)),
-            Unit::Items => format!("{done} / {total}"),
-        }
-    }
-
-    fn bytes(n: u64) -> String {
-        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-        let mut value = n as f64;
-        let mut unit = 0;
-        while value >= 1024.0 && unit < UNITS.len() - 1 {
-            value /= 1024.0;
-            unit += 1;
-        }
-        if unit == 0 {
-            format!("{n} B")
-        } else {
-            format!("{value:.1} {}", UNITS[unit])
-        }
-    }
 
     fn render(report: &Report) {
         let out = &report.output;

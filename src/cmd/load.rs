@@ -19,7 +19,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
     // The full verification, in this process, before anything is pushed.
     let verified = super::verify::verify(&args.bundle, &args.verify)?;
     let verification = &verified.verification;
-    if args.output == Format::Text {
+    if args.output == Format::Text && !args.verify.progress.quiet {
         eprint!("{}", verification.report.to_text());
     }
     let (bundle, partial) = match (&verification.verified, &verification.partial) {
@@ -48,7 +48,9 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
         ..LoadOptions::default()
     };
     let started = std::time::Instant::now();
-    let result = super::common::runtime()?.block_on(load::load(&store, &target, &options, &oci::copy::NoProgress));
+    let progress = crate::progress::CliProgress::new(args.verify.progress.quiet);
+    let result = super::common::runtime()?.block_on(load::load(&store, &target, &options, &progress));
+    progress.end();
     let report = match result {
         Ok(report) => report,
         // The bundle verified; what fails now is the target, the mapping or

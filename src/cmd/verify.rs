@@ -4,7 +4,7 @@ use super::common::{jobs, now, pinned_root, public_key, time_policy};
 use crate::cli::{VerifyArgs, VerifyFlags};
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};
-use crate::progress::StderrProgress;
+use crate::progress::CliProgress;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use trust_roots::VerifiedTrustRoot;
@@ -55,7 +55,7 @@ pub fn verify(bundle: &Path, flags: &VerifyFlags) -> anyhow::Result<Verified> {
             now: now(),
             airlock_version: env!("CARGO_PKG_VERSION"),
         },
-        &StderrProgress::new(),
+        &CliProgress::new(flags.progress.quiet),
     );
     if let Some(path) = &flags.report {
         let json = serde_json::to_vec_pretty(&verification.report)?;

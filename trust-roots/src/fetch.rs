@@ -19,6 +19,7 @@ use crate::files::write_atomic;
 use crate::snapshot::{target_summaries, IndexClaims, PinnedSummary, TargetSummary, INDEX_MEDIA_TYPE};
 use crate::time::ReferenceTime;
 use jiff::Timestamp;
+use progress::{Phase, Progress, Unit};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -122,8 +123,10 @@ struct IndexFile {
     length: u64,
 }
 
-/// Refresh the repository from `pinned` and write the snapshot.
-pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions) -> Result<FetchReport> {
+/// Refresh the repository from `pinned` and write the snapshot. Progress
+/// is one [`Phase::Trust`] phase counting items: the verified metadata
+/// chain as one, then each target.
+pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions, progress: &dyn Progress) -> Result<FetchReport> {
     ensure_empty_or_absent(&options.out)?;
     let http = HttpSource::new(&options.mirror, options.targets_url.as_deref())?;
     let limits = options.limits;
@@ -131,15 +134,21 @@ pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions) -> Resu
     let mut updater = Updater::new(pinned.bytes(), &label, &http, None, limits, options.time)?;
     updater.refresh().await?;
     updater.load_all_roles().await?;
+    // Only the metadata says how many targets there are: the phase starts
+    // once it is verified, with that done.
+    let wanted = wanted_targets(&updater.set, &options.extra_targets);
+    progress.start(Phase::Trust, 1 + wanted.len() as u64, Unit::Items);
+    progress.advance(1);
 
     let mut targets = Vec::new();
-    for name in wanted_targets(&updater.set, &options.extra_targets) {
+    for name in wanted {
         let resolved = updater
             .resolve(&name)
             .await?
             .ok_or_else(|| Error::TargetNotFound { name: name.clone() })?;
         let blob = updater.fetch_target(&name, &resolved).await?;
         targets.push((name, resolved.role, blob));
+        progress.advance(1);
     }
     updater.second_opinion()?;
     let older = older_roots(&http, pinned, &limits).await?;
@@ -232,6 +241,7 @@ pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions) -> Resu
         source,
     })?;
 
+    progress.finish(Phase::Trust);
     Ok(FetchReport {
         out: options.out.clone(),
         mirror: http.metadata_base.clone(),

@@ -56,7 +56,7 @@ pub async fn write(
     progress.start(Phase::Archive, plan.bytes(), Unit::Bytes);
     let stats = plan.fetch_stats(payload);
     let options = oci::ordered::Options { jobs, budget: READ_AHEAD_BUDGET, retry: oci::copy::RetryPolicy::default() };
-    let (in_order, feed) = oci::ordered::fetch(payload.sources(&plan.fetched()), options, Arc::new(Retries(progress.clone())));
+    let (in_order, feed) = oci::ordered::fetch(payload.sources(&plan.fetched()), options, progress.clone());
     let feeding = tokio::spawn(feed);
     let (root, owned_target, writer_progress) = (staged.root.clone(), target.clone(), progress.clone());
     let written = tokio::task::spawn_blocking(move || {
@@ -99,17 +99,6 @@ fn write_stream(root: &Path, target: &Target, fill: impl FnOnce(&mut dyn Write) 
                 Err(e) => return Err(Error::io(&target.path, "remove an old unsplit archive", e)),
             }
             Ok(paths)
-        }
-    }
-}
-
-/// Tells the operator when a fetch is retried.
-struct Retries(Arc<dyn Progress>);
-
-impl oci::copy::Progress for Retries {
-    fn event(&self, event: &oci::copy::Event<'_>) {
-        if let oci::copy::Event::Retry { digest, attempt, error, wait, .. } = event {
-            self.0.note(&format!("fetching {digest} failed ({error}); try {} in {:.1}s", attempt + 1, wait.as_secs_f64()));
         }
     }
 }

@@ -44,7 +44,8 @@ use oci::layout::LayoutRepository;
 use verifier::bundle::manifest::{EvidenceEntry, EvidenceKind, ImageEntry};
 use verifier::store::BundleStore;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use oci::copy::{self, CopyOptions, CopyReport, Progress, RetryPolicy};
+use oci::copy::{self, CopyOptions, CopyReport, RetryPolicy};
+use progress::{Phase, Progress, Unit};
 use oci::store::{self, Graph, Root};
 use oci::{Descriptor, Digest, ImageRef, Layout, Platform, Store, Tag};
 use std::collections::{BTreeMap, BTreeSet};
@@ -405,6 +406,9 @@ async fn push<D: Destination>(
     }
 
     // 1 and 2. Blobs: first copies in parallel, then the rest (mounts).
+    // The push phase counts their bytes (those found present or mounted
+    // whole); manifests, signatures and tags after them are small.
+    progress.start(Phase::Push, first.iter().chain(others.iter()).map(|(_, b)| b.size).sum(), Unit::Bytes);
     let copy_options = options_for(options, Vec::new());
     for wave in [first, others] {
         let reports: Vec<CopyReport> = stream::iter(wave)
@@ -455,12 +459,12 @@ async fn push<D: Destination>(
         .map(|(p, tag, root)| async move {
             let dst = repo(&p.mapped.repository);
             options.retry.run(|| dst.put_manifest(root, Some(tag)), |_, _, _| {}).await?;
-            progress.event(&copy::Event::TagPut(tag, root.digest()));
             Ok::<_, Error>(())
         })
         .buffer_unordered(options.jobs.max(1))
         .try_collect::<Vec<()>>()
         .await?;
+    progress.finish(Phase::Push);
     Ok((loaded, totals))
 }
 

@@ -22,24 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Reports progress of long work. The library never prints; the CLI draws.
-pub trait Progress: Sync {
-    /// A phase starts, with its total size in bytes.
-    fn start(&self, phase: &str, total_bytes: u64);
-    /// `bytes` more are done.
-    fn advance(&self, bytes: u64);
-    /// The phase is over.
-    fn finish(&self);
-}
-
-/// Progress that goes nowhere.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn start(&self, _: &str, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn finish(&self) {}
-}
+pub use progress::{NoProgress, Progress};
+use progress::{Phase, Unit};
 
 /// How to open a bundle.
 pub struct OpenOptions<'a> {
@@ -348,7 +332,7 @@ fn hash_in_parallel(expected: &BTreeMap<PathBuf, Expected>, jobs: usize, progres
     let mut work: Vec<&Expected> = expected.values().collect();
     work.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
     let total: u64 = work.iter().map(|e| e.size).sum();
-    progress.start("checking blobs", total);
+    progress.start(Phase::Check, total, Unit::Bytes);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -366,7 +350,7 @@ fn hash_in_parallel(expected: &BTreeMap<PathBuf, Expected>, jobs: usize, progres
             });
         }
     });
-    progress.finish();
+    progress.finish(Phase::Check);
     if let Some(e) = first_error.into_inner().expect("lock") {
         return Err(e);
     }
@@ -445,7 +429,7 @@ fn check_stream(raw: impl Read, options: &OpenOptions<'_>, progress: &dyn Progre
         .map(|e| (e.path.strip_prefix(&work).expect("under work").to_string_lossy().into_owned(), e))
         .collect();
     let total: u64 = expected.values().map(|e| e.size).sum();
-    progress.start("checking blobs", total);
+    progress.start(Phase::Check, total, Unit::Bytes);
     let mut done = std::collections::BTreeSet::new();
     while let Some(mut entry) = archive.next_entry()? {
         let item = by_name
@@ -463,7 +447,7 @@ fn check_stream(raw: impl Read, options: &OpenOptions<'_>, progress: &dyn Progre
         let name = entry.path.clone();
         extract_verified(&mut entry, item, &name, progress)?;
     }
-    progress.finish();
+    progress.finish(Phase::Check);
     if let Some(missing) = by_name.keys().find(|name| !done.contains(*name)) {
         return Err(content_error(format!("{missing} is missing from the archive")));
     }
