@@ -221,61 +221,67 @@ mod connected {
             bytes(b.fetch.reused_bytes)
         );
         for image in &report.images {
-            println!();
-            println!("{} -> {}", image.reference, image.digest);
-            if !image.platforms.is_empty() {
-                let kept: Vec<&str> = image.platforms.iter().map(|p| p.platform.as_str()).collect();
-                println!("  platforms:  {}", kept.join(", "));
-            }
-            if !image.dropped_platforms.is_empty() {
-                let dropped: Vec<&str> = image.dropped_platforms.iter().map(|p| p.platform.as_str()).collect();
-                println!("  dropped:    {} (left out by --platform; the index names them)", dropped.join(", "));
-            }
-            for e in &image.evidence {
-                let on = if e.subject == image.digest { String::new() } else { format!(" on {}", short(&e.subject)) };
-                let source = serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-                println!("  {} {}{on} ({source})", e.kind, short(&e.manifest));
-                for layer in &e.layers {
-                    let status = match layer.status {
-                        bundler::selfcheck::Status::Verified => "verified",
-                        bundler::selfcheck::Status::LogVerified => "log verified",
-                        bundler::selfcheck::Status::NotChecked => "not checked",
-                    };
-                    let mut detail = Vec::new();
-                    if let Some(signer) = &layer.signer {
-                        detail.push(format!("signer {signer}"));
-                    }
-                    if let Some(issuer) = &layer.issuer {
-                        detail.push(format!("issuer {issuer}"));
-                    }
-                    if let Some(p) = &layer.predicate_type {
-                        detail.push(format!("predicate {p}"));
-                    }
-                    if let Some(i) = layer.log_index {
-                        detail.push(format!("Rekor entry {i} fetched with a fresh proof"));
-                    }
-                    if let Some(reason) = &layer.reason {
-                        detail.push(reason.clone());
-                    }
-                    println!("    {status}: {}", detail.join("; "));
+            render_image(image);
+        }
+    }
+
+    /// One image of the text report: platforms, evidence with each layer's
+    /// self-check, SBOMs, warnings.
+    fn render_image(image: &bundler::report::ImageReport) {
+        println!();
+        println!("{} -> {}", image.reference, image.digest);
+        if !image.platforms.is_empty() {
+            let kept: Vec<&str> = image.platforms.iter().map(|p| p.platform.as_str()).collect();
+            println!("  platforms:  {}", kept.join(", "));
+        }
+        if !image.dropped_platforms.is_empty() {
+            let dropped: Vec<&str> = image.dropped_platforms.iter().map(|p| p.platform.as_str()).collect();
+            println!("  dropped:    {} (left out by --platform; the index names them)", dropped.join(", "));
+        }
+        for e in &image.evidence {
+            let on = if e.subject == image.digest { String::new() } else { format!(" on {}", short(&e.subject)) };
+            let source = serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            println!("  {} {}{on} ({source})", e.kind, short(&e.manifest));
+            for layer in &e.layers {
+                let status = match layer.status {
+                    bundler::selfcheck::Status::Verified => "verified",
+                    bundler::selfcheck::Status::LogVerified => "log verified",
+                    bundler::selfcheck::Status::NotChecked => "not checked",
+                };
+                let mut detail = Vec::new();
+                if let Some(signer) = &layer.signer {
+                    detail.push(format!("signer {signer}"));
                 }
+                if let Some(issuer) = &layer.issuer {
+                    detail.push(format!("issuer {issuer}"));
+                }
+                if let Some(p) = &layer.predicate_type {
+                    detail.push(format!("predicate {p}"));
+                }
+                if let Some(i) = layer.log_index {
+                    detail.push(format!("Rekor entry {i} fetched with a fresh proof"));
+                }
+                if let Some(reason) = &layer.reason {
+                    detail.push(reason.clone());
+                }
+                println!("    {status}: {}", detail.join("; "));
             }
-            for s in &image.sboms {
-                let source = serde_json::to_value(s.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-                println!("  sbom {} ({source}): sboms.tar.gz/{}", serde_json::to_value(s.format).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), s.file);
-            }
-            let c = &image.self_check;
-            println!(
-                "  self-check: {} verified, {} log-verified, {} not checked; {} Rekor entr{} fetched",
-                c.verified,
-                c.log_verified,
-                c.not_checked,
-                image.log_entries_fetched,
-                if image.log_entries_fetched == 1 { "y" } else { "ies" }
-            );
-            for w in &image.warnings {
-                println!("  WARNING:    {w}");
-            }
+        }
+        for s in &image.sboms {
+            let source = serde_json::to_value(s.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            println!("  sbom {} ({source}): sboms.tar.gz/{}", serde_json::to_value(s.format).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), s.file);
+        }
+        let c = &image.self_check;
+        println!(
+            "  self-check: {} verified, {} log-verified, {} not checked; {} Rekor entr{} fetched",
+            c.verified,
+            c.log_verified,
+            c.not_checked,
+            image.log_entries_fetched,
+            if image.log_entries_fetched == 1 { "y" } else { "ies" }
+        );
+        for w in &image.warnings {
+            println!("  WARNING:    {w}");
         }
     }
 
