@@ -21,8 +21,8 @@
 //! - **Streaming**: blobs are pulled and pushed as streams, hashed once
 //!   while they pass; pushes are one monolithic `PUT` with a streaming body.
 //! - **Round trips**: on a registry open to anonymous access (its challenge
-//!   asked once), blob and push requests go out bare, never preceded by a
-//!   `GET /v2/` (oci-client asks before every request it holds no token
+//!   asked once), manifest, blob and push requests go out bare, never
+//!   preceded by a `GET /v2/` (oci-client asks before every request it holds no token
 //!   for, and an open registry gives none).
 //! - **Push economy**: [`Store::has_blob`] (HEAD) before upload;
 //!   cross-repository mount from a repository of the same registry where this
@@ -36,9 +36,9 @@
 //!   of a manifest with a subject; only where it does not is the
 //!   tag-schema index maintained.
 //!
-//! Limits: `oci-client` reads manifest and tag-list bodies whole before this
-//! crate can check their size; the 4 MiB manifest limit is enforced after
-//! download. The registries airlock pulls from are chosen by the operator.
+//! Manifests are read by this crate's own requests, bounded by the 4 MiB
+//! manifest limit as they arrive. Limits: `oci-client` reads tag-list
+//! bodies whole before this crate can check their size. The registries airlock pulls from are chosen by the operator.
 
 use crate::copy::RetryPolicy;
 use crate::digest::{AsyncDigestReader, Digest, DigestError};
@@ -442,21 +442,44 @@ impl Repository {
         self.registry.inner.retry.run(|| self.guarded(&op, reference, &f), |_, _, _| {}).await
     }
 
-    async fn pull_manifest(&self, reference: &Reference, expected: Option<&Digest>, what: &'static str, at: &str) -> Result<RawManifest> {
-        let (bytes, digest) = self
-            .call(Op::catalog("pull manifest", what, at), reference, |c, r, auth| async move {
-                c.pull_manifest_raw(&r, &auth, &media_type::ALL_MANIFESTS).await
-            })
+    /// `GET /v2/<name>/manifests/<tag or digest>`, by our own request:
+    /// one round trip (oci-client asks `GET /v2/` first each time on a
+    /// registry open to anonymous access), the body read bounded by
+    /// [`MAX_MANIFEST_SIZE`] as it arrives.
+    async fn pull_manifest(&self, reference: &str, expected: Option<&Digest>, what: &'static str, at: &str) -> Result<RawManifest> {
+        let inner = &self.registry.inner;
+        let op = Op::pull("pull manifest", what, at);
+        let location = format!("{}{at}", self.location());
+        let url = format!("{}/v2/{}/manifests/{reference}", inner.access.base(), self.name);
+        let (header, bytes) = inner
+            .retry
+            .run(
+                || async {
+                    let authorization = inner.access.authorization(&self.name, op.access).await?;
+                    let request = inner.access.http().get(&url).header(http::header::ACCEPT, media_type::ALL_MANIFESTS.join(", "));
+                    let response = authorization.apply(request).send().await.map_err(|e| self.http_error(&op, e))?;
+                    let status = response.status();
+                    if status == http::StatusCode::NOT_FOUND {
+                        return Err(Error::NotFound { location: location.clone(), what });
+                    }
+                    let header = response.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(String::from);
+                    let body = self.bounded_body(&op, response, MAX_MANIFEST_SIZE).await?;
+                    if !status.is_success() {
+                        return Err(self.status_error(&op, status, &body));
+                    }
+                    Ok((header, body))
+                },
+                |_, _, _| {},
+            )
             .await?;
-        let location = format!("{}/{}{at}", self.registry.inner.host, self.name);
-        let manifest = RawManifest::from_bytes(&location, bytes.to_vec(), None, expected)?;
-        // oci-client checked the body against the registry's
-        // Docker-Content-Digest header; check it agrees with ours too.
-        if digest.parse::<Digest>().ok().as_ref() != Some(manifest.digest()) && expected.is_none() {
+        let manifest = RawManifest::from_bytes(&location, bytes, None, expected)?;
+        // The registry's Docker-Content-Digest, when it sends one, must
+        // agree with the content.
+        if let Some(header) = header.filter(|h| h.parse::<Digest>().ok().as_ref() != Some(manifest.digest())) {
             return Err(Error::Protocol {
                 location,
                 operation: "pull manifest",
-                reason: format!("registry says {digest}, content hashes to {}", manifest.digest()),
+                reason: format!("registry says {header}, content hashes to {}", manifest.digest()),
             });
         }
         Ok(manifest)
@@ -598,14 +621,11 @@ impl Store for Repository {
     }
 
     async fn get_tagged_manifest(&self, tag: &Tag) -> Result<RawManifest> {
-        let reference = self.reference_tag(tag.as_str());
-        let at = format!(":{tag}");
-        self.pull_manifest(&reference, None, "tag", &at).await
+        self.pull_manifest(tag.as_str(), None, "tag", &format!(":{tag}")).await
     }
 
     async fn get_manifest(&self, digest: &Digest) -> Result<RawManifest> {
-        let reference = self.reference_digest(digest);
-        self.pull_manifest(&reference, Some(digest), "manifest", &format!("@{digest}")).await
+        self.pull_manifest(&digest.to_string(), Some(digest), "manifest", &format!("@{digest}")).await
     }
 
     async fn open_blob(&self, descriptor: &Descriptor) -> Result<BlobReader> {
