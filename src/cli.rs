@@ -454,6 +454,22 @@ pub enum SbomCommand {
     List(SbomArgs),
     /// Which images contain package NAME (at VERSION)?
     Query(SbomQueryArgs),
+    /// The image references a release SBOM names (SPDX 2.x tag-value or
+    /// JSON, CycloneDX JSON), one per line, digest-pinned where the SBOM
+    /// gives a digest. Exit 1 when the SBOM is refused (a truncated or
+    /// disagreeing digest, an image with no registry), naming the package.
+    Images(SbomImagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SbomImagesArgs {
+    /// The SBOM file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 #[derive(Debug, Args)]
