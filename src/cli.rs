@@ -129,8 +129,21 @@ pub enum CompressArg {
 #[derive(Debug, Args)]
 pub struct BundleCreateArgs {
     /// Images to bundle: a tag, a digest, or both (registry/repo:tag@sha256:...).
-    #[arg(value_name = "REF", required_unless_present = "images", conflicts_with = "images")]
+    #[arg(value_name = "REF", required_unless_present_any = ["images", "images_from_sbom"], conflicts_with = "images")]
     pub refs: Vec<String>,
+
+    /// Also bundle every image this release SBOM names (SPDX 2.x tag-value
+    /// or JSON, CycloneDX JSON; see `airlock sbom images`). An image the
+    /// SBOM pins must resolve to that digest (and its tag, when the SBOM
+    /// gives one, must still point there), or it is refused by name. The
+    /// bundle carries the SBOM as airlock/images-from-sbom.
+    #[arg(long, value_name = "FILE")]
+    pub images_from_sbom: Option<PathBuf>,
+
+    /// Refuse references that name only a tag: every image must be given
+    /// by digest (registry/repo[:tag]@sha256:...).
+    #[arg(long)]
+    pub require_digest: bool,
 
     /// A file listing the images, one reference per line (blank lines and
     /// lines starting with # are ignored).

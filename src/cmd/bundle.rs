@@ -106,8 +106,8 @@ mod connected {
             .iter()
             .map(|t| t.parse::<oci::ImageRef>().map_err(anyhow::Error::from))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        if images.is_empty() {
-            anyhow::bail!("no images: give references or --images FILE");
+        if images.is_empty() && args.images_from_sbom.is_none() {
+            anyhow::bail!("no images: give references, --images FILE or --images-from-sbom FILE");
         }
         let platforms = args
             .platforms
@@ -173,6 +173,8 @@ mod connected {
             jobs,
             created,
             sboms,
+            images_from_sbom: args.images_from_sbom,
+            require_digest: args.require_digest,
         })
     }
 
@@ -303,6 +305,9 @@ mod connected {
             println!("  volume:     {}", f.display());
         }
         println!("  bundle id:  {}", report.bundle_id);
+        if let Some(sbom) = &report.images_from_sbom {
+            println!("  images from SBOM {} ({}), carried as {}: {} image(s)", sbom.file.display(), sbom.sha256, sbom.carried_as, sbom.images.len());
+        }
         println!("  created:    {}{}", report.created, if report.created_pinned { " (pinned with --created)" } else { "" });
         match &report.trust.mirror {
             Some(mirror) => println!("  trust:      TUF snapshot from {mirror} (trusted root {})", report.trust.trusted_root_digest),
