@@ -392,6 +392,20 @@ pub struct VerifyFlags {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// Emergency: admit images that fail only policy gates (no rule
+    /// matches, registry not allowed, missing signature/attestation/SBOM,
+    /// vulnerabilities), as far as the policy's spec.breakGlass allows.
+    /// Integrity and cryptographic failures are never waived. REASON, the
+    /// operator, the time and each image's waived gates go into the report
+    /// and the audit log; loaded images are re-signed with annotations
+    /// saying so.
+    #[arg(long, value_name = "REASON")]
+    pub break_glass: Option<String>,
+
+    /// Who breaks glass (default: $AIRLOCK_OPERATOR, else $USER).
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+
     /// Require the bundle manifest to be signed by this transfer key (PEM).
     #[arg(long, value_name = "PUB.pem")]
     pub transfer_key: Option<PathBuf>,

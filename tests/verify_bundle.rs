@@ -377,6 +377,22 @@ fn a_certificate_identity_not_in_the_policy_is_refused() {
     let report = run.json();
     refused_at(&run, &report, "policy", "3 of 3 image(s) refused");
     assert_eq!(image(&report, &f.app)["failure"]["check"], "identity");
+
+    // A signature that is there and names someone else is not a missing
+    // one: break-glass does not waive it.
+    let run = Run::from_output(
+        airlock()
+            .args(["verify", f.path("dir").to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
+            .args(["--break-glass", "outage", "--operator", "alice", "--trusted-root"])
+            .arg(f.path("root.json"))
+            .output()
+            .unwrap(),
+    );
+    let report = run.json();
+    refused_at(&run, &report, "policy", "3 of 3 image(s) refused");
+    let app = image(&report, &f.app);
+    assert!(app["breakGlass"].is_null(), "{app}");
+    assert!(app["warnings"].to_string().contains("break-glass does not apply"), "{app}");
 }
 
 #[test]
