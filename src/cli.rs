@@ -57,6 +57,10 @@ pub enum Command {
     #[command(subcommand)]
     Bundle(BundleCommand),
 
+    /// The site's audit log of verify/load decisions.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+
     /// The site's signing keys (cosign's formats).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -527,6 +531,27 @@ pub struct SbomQueryArgs {
     /// A package name, a purl prefix (pkg:…), optionally @VERSION.
     #[arg(value_name = "NAME[@VERSION]")]
     pub package: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of STATE/audit.jsonl against STATE/audit.head.
+    ///
+    /// Exit 0 when every entry chains to the one before and the head names
+    /// the last; 1 when an entry was edited, deleted or the log truncated
+    /// (named by line number); 2 if the log could not be read.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The site's state directory (as given to verify/load --state).
+    #[arg(value_name = "STATE")]
+    pub state: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 #[derive(Debug, Subcommand)]

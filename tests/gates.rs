@@ -50,6 +50,8 @@ fn verify(bundle: &Path, policy: &Path, extra: &[&str]) -> (Run, Value) {
             .arg("--trusted-root")
             .arg(site_trusted_root())
             .args(["--output", "json"])
+            .arg("--state")
+            .arg(state_of(bundle))
             .args(extra)
             .env_remove("AIRLOCK_OPERATOR")
             .output()
@@ -57,6 +59,11 @@ fn verify(bundle: &Path, policy: &Path, extra: &[&str]) -> (Run, Value) {
     );
     let report = run.json();
     (run, report)
+}
+
+/// The site's state directory beside `bundle`.
+fn state_of(bundle: &Path) -> PathBuf {
+    bundle.parent().unwrap().join("state")
 }
 
 fn image<'r>(report: &'r Value, reference: &str) -> &'r Value {
@@ -118,6 +125,7 @@ fn break_glass_admits_policy_gate_failures_and_records_who_why_when() {
     // No operator: break-glass cannot run.
     let run = Run::from_output(
         airlock().arg("verify").arg(&bundle).arg("--policy").arg(&signed).arg("--trusted-root").arg(site_trusted_root())
+            .arg("--state").arg(state_of(&bundle))
             .args(["--break-glass", "outage"]).env_remove("AIRLOCK_OPERATOR").env_remove("USER").output().unwrap(),
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -139,11 +147,20 @@ fn break_glass_admits_policy_gate_failures_and_records_who_why_when() {
     // The operator from the environment, and the text report.
     let text = Run::from_output(
         airlock().arg("verify").arg(&bundle).arg("--policy").arg(&signed).arg("--trusted-root").arg(site_trusted_root())
+            .arg("--state").arg(state_of(&bundle))
             .args(["--break-glass", "outage"]).env("AIRLOCK_OPERATOR", "bob").output().unwrap(),
     );
     assert_eq!(text.code, 0, "{}", text.stdout);
     assert!(text.stdout.contains("BREAK-GLASS by bob"), "{}", text.stdout);
     assert!(text.stdout.contains("admitted by break-glass, waiving: missingSignature"), "{}", text.stdout);
+
+    // Without a state directory there is no audit log: refused.
+    let run = Run::from_output(
+        airlock().arg("verify").arg(&bundle).arg("--policy").arg(&signed).arg("--trusted-root").arg(site_trusted_root())
+            .args(["--break-glass", "outage", "--operator", "alice"]).output().unwrap(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--state"), "{}", run.stderr);
 }
 
 #[test]
@@ -252,4 +269,79 @@ fn images_loaded_by_break_glass_are_resigned_saying_so_and_why() {
     let app = signature_payloads(&host, "mirror/ghcr.io/org/app", &digest("ghcr.io/org/app:v1"), dir.path());
     assert_eq!(app[0]["optional"]["dev.airlock.break-glass"], "false", "{}", app[0]);
     assert!(app[0]["optional"]["dev.airlock.break-glass.reason"].is_null());
+
+    // The load is in the audit log, with who broke glass for which image.
+    let log = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
+    let entry: Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(entry["command"], "load");
+    assert_eq!(entry["loaded"], true);
+    assert_eq!(entry["breakGlass"]["operator"], "carol");
+    let tool = entry["images"].as_array().unwrap().iter().find(|i| i["reference"] == "docker.io/library/tool:2").unwrap();
+    assert_eq!(tool["breakGlass"], true);
+    assert_eq!(tool["gates"][0], "missingSignature");
+}
+
+fn audit_verify(state: &Path) -> Run {
+    Run::from_output(airlock().args(["audit", "verify"]).arg(state).output().unwrap())
+}
+
+/// A copy of `state` whose log lines went through `edit`.
+fn tampered(state: &Path, name: &str, edit: impl FnOnce(&mut Vec<String>)) -> PathBuf {
+    let copy = state.parent().unwrap().join(name);
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(state.join("audit.head"), copy.join("audit.head")).unwrap();
+    let mut lines: Vec<String> = std::fs::read_to_string(state.join("audit.jsonl")).unwrap().lines().map(String::from).collect();
+    edit(&mut lines);
+    std::fs::write(copy.join("audit.jsonl"), lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    copy
+}
+
+#[test]
+fn every_decision_is_in_a_hash_chained_audit_log_and_tampering_is_found_by_line() {
+    let dir = tempdir();
+    let bundle = bundle(dir.path());
+    let state = state_of(&bundle);
+    let signed = policy(dir.path(), "signed.yaml", SIGNED_RULES);
+    let open = policy(dir.path(), "open.yaml", "  rules:\n    - name: all\n      images: ['**']\n      authorities:\n        - static: pass\n");
+    // An empty state: an intact, empty log.
+    assert_eq!(audit_verify(&dir.path().join("nothing-yet")).code, 0);
+    assert_eq!(verify(&bundle, &signed, &[]).0.code, 1);
+    assert_eq!(verify(&bundle, &open, &[]).0.code, 0);
+    assert_eq!(verify(&bundle, &signed, &["--break-glass", "INC-1", "--operator", "dave"]).0.code, 0);
+    assert_eq!(verify(&bundle, &open, &[]).0.code, 0);
+    let good = audit_verify(&state);
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    assert!(good.stdout.contains("audit log intact: 4 entries (1 with break-glass)"), "{}", good.stdout);
+    let json = Run::from_output(airlock().args(["audit", "verify", "--output", "json"]).arg(&state).output().unwrap()).json();
+    assert_eq!(json["summary"]["entries"], 4);
+    let lines: Vec<Value> = std::fs::read_to_string(state.join("audit.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[0]["verdict"], "failed");
+    assert_eq!(lines[0]["images"][0]["gates"][0], "missingSignature");
+    assert_eq!(lines[2]["breakGlass"]["reason"], "INC-1");
+    assert_eq!(lines[1]["prev"], oci::Digest::sha256_of(std::fs::read_to_string(state.join("audit.jsonl")).unwrap().lines().next().unwrap().as_bytes()).to_string());
+
+    let refused = |copy: PathBuf, words: &[&str]| {
+        let run = audit_verify(&copy);
+        assert_eq!(run.code, 1, "{}: {}", copy.display(), run.stdout);
+        for w in words {
+            assert!(run.stderr.contains(w), "{}: {w:?} not in {}", copy.display(), run.stderr);
+        }
+    };
+    // Edit an entry (still valid JSON): the next entry's hash gives it away.
+    refused(tampered(&state, "edited", |l| l[1] = l[1].replace("\"verdict\":\"passed\"", "\"verdict\":\"failed\"")), &["line 2: edited", "line 3 records"]);
+    // Edit the break-glass reason of entry 3.
+    refused(tampered(&state, "reason", |l| l[2] = l[2].replace("INC-1", "INC-2")), &["line 3: edited"]);
+    // Edit the last entry: the head gives it away.
+    refused(tampered(&state, "last", |l| l[3] = l[3].replace("\"verdict\":\"passed\"", "\"verdict\":\"failed\"")), &["line 4: edited"]);
+    // Delete an entry.
+    refused(tampered(&state, "deleted", |l| { l.remove(1); }), &["line 2", "entry 2 was deleted"]);
+    // Remove the last entries.
+    refused(tampered(&state, "truncated", |l| l.truncate(2)), &["truncated", "entries 3..=4"]);
+    // Cut the last line short.
+    let cut = tampered(&state, "cut", |_| {});
+    let bytes = std::fs::read(cut.join("audit.jsonl")).unwrap();
+    std::fs::write(cut.join("audit.jsonl"), &bytes[..bytes.len() - 20]).unwrap();
+    refused(cut, &["line 4"]);
+    // The log goes on intact after all that (the originals were not touched).
+    assert_eq!(audit_verify(&state).code, 0);
 }

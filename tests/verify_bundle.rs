@@ -383,7 +383,9 @@ fn a_certificate_identity_not_in_the_policy_is_refused() {
     let run = Run::from_output(
         airlock()
             .args(["verify", f.path("dir").to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
-            .args(["--break-glass", "outage", "--operator", "alice", "--trusted-root"])
+            .args(["--break-glass", "outage", "--operator", "alice", "--state"])
+            .arg(common::tempdir().keep())
+            .arg("--trusted-root")
             .arg(f.path("root.json"))
             .output()
             .unwrap(),

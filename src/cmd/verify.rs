@@ -74,6 +74,9 @@ fn break_glass_request(flags: &VerifyFlags) -> anyhow::Result<Option<BreakGlass>
         }
         return Ok(None);
     };
+    if flags.state.is_none() {
+        anyhow::bail!("--break-glass needs --state: the decision must go into the site's audit log");
+    }
     let operator = flags
         .operator
         .clone()
@@ -86,6 +89,9 @@ fn break_glass_request(flags: &VerifyFlags) -> anyhow::Result<Option<BreakGlass>
 pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let verified = verify(&args.bundle, &args.flags)?;
     let report = &verified.verification.report;
+    if let Some(state) = &args.flags.state {
+        super::audit::record(state, "verify", report, None)?;
+    }
     match args.output {
         Format::Json => print_json(report)?,
         Format::Text => print!("{}", report.to_text()),

@@ -19,7 +19,7 @@ use crate::{Check, Verified};
 use oci::Digest;
 
 /// How an image fared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Every enforced rule passed.

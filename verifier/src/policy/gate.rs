@@ -119,9 +119,11 @@ impl BreakGlassPolicy {
 /// Longest break-glass reason kept, in bytes.
 pub const MAX_REASON_BYTES: usize = 1024;
 
-/// An operator's request to admit images that fail policy gates.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+/// An operator's request to admit images that fail policy gates. (It is
+/// read back from the audit log, hence `Deserialize`: it is a record, not a
+/// verified state.)
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BreakGlass {
     reason: String,
     operator: String,
