@@ -703,6 +703,17 @@ pub struct PolicyExportArgs {
     /// metadata.name of the policies.
     #[arg(long, value_name = "NAME", default_value = "airlock-mirror")]
     pub name: String,
+
+    /// Refuse images `load` re-signed after break-glass (their site
+    /// signature says dev.airlock.break-glass: "true"). Kyverno only:
+    /// policy-controller cannot read signature annotations.
+    #[arg(long, conflicts_with = "break_glass_namespaces")]
+    pub refuse_break_glass: bool,
+
+    /// Admit break-glass images only in this namespace (repeatable);
+    /// elsewhere they are refused. Kyverno only.
+    #[arg(long = "break-glass-namespace", value_name = "NAMESPACE")]
+    pub break_glass_namespaces: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -345,3 +345,44 @@ fn every_decision_is_in_a_hash_chained_audit_log_and_tampering_is_found_by_line(
     // The log goes on intact after all that (the originals were not touched).
     assert_eq!(audit_verify(&state).code, 0);
 }
+
+#[test]
+fn policy_export_refuses_break_glass_images_or_confines_them_to_namespaces() {
+    let dir = tempdir();
+    let (_, public) = site_key(dir.path());
+    let export = |extra: &[&str]| {
+        Run::from_output(airlock().args(["policy", "export", "--registry", "reg.site:5000/mirror", "--key"]).arg(&public).args(extra).output().unwrap())
+    };
+    let yaml = |run: &Run| -> Value { serde_yaml_ng::from_str(&run.stdout).unwrap() };
+    let site_attestor = |doc: &Value, rule: usize| doc["spec"]["rules"][rule]["verifyImages"][0]["attestors"][0]["entries"][0].clone();
+
+    // Default: no break-glass rule; digests required either way.
+    let plain = yaml(&export(&["--format", "kyverno"]));
+    assert!(site_attestor(&plain, 1)["annotations"].is_null());
+    assert_eq!(plain["spec"]["rules"][1]["verifyImages"][0]["verifyDigest"], true);
+    assert_eq!(plain["spec"]["rules"][1]["verifyImages"][0]["mutateDigest"], true);
+
+    let refuse = export(&["--format", "kyverno", "--refuse-break-glass"]);
+    assert_eq!(refuse.code, 0, "{}", refuse.stderr);
+    let doc = yaml(&refuse);
+    assert_eq!(site_attestor(&doc, 1)["annotations"]["dev.airlock.break-glass"], "false", "{}", refuse.stdout);
+    assert_eq!(doc["spec"]["rules"].as_array().unwrap().len(), 2);
+
+    let confined = export(&["--format", "kyverno", "--break-glass-namespace", "incident", "--break-glass-namespace", "hotfix"]);
+    assert_eq!(confined.code, 0, "{}", confined.stderr);
+    let doc = yaml(&confined);
+    let rules = doc["spec"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 3, "{}", confined.stdout);
+    assert_eq!(rules[1]["exclude"]["any"][0]["resources"]["namespaces"], serde_json::json!(["incident", "hotfix"]));
+    assert_eq!(site_attestor(&doc, 1)["annotations"]["dev.airlock.break-glass"], "false");
+    assert_eq!(rules[2]["match"]["any"][0]["resources"]["namespaces"], serde_json::json!(["incident", "hotfix"]));
+    assert!(site_attestor(&doc, 2)["annotations"].is_null());
+
+    // policy-controller cannot read signature annotations: refused, not silently weaker.
+    for format in ["cip", "both"] {
+        let run = export(&["--format", format, "--refuse-break-glass"]);
+        assert_eq!(run.code, 2, "{format}");
+        assert!(run.stderr.contains("policy-controller cannot refuse break-glass images"), "{}", run.stderr);
+    }
+    assert_eq!(export(&["--format", "kyverno", "--break-glass-namespace", "Bad_NS"]).code, 2);
+}
