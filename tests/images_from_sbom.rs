@@ -56,6 +56,24 @@ fn bundles_exactly_the_sbom_images_with_explicit_refs_and_carries_the_sbom() {
     let entry = manifest["files"].as_array().unwrap().iter().find(|f| f["path"] == "airlock/images-from-sbom").expect("SBOM listed");
     assert_eq!(entry["sha256"], sbom_sha);
     assert_eq!(std::fs::read(out.join("airlock/images-from-sbom")).unwrap(), std::fs::read(&sbom).unwrap());
+
+    // The site's report says which SBOM named the set; an edited carried
+    // SBOM fails the content check.
+    let policy = env.path("open.yaml");
+    std::fs::write(&policy, "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: all\n      images: ['**']\n      authorities:\n        - static: pass\n").unwrap();
+    let verify = || {
+        Run::from_output(
+            common::airlock().arg("verify").arg(&out).arg("--policy").arg(&policy).arg("--trusted-root")
+                .arg(env.lab.trust_dir().join("trusted_root.json")).args(["--output", "json"]).output().unwrap(),
+        )
+    };
+    let run = verify();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.json()["bundle"]["imagesFromSbom"], sbom_sha);
+    std::fs::write(out.join("airlock/images-from-sbom"), b"{}").unwrap();
+    let run = verify();
+    assert_eq!(run.code, 1);
+    assert_eq!(run.json()["steps"].as_array().unwrap().iter().find(|s| s["check"] == "content").unwrap()["outcome"], "failed");
 }
 
 #[test]

@@ -294,6 +294,14 @@ mod connected {
         }
     }
 
+    /// When the bundle was made, and which SBOM named its images.
+    fn render_provenance(report: &Report) {
+        println!("  created:    {}{}", report.created, if report.created_pinned { " (pinned with --created)" } else { "" });
+        if let Some(sbom) = &report.images_from_sbom {
+            println!("  from SBOM:  {} ({}), carried as {}: {} image(s)", sbom.file.display(), sbom.sha256, sbom.carried_as, sbom.images.len());
+        }
+    }
+
     fn render(report: &Report) {
         let out = &report.output;
         let form = match out.form {
@@ -305,10 +313,7 @@ mod connected {
             println!("  volume:     {}", f.display());
         }
         println!("  bundle id:  {}", report.bundle_id);
-        if let Some(sbom) = &report.images_from_sbom {
-            println!("  images from SBOM {} ({}), carried as {}: {} image(s)", sbom.file.display(), sbom.sha256, sbom.carried_as, sbom.images.len());
-        }
-        println!("  created:    {}{}", report.created, if report.created_pinned { " (pinned with --created)" } else { "" });
+        render_provenance(report);
         match &report.trust.mirror {
             Some(mirror) => println!("  trust:      TUF snapshot from {mirror} (trusted root {})", report.trust.trusted_root_digest),
             None => println!(

@@ -56,6 +56,10 @@ pub struct BundleSummary {
     pub content: Option<ContentStats>,
     /// The incremental chain, once checked.
     pub chain: Option<ChainFacts>,
+    /// sha256 of the release SBOM that named the images
+    /// (`airlock/images-from-sbom`), when the bundle carries one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_from_sbom: Option<Digest>,
 }
 
 /// The policy applied.

@@ -8,7 +8,7 @@
 //! A failing image is recorded, not an abort: every image is evaluated.
 
 use crate::bundle::content::{self, CheckedContent, OpenOptions, Progress, TransferSignature};
-use crate::bundle::manifest::{ImageEntry, TrustMaterial};
+use crate::bundle::manifest::{ImageEntry, TrustMaterial, IMAGES_FROM_SBOM_PATH};
 use crate::check::signature::SignatureVerifier;
 use keys::PublicKey;
 use crate::image::read_image;
@@ -170,19 +170,8 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         }
     };
 
-    // 5: every image against the policy.
-    let mut verdicts = evaluate_images(&content, options.policy, &verifier, options.jobs);
-    if let Some(request) = options.break_glass {
-        break_glass(&mut verdicts, options.policy, request);
-    }
-    let failed = verdicts.iter().filter(|v| v.outcome == Outcome::Failed).count();
-    let total = verdicts.len();
-    report.set(
-        Check::Policy,
-        if failed == 0 { StepOutcome::Passed } else { StepOutcome::Failed },
-        if failed == 0 { format!("{total} image(s) passed") } else { format!("{failed} of {total} image(s) refused") },
-    );
-    report.images = verdicts;
+    // 5: every image against the policy (and break-glass, if asked).
+    let failed = judge_images(&mut report, &content, &verifier, (options.policy, options.jobs, options.break_glass));
 
     // 6: the incremental chain.
     let chain = check_chain(&content, options.state_dir);
@@ -209,16 +198,42 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         .filter(|i| report.images.iter().any(|v| v.digest == i.digest && v.reference == i.reference && v.outcome == Outcome::Passed))
         .cloned()
         .collect();
-    let waivers: Waivers = std::sync::Arc::new(
-        report.images.iter().filter_map(|v| v.break_glass.clone().map(|w| (v.reference.clone(), v.digest.clone(), w))).collect(),
-    );
-    let bundle = VerifiedBundle { content: content.into(), images: passed, waivers };
+    let bundle = VerifiedBundle { content: content.into(), images: passed, waivers: waivers(&report) };
     if failed == 0 {
         report.verdict = Outcome::Passed;
         Verification { report, verified: Some(bundle), partial: None }
     } else {
         Verification { report, verified: None, partial: Some(bundle) }
     }
+}
+
+/// Every image against the policy, then break-glass; the policy step and
+/// the verdicts go into `report`. Returns how many images are refused.
+fn judge_images(
+    report: &mut Report,
+    content: &CheckedContent,
+    verifier: &SignatureVerifier,
+    (policy, jobs, request): (&Policy, usize, Option<&BreakGlass>),
+) -> usize {
+    let mut verdicts = evaluate_images(content, policy, verifier, jobs);
+    if let Some(request) = request {
+        break_glass(&mut verdicts, policy, request);
+    }
+    let failed = verdicts.iter().filter(|v| v.outcome == Outcome::Failed).count();
+    let total = verdicts.len();
+    report.set(
+        Check::Policy,
+        if failed == 0 { StepOutcome::Passed } else { StepOutcome::Failed },
+        if failed == 0 { format!("{total} image(s) passed") } else { format!("{failed} of {total} image(s) refused") },
+    );
+    report.images = verdicts;
+    failed
+}
+
+fn waivers(report: &Report) -> Waivers {
+    std::sync::Arc::new(
+        report.images.iter().filter_map(|v| v.break_glass.clone().map(|w| (v.reference.clone(), v.digest.clone(), w))).collect(),
+    )
 }
 
 /// Admit each image that failed only policy gates the policy lets
@@ -268,6 +283,8 @@ fn record_content(report: &mut Report, content: &CheckedContent) {
     report.bundle.tool = Some(format!("{} {}", manifest.manifest.tool.name, manifest.manifest.tool.version));
     report.bundle.transfer_signature = Some(content.transfer_signature.clone());
     report.bundle.content = Some(stats);
+    report.bundle.images_from_sbom =
+        manifest.manifest.files.iter().find(|f| f.path == IMAGES_FROM_SBOM_PATH).map(|f| f.sha256.clone());
 }
 
 fn trust_error(reason: impl std::fmt::Display) -> Error {

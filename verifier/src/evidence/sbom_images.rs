@@ -222,20 +222,9 @@ fn spdx_json(value: serde_json::Value) -> Result<(SbomKind, Document)> {
 fn spdx_tag_value(text: &str) -> Result<(SbomKind, Document)> {
     let mut version = None;
     let mut document = Document::default();
-    let mut in_text = false;
-    for line in text.lines() {
-        // Multi-line values live between <text> and </text>; skip them.
-        if in_text {
-            in_text = !line.contains("</text>");
-            continue;
-        }
-        let Some((tag, value)) = line.split_once(':') else { continue };
-        let value = value.trim();
-        if value.starts_with("<text>") && !value.contains("</text>") {
-            in_text = true;
-        }
+    for (tag, value) in super::sbom::tag_value_pairs(text) {
         let current = document.elements.last_mut();
-        match (tag.trim(), current) {
+        match (tag, current) {
             ("SPDXVersion", _) => version = Some(value.to_string()),
             ("PackageName", _) => document.elements.push(Element { names: vec![value.to_string()], ..Element::default() }),
             ("SPDXID", Some(p)) if p.id.is_empty() => p.id = value.to_string(),
@@ -506,6 +495,19 @@ mod tests {
         );
         assert_eq!(references(&doc(&D[7..])), [format!("r.example/app@{D}")]);
         assert!(sbom_images(doc(&D[8..]).as_bytes()).is_err());
+    }
+
+    #[test]
+    fn images_named_by_package_name_as_in_the_kubernetes_release_sbom() {
+        // The layout the Kubernetes docs describe (no copy of a real one is
+        // available): image packages named by reference; Go modules are not images.
+        let doc = "SPDXVersion: SPDX-2.3\n\
+            PackageName: registry.k8s.io/kube-apiserver-amd64:v1.27.3\nSPDXID: SPDXRef-Package-registry.k8s.io-kube-apiserver-amd64-v1.27.3\n\
+            PackageName: github.com/spf13/cobra\nSPDXID: SPDXRef-Package-cobra\n\
+            PackageName: golang.org/x/sys\nSPDXID: SPDXRef-Package-sys\nPackageVersion: v0.10.0\n\
+            PackageName: parent\nSPDXID: SPDXRef-parent\nPackageDownloadLocation: oci://registry.k8s.io/build-image/debian-base:v2.0.0\n\
+            Relationship: SPDXRef-parent BUILD_TOOL_OF SPDXRef-Package-registry.k8s.io-kube-apiserver-amd64-v1.27.3\n";
+        assert_eq!(references(doc), ["registry.k8s.io/kube-apiserver-amd64:v1.27.3"]);
     }
 
     #[test]
