@@ -366,17 +366,31 @@ fn a_certificate_identity_not_in_the_policy_is_refused() {
     let f = fixture();
     let policy = f.path("other-signer.yaml");
     write_policy(&policy, &f.host, "^https://github.com/someone-else/");
-    let run = Run::from_output(
-        airlock()
-            .args(["verify", f.path("dir").to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
-            .arg("--trusted-root")
-            .arg(f.path("root.json"))
-            .output()
-            .unwrap(),
-    );
+    let verify_with = |extra: &[&str]| {
+        Run::from_output(
+            airlock()
+                .args(["verify", f.path("dir").to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
+                .args(extra)
+                .arg("--trusted-root")
+                .arg(f.path("root.json"))
+                .output()
+                .unwrap(),
+        )
+    };
+    let run = verify_with(&[]);
     let report = run.json();
     refused_at(&run, &report, "policy", "3 of 3 image(s) refused");
     assert_eq!(image(&report, &f.app)["failure"]["check"], "identity");
+
+    // A signature that is there and names someone else is not a missing
+    // one: break-glass does not waive it.
+    let state = common::tempdir();
+    let run = verify_with(&["--break-glass", "outage", "--operator", "alice", "--state", state.path().to_str().unwrap()]);
+    let report = run.json();
+    refused_at(&run, &report, "policy", "3 of 3 image(s) refused");
+    let app = image(&report, &f.app);
+    assert!(app["breakGlass"].is_null(), "{app}");
+    assert!(app["warnings"].to_string().contains("break-glass does not apply"), "{app}");
 }
 
 #[test]

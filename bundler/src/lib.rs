@@ -68,6 +68,7 @@ pub mod fetch;
 pub mod incremental;
 pub mod output;
 pub mod progress;
+pub mod release_sbom;
 pub mod report;
 mod request;
 pub mod resolve;
@@ -97,13 +98,16 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
     archive::resume::recover(&request.output, layout, progress)?;
     let trust = trust::prepare(&request.trust, &layout.path().join(TRUST_DIR), &request.created, progress).await?;
     let images = resolve::images(&inputs.images, &request.platforms, &request.remote, jobs, progress).await?;
+    if let Some(sbom) = &inputs.release_sbom {
+        release_sbom::check_digests(sbom, &images, &request.remote).await?;
+    }
     let images = collect::evidence(images, jobs, progress).await?;
     let evidence = fetch::evidence(layout, &images, jobs, progress).await?;
     let rekors = collect::rekor::Rekors::new(inputs.rekor.clone(), &trust.root);
     let images = selfcheck::images(images, &trust.root, &rekors, layout, jobs, progress).await?;
     progress.start(Phase::Write, 4, Unit::Items);
     let images = sboms::carry(images, &inputs.operator_sboms, layout, progress).await?;
-    let staged = write::stage(layout, &images, &trust, inputs.previous.as_ref(), request.created, progress)?;
+    let staged = write::stage(layout, &images, &trust, inputs.previous.as_ref(), inputs.release_sbom.as_ref(), request.created, progress)?;
     let policy = selfcheck::against_policy(&staged, inputs.policy.as_ref(), &trust.root, jobs)?;
     let signature = sign::manifest(&staged, inputs.sign_key.as_deref(), progress)?;
     // One progress phase covers SBOMs, the tree and the signature: each is quick.

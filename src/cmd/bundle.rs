@@ -104,8 +104,8 @@ mod connected {
             .iter()
             .map(|t| t.parse::<oci::ImageRef>().map_err(anyhow::Error::from))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        if images.is_empty() {
-            anyhow::bail!("no images: give references or --images FILE");
+        if images.is_empty() && args.images_from_sbom.is_none() {
+            anyhow::bail!("no images: give references, --images FILE or --images-from-sbom FILE");
         }
         let platforms = args
             .platforms
@@ -169,6 +169,8 @@ mod connected {
             jobs,
             created,
             sboms,
+            images_from_sbom: args.images_from_sbom,
+            require_digest: args.require_digest,
         })
     }
 
@@ -176,6 +178,14 @@ mod connected {
     /// of a small blob's time is the round trip, so more than a core's
     /// worth; the registry and the disk bound it anyway.
     const DEFAULT_JOBS: usize = 8;
+
+    /// When the bundle was made, and which SBOM named its images.
+    fn render_provenance(report: &Report) {
+        println!("  created:    {}{}", report.created, if report.created_pinned { " (pinned with --created)" } else { "" });
+        if let Some(sbom) = &report.images_from_sbom {
+            println!("  from SBOM:  {} ({}), carried as {}: {} image(s)", sbom.file.display(), sbom.sha256, sbom.carried_as, sbom.images.len());
+        }
+    }
 
     fn render(report: &Report) {
         let out = &report.output;
@@ -188,7 +198,7 @@ mod connected {
             println!("  volume:     {}", f.display());
         }
         println!("  bundle id:  {}", report.bundle_id);
-        println!("  created:    {}{}", report.created, if report.created_pinned { " (pinned with --created)" } else { "" });
+        render_provenance(report);
         match &report.trust.mirror {
             Some(mirror) => println!("  trust:      TUF snapshot from {mirror} (trusted root {})", report.trust.trusted_root_digest),
             None => println!(

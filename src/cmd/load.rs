@@ -26,6 +26,9 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
         (Some(bundle), _) => (bundle, false),
         (None, Some(passed)) if args.partial && !passed.images().is_empty() => (passed, true),
         _ => {
+            if let Some(state) = &args.verify.state {
+                super::audit::record(state, "load", &verification.report, Some(false))?;
+            }
             eprintln!("airlock: load: {} did not verify: nothing was pushed", args.bundle.display());
             if args.output == Format::Json {
                 print_json(&serde_json::json!({ "loaded": false, "verification": verification.report }))?;
@@ -56,10 +59,16 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
         // The bundle verified; what fails now is the target, the mapping or
         // the key: the command could not run.
         Err(e) => {
+            if let Some(state) = &args.verify.state {
+                super::audit::record(state, "load", &verification.report, Some(false))?;
+            }
             eprintln!("airlock: load: {e}");
             return Ok(Outcome::CouldNotRun);
         }
     };
+    if let Some(state) = &args.verify.state {
+        super::audit::record(state, "load", &verification.report, Some(true))?;
+    }
     let elapsed = started.elapsed();
     if let Some(path) = &args.mapping {
         std::fs::write(path, report.mapping_lines()).with_context(|| format!("cannot write {}", path.display()))?;

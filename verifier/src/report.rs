@@ -56,6 +56,10 @@ pub struct BundleSummary {
     pub content: Option<ContentStats>,
     /// The incremental chain, once checked.
     pub chain: Option<ChainFacts>,
+    /// sha256 of the release SBOM that named the images
+    /// (`airlock/images-from-sbom`), when the bundle carries one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_from_sbom: Option<Digest>,
 }
 
 /// The policy applied.
@@ -121,6 +125,10 @@ pub struct Report {
     pub steps: Vec<Step>,
     /// Every image, with each rule's outcome and the first reason it failed.
     pub images: Vec<ImageVerdict>,
+    /// `--break-glass`: the operator's request (reason, operator, time);
+    /// each image it admitted carries its own record of the gates waived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<crate::policy::BreakGlass>,
 }
 
 /// The steps, in the order `airlock verify` runs them.
@@ -144,6 +152,7 @@ impl Report {
             bundle: BundleSummary { input: input.into(), ..BundleSummary::default() },
             policy: None,
             trust: None,
+            break_glass: None,
             steps: STEP_ORDER
                 .iter()
                 .map(|c| Step { check: c.name(), outcome: StepOutcome::NotReached, detail: String::new() })
@@ -179,6 +188,9 @@ impl Report {
         if let Some(policy) = &self.policy {
             let _ = writeln!(out, "  policy:  {} ({})", policy.description, policy.sha256);
         }
+        if let Some(request) = &self.break_glass {
+            let _ = writeln!(out, "  BREAK-GLASS by {} at {}: {}", request.operator(), request.at(), request.reason());
+        }
         if let Some(trust) = &self.trust {
             let _ = writeln!(out, "  trust:   {}", trust.source);
             if let Some(time) = &trust.reference_time {
@@ -195,8 +207,15 @@ impl Report {
             let _ = writeln!(out, "  [{mark}] {:<20} {}", step.check, step.detail);
         }
         for image in &self.images {
-            let mark = if image.outcome == Outcome::Passed { "ok  " } else { "FAIL" };
+            let mark = match (image.outcome, &image.break_glass) {
+                (Outcome::Passed, Some(_)) => "BG  ",
+                (Outcome::Passed, None) => "ok  ",
+                (Outcome::Failed, _) => "FAIL",
+            };
             let _ = writeln!(out, "  [{mark}] {} @ {}", image.reference, image.digest);
+            if let Some(waiver) = &image.break_glass {
+                let _ = writeln!(out, "           admitted by break-glass, waiving: {}", waiver.gate_names());
+            }
             for accepted in &image.accepted {
                 let _ = writeln!(out, "           {} by {}: {}", accepted.role, signer(&accepted.facts), accepted.evidence);
             }

@@ -8,13 +8,13 @@
 //! A failing image is recorded, not an abort: every image is evaluated.
 
 use crate::bundle::content::{self, CheckedContent, OpenOptions, Progress, TransferSignature};
-use crate::bundle::manifest::{ImageEntry, TrustMaterial};
+use crate::bundle::manifest::{ImageEntry, TrustMaterial, IMAGES_FROM_SBOM_PATH};
 use crate::check::signature::SignatureVerifier;
 use keys::PublicKey;
 use crate::image::read_image;
 use crate::ledger::{ChainFacts, Ledger};
 use crate::policy::eval::{self, ImageVerdict, Outcome};
-use crate::policy::Policy;
+use crate::policy::{BreakGlass, Policy, Waiver};
 use crate::report::{IncludedFile, PolicySummary, Report, StepOutcome, TrustSummary};
 use crate::{Check, Error};
 use std::path::Path;
@@ -58,6 +58,9 @@ pub struct VerifyOptions<'a> {
     pub now: jiff::Timestamp,
     /// The airlock version, for the report.
     pub airlock_version: &'a str,
+    /// `--break-glass`: admit images that fail only policy gates, as far as
+    /// the policy's `spec.breakGlass` lets it.
+    pub break_glass: Option<&'a BreakGlass>,
 }
 
 /// Content whose every image passed verification against the policy. Only
@@ -66,7 +69,11 @@ pub struct VerifyOptions<'a> {
 pub struct VerifiedBundle {
     content: std::sync::Arc<CheckedContent>,
     images: Vec<ImageEntry>,
+    waivers: Waivers,
 }
+
+/// The images break-glass admitted, by reference and digest.
+pub type Waivers = std::sync::Arc<Vec<(String, oci::Digest, Waiver)>>;
 
 impl VerifiedBundle {
     /// The checked content.
@@ -83,6 +90,19 @@ impl VerifiedBundle {
     pub fn images(&self) -> &[ImageEntry] {
         &self.images
     }
+
+    /// The break-glass record of an image break-glass admitted.
+    pub fn waiver(&self, image: &ImageEntry) -> Option<&Waiver> {
+        waiver_of(&self.waivers, image)
+    }
+
+    pub(crate) fn waivers(&self) -> Waivers {
+        self.waivers.clone()
+    }
+}
+
+pub(crate) fn waiver_of<'w>(waivers: &'w Waivers, image: &ImageEntry) -> Option<&'w Waiver> {
+    waivers.iter().find(|(r, d, _)| r == &image.reference && d == &image.digest).map(|(_, _, w)| w)
 }
 
 /// The outcome of `verify`.
@@ -101,6 +121,7 @@ pub struct Verification {
 pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Verification {
     let mut report = Report::new(options.airlock_version, options.now, &options.input.display().to_string());
     report.policy = Some(policy_summary(options.policy));
+    report.break_glass = options.break_glass.cloned();
     let done = |report: Report| Verification { report, verified: None, partial: None };
 
     // 1-3: transfer signature, manifest, content.
@@ -149,16 +170,8 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         }
     };
 
-    // 5: every image against the policy.
-    let verdicts = evaluate_images(&content, options.policy, &verifier, options.jobs);
-    let failed = verdicts.iter().filter(|v| v.outcome == Outcome::Failed).count();
-    let total = verdicts.len();
-    report.set(
-        Check::Policy,
-        if failed == 0 { StepOutcome::Passed } else { StepOutcome::Failed },
-        if failed == 0 { format!("{total} image(s) passed") } else { format!("{failed} of {total} image(s) refused") },
-    );
-    report.images = verdicts;
+    // 5: every image against the policy (and break-glass, if asked).
+    let failed = judge_images(&mut report, &content, &verifier, (options.policy, options.jobs, options.break_glass));
 
     // 6: the incremental chain.
     let chain = check_chain(&content, options.state_dir);
@@ -185,11 +198,58 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         .filter(|i| report.images.iter().any(|v| v.digest == i.digest && v.reference == i.reference && v.outcome == Outcome::Passed))
         .cloned()
         .collect();
+    let bundle = VerifiedBundle { content: content.into(), images: passed, waivers: waivers(&report) };
     if failed == 0 {
         report.verdict = Outcome::Passed;
-        Verification { report, verified: Some(VerifiedBundle { content: content.into(), images: passed }), partial: None }
+        Verification { report, verified: Some(bundle), partial: None }
     } else {
-        Verification { report, verified: None, partial: Some(VerifiedBundle { content: content.into(), images: passed }) }
+        Verification { report, verified: None, partial: Some(bundle) }
+    }
+}
+
+/// Every image against the policy, then break-glass; the policy step and
+/// the verdicts go into `report`. Returns how many images are refused.
+fn judge_images(
+    report: &mut Report,
+    content: &CheckedContent,
+    verifier: &SignatureVerifier,
+    (policy, jobs, request): (&Policy, usize, Option<&BreakGlass>),
+) -> usize {
+    let mut verdicts = evaluate_images(content, policy, verifier, jobs);
+    if let Some(request) = request {
+        break_glass(&mut verdicts, policy, request);
+    }
+    let failed = verdicts.iter().filter(|v| v.outcome == Outcome::Failed).count();
+    let total = verdicts.len();
+    report.set(
+        Check::Policy,
+        if failed == 0 { StepOutcome::Passed } else { StepOutcome::Failed },
+        if failed == 0 { format!("{total} image(s) passed") } else { format!("{failed} of {total} image(s) refused") },
+    );
+    report.images = verdicts;
+    failed
+}
+
+fn waivers(report: &Report) -> Waivers {
+    std::sync::Arc::new(
+        report.images.iter().filter_map(|v| v.break_glass.clone().map(|w| (v.reference.clone(), v.digest.clone(), w))).collect(),
+    )
+}
+
+/// Admit each image that failed only policy gates the policy lets
+/// break-glass waive; note why the others stay refused.
+fn break_glass(verdicts: &mut [ImageVerdict], policy: &Policy, request: &BreakGlass) {
+    for verdict in verdicts.iter_mut().filter(|v| v.outcome == Outcome::Failed) {
+        if !verdict.only_gates_failed() {
+            verdict.warnings.push("break-glass does not apply: the image failed an integrity or signature check".into());
+            continue;
+        }
+        if let Some(reason) = verdict.gates.iter().find_map(|g| policy.break_glass.forbids(g)) {
+            verdict.warnings.push(format!("break-glass refused: {reason}"));
+            continue;
+        }
+        verdict.outcome = Outcome::Passed;
+        verdict.break_glass = Some(Waiver { request: request.clone(), waived: verdict.gates.clone() });
     }
 }
 
@@ -223,6 +283,8 @@ fn record_content(report: &mut Report, content: &CheckedContent) {
     report.bundle.tool = Some(format!("{} {}", manifest.manifest.tool.name, manifest.manifest.tool.version));
     report.bundle.transfer_signature = Some(content.transfer_signature.clone());
     report.bundle.content = Some(stats);
+    report.bundle.images_from_sbom =
+        manifest.manifest.files.iter().find(|f| f.path == IMAGES_FROM_SBOM_PATH).map(|f| f.sha256.clone());
 }
 
 fn trust_error(reason: impl std::fmt::Display) -> Error {
@@ -292,10 +354,13 @@ fn unreadable(entry: &ImageEntry, error: &Error) -> ImageVerdict {
         reference: entry.reference.clone(),
         digest: entry.digest.clone(),
         outcome: Outcome::Failed,
-        failure: Some(eval::Failure { check: error.check().map(Check::name), rule: None, reason: error.to_string() }),
+        failure: Some(eval::Failure { check: error.check().map(Check::name), rule: None, reason: error.to_string(), gate: None }),
         rules: Vec::new(),
         accepted: Vec::new(),
         warnings: Vec::new(),
+        gates: Vec::new(),
+        ungated: true,
+        break_glass: None,
     }
 }
 

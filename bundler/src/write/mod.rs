@@ -42,6 +42,7 @@ pub fn stage(
     images: &[BundleImage],
     trust: &Trust,
     previous: Option<&Previous>,
+    release_sbom: Option<&crate::release_sbom::ReleaseSbom>,
     created: Created,
     progress: &dyn Progress,
 ) -> Result<Staged> {
@@ -49,7 +50,10 @@ pub fn stage(
     layout::write_atomic(&root.join("index.json"), &layout::index_json(layout::index_entries(images)))?;
     progress.advance(1);
     let blobs = manifest::blob_entries(images, previous);
-    let (files, trust_files) = manifest::listed_files(&root, &blobs)?;
+    if let Some(sbom) = release_sbom {
+        sbom.write(&root)?;
+    }
+    let (files, trust_files) = manifest::listed_files(&root, &blobs, release_sbom.is_some())?;
     let mut manifest_images: Vec<ImageEntry> = images.iter().map(manifest::image_entry).collect();
     manifest_images.sort_by(|a, b| a.reference.cmp(&b.reference));
     let manifest = BundleManifest {

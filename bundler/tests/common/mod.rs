@@ -102,6 +102,8 @@ impl Env {
             jobs: 4,
             created: Created::Pinned(CREATED.parse().unwrap()),
             sboms: Vec::new(),
+            images_from_sbom: None,
+            require_digest: false,
         }
     }
 

@@ -468,6 +468,21 @@ async fn push<D: Destination>(
     Ok((loaded, totals))
 }
 
+/// What a re-signature of an image break-glass admitted says, so that
+/// admission rules (`policy export --break-glass …`) and people can tell.
+/// Every re-signature carries `dev.airlock.break-glass` ("true" or "false").
+pub fn break_glass_annotations(waiver: &verifier::policy::Waiver) -> [(String, String); 4] {
+    [
+        (BREAK_GLASS_ANNOTATION.to_string(), "true".to_string()),
+        (format!("{BREAK_GLASS_ANNOTATION}.reason"), waiver.request.reason().to_string()),
+        (format!("{BREAK_GLASS_ANNOTATION}.operator"), waiver.request.operator().to_string()),
+        (format!("{BREAK_GLASS_ANNOTATION}.gates"), waiver.gate_names()),
+    ]
+}
+
+/// The re-signature annotation that says whether break-glass admitted the image.
+pub const BREAK_GLASS_ANNOTATION: &str = "dev.airlock.break-glass";
+
 /// Steps 3 to 5 for one image: its manifests, its evidence, its
 /// re-signatures. Its blobs are already in `dst`.
 async fn push_image<R: Store>(
@@ -519,7 +534,13 @@ async fn push_image<R: Store>(
             None => target.full_name(&p.mapped.repository),
         };
         let source_name: ImageRef = p.entry.reference.parse().map_err(|e: oci::Error| Error::Invalid(e.to_string()))?;
-        let optional = BTreeMap::from([("dev.airlock.source".to_string(), source_name.name())]);
+        let mut optional = BTreeMap::from([
+            ("dev.airlock.source".to_string(), source_name.name()),
+            (BREAK_GLASS_ANNOTATION.to_string(), "false".to_string()),
+        ]);
+        if let Some(waiver) = source.waiver(p.entry) {
+            optional.extend(break_glass_annotations(waiver));
+        }
         let digests = std::iter::once(&p.entry.digest).chain(p.entry.platforms.iter().map(|c| &c.digest));
         for digest in digests {
             let signed = resign::sign_image(dst, resign.key, digest, &identity, &optional).await?;

@@ -17,6 +17,9 @@ pub const SIGNATURE_PATH: &str = "airlock/manifest.json.sig";
 pub const TRUST_DIR: &str = "airlock/trust";
 /// The SBOM convenience archive.
 pub const SBOMS_PATH: &str = "sboms.tar.gz";
+/// The release SBOM that named the bundle's images
+/// (`bundle create --images-from-sbom`), carried as given.
+pub const IMAGES_FROM_SBOM_PATH: &str = "airlock/images-from-sbom";
 
 /// Thousands of images with their blobs fit in a few megabytes.
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024 * 1024;
@@ -378,6 +381,7 @@ pub const LAYOUT_FILES: [&str; 2] = ["index.json", "oci-layout"];
 fn check_file_path(path: &str) -> Result<()> {
     let allowed = LAYOUT_FILES.contains(&path)
         || path == SBOMS_PATH
+        || path == IMAGES_FROM_SBOM_PATH
         || path.starts_with(&format!("{TRUST_DIR}/"));
     let plain = !path.is_empty()
         && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..")

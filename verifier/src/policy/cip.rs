@@ -170,6 +170,8 @@ pub(crate) fn parse(value: Value, api_version: &str, ctx: &mut Context<'_>) -> D
     Ok(DocumentOutput {
         rules: vec![rule],
         unmatched: None,
+        allowed_registries: None,
+        break_glass: None,
     })
 }
 

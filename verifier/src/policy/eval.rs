@@ -10,6 +10,7 @@
 //! to verify with and records what happened.
 
 use super::model::{AuthorityKind, AuthorityRule, Candidate, Mode, Policy, Rule, StaticAction, VerifyRule};
+use super::gate::{Gate, GateFailure, Waiver};
 use super::predicate::AttestationRule;
 use crate::check::cosign::verify_layer_with_log_entry;
 use crate::check::signature::{Artifact, Requirements, SignatureFacts, SignatureVerifier};
@@ -18,7 +19,7 @@ use crate::{Check, Verified};
 use oci::Digest;
 
 /// How an image fared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Every enforced rule passed.
@@ -39,6 +40,10 @@ pub struct Failure {
     pub rule: Option<String>,
     /// Why.
     pub reason: String,
+    /// The policy gate, when this is one (break-glass may waive it);
+    /// `None` for an integrity or cryptographic failure, which nothing waives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<Gate>,
 }
 
 /// One authority's result within a rule.
@@ -106,6 +111,17 @@ pub struct ImageVerdict {
     pub accepted: Vec<Accepted>,
     /// Failed `warn` rules and other things to look at.
     pub warnings: Vec<String>,
+    /// Every policy gate the image failed (break-glass may waive them when
+    /// nothing else failed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<GateFailure>,
+    /// Set when the image failed something that is not a gate: integrity,
+    /// cryptography, a signer the policy does not name. Never waived.
+    #[serde(skip)]
+    pub(crate) ungated: bool,
+    /// When break-glass admitted the image: who, why, when, and what it waived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<Waiver>,
 }
 
 /// Evaluate one image against the policy.
@@ -119,17 +135,24 @@ pub fn evaluate(image: &ImageContent, policy: &Policy, verifier: &SignatureVerif
         rules: Vec::new(),
         accepted: Vec::new(),
         warnings: Vec::new(),
+        gates: Vec::new(),
+        ungated: false,
+        break_glass: None,
     };
+    // Before any signature work: where the image comes from.
+    if let Some(reason) = policy.registry_refusal(&reference) {
+        return verdict.fail(Failure { check: Some(Check::Policy.name()), rule: None, reason, gate: Some(Gate::AllowedRegistries) });
+    }
     let rules = match policy.rules_for(&reference) {
         Ok(rules) => rules,
-        Err(e) => return verdict.fail(None, None, format!("reference {reference:?} cannot be matched: {e}")),
+        Err(e) => {
+            let reason = format!("reference {reference:?} cannot be matched: {e}");
+            return verdict.fail(Failure { check: None, rule: None, reason, gate: None });
+        }
     };
     if rules.is_empty() {
-        return verdict.fail(
-            Some(Check::Policy),
-            None,
-            format!("no policy rule matches {reference}; images no rule matches are rejected"),
-        );
+        let reason = format!("no policy rule matches {reference}; images no rule matches are rejected");
+        return verdict.fail(Failure { check: Some(Check::Policy.name()), rule: None, reason, gate: Some(Gate::UnmatchedImage) });
     }
     for rule in rules {
         let (result, accepted, failure) = evaluate_rule(image, rule, verifier);
@@ -138,12 +161,9 @@ pub fn evaluate(image: &ImageContent, policy: &Policy, verifier: &SignatureVerif
         } else if rule.mode == Mode::Warn {
             let reason = failure.map_or_else(String::new, |f| f.reason);
             verdict.warnings.push(format!("warn-mode policy {:?} failed: {reason}", rule.name));
-        } else if verdict.failure.is_none() {
-            let failure = failure.unwrap_or(Failure { check: Some(Check::Policy.name()), rule: None, reason: "failed".into() });
-            verdict.outcome = Outcome::Failed;
-            verdict.failure = Some(Failure { rule: Some(rule.name.clone()), ..failure });
         } else {
-            verdict.outcome = Outcome::Failed;
+            let failure = failure.unwrap_or(Failure { check: Some(Check::Policy.name()), rule: None, reason: "failed".into(), gate: None });
+            verdict = verdict.fail(Failure { rule: Some(rule.name.clone()), ..failure });
         }
         verdict.rules.push(result);
     }
@@ -151,16 +171,29 @@ pub fn evaluate(image: &ImageContent, policy: &Policy, verifier: &SignatureVerif
 }
 
 impl ImageVerdict {
-    fn fail(mut self, check: Option<Check>, rule: Option<String>, reason: String) -> Self {
+    /// Record a failure: the first one is the verdict's `failure`; a gate
+    /// joins `gates`; anything else makes the verdict unwaivable. The
+    /// vulnerability gate calls this with [`Gate::Vulnerabilities`].
+    pub fn fail(mut self, failure: Failure) -> Self {
         self.outcome = Outcome::Failed;
-        self.failure = Some(Failure { check: check.map(Check::name), rule, reason });
+        match failure.gate {
+            Some(gate) => self.gates.push(GateFailure { gate, rule: failure.rule.clone(), reason: failure.reason.clone() }),
+            None => self.ungated = true,
+        }
+        self.failure.get_or_insert(failure);
         self
+    }
+
+    /// Whether every failure is a policy gate, so break-glass may waive it.
+    pub fn only_gates_failed(&self) -> bool {
+        self.outcome == Outcome::Failed && !self.ungated && !self.gates.is_empty()
     }
 }
 
 fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier) -> (RuleResult, Vec<Accepted>, Option<Failure>) {
     let mut result = RuleResult { rule: rule.name.clone(), mode: rule.mode, passed: false, authorities: Vec::new(), sbom: None };
-    let mut first_failure = None;
+    let mut first_failure: Option<Failure> = None;
+    let mut all_gated = true;
     let mut accepted = Vec::new();
     for authority in &rule.authorities {
         match evaluate_authority(image, rule, authority, verifier) {
@@ -172,6 +205,7 @@ fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier
             }
             Err(failure) => {
                 result.authorities.push(AuthorityResult { authority: authority.name.clone(), passed: false, detail: failure.reason.clone() });
+                all_gated &= failure.gate.is_some();
                 first_failure.get_or_insert(failure);
             }
         }
@@ -181,8 +215,14 @@ fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier
         result.sbom = Some(has_sbom);
         if result.passed && !has_sbom {
             result.passed = false;
-            first_failure = Some(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("policy {:?} requires an SBOM, and the bundle carries none for this image", rule.name) });
+            let reason = format!("policy {:?} requires an SBOM, and the bundle carries none for this image", rule.name);
+            first_failure = Some(Failure { check: Some(Check::Policy.name()), rule: None, reason, gate: Some(Gate::MissingSbom) });
         }
+    }
+    // A rule is a waivable gate only when every authority failed for want
+    // of evidence: one that found evidence and refused it was integrity.
+    if let (Some(failure), false) = (&mut first_failure, all_gated) {
+        failure.gate = None;
     }
     (result, accepted, first_failure)
 }
@@ -198,7 +238,8 @@ fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRu
     let verify = match &authority.kind {
         AuthorityKind::Static(StaticAction::Pass) => return Ok(Vec::new()),
         AuthorityKind::Static(StaticAction::Fail { message }) => {
-            return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason: message.clone().unwrap_or_else(|| "the policy's static authority fails every image".into()) })
+            let reason = message.clone().unwrap_or_else(|| "the policy's static authority fails every image".into());
+            return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason, gate: None });
         }
         AuthorityKind::Verify(verify) => verify,
     };
@@ -211,11 +252,11 @@ fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRu
     };
     let mut accepted = Vec::new();
     if verify.evidence.requires_signature() {
-        let (item, facts) = find(image, verify, EvidenceItem::is_signature, "signature", |_| Ok(()), verifier)?;
+        let (item, facts) = find(image, verify, (EvidenceItem::is_signature, Gate::MissingSignature), "signature", |_| Ok(()), verifier)?;
         accepted.push(record("signature".into(), item, facts));
     }
     for attestation in verify.evidence.attestations() {
-        let (item, facts) = find(image, verify, EvidenceItem::is_attestation, &format!("{} attestation", attestation.name), |f| check_predicate(attestation, f), verifier)?;
+        let (item, facts) = find(image, verify, (EvidenceItem::is_attestation, Gate::MissingAttestation), &format!("{} attestation", attestation.name), |f| check_predicate(attestation, f), verifier)?;
         accepted.push(record(format!("attestation {}", attestation.name), item, facts));
     }
     Ok(accepted)
@@ -235,7 +276,7 @@ fn check_predicate(rule: &AttestationRule, facts: &Verified<SignatureFacts>) -> 
 fn find<'i>(
     image: &'i ImageContent,
     verify: &VerifyRule,
-    wanted: fn(&EvidenceItem) -> bool,
+    (wanted, missing): (fn(&EvidenceItem) -> bool, Gate),
     what: &str,
     extra: impl Fn(&Verified<SignatureFacts>) -> Result<(), String>,
     verifier: &SignatureVerifier,
@@ -243,7 +284,7 @@ fn find<'i>(
     let subject = &image.entry.digest;
     let items: Vec<&EvidenceItem> = image.evidence.iter().filter(|i| &i.entry.subject == subject && wanted(i)).collect();
     if items.is_empty() {
-        return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("no {what} for {subject} in the bundle") });
+        return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("no {what} for {subject} in the bundle"), gate: Some(missing) });
     }
     let candidates = verify.candidates();
     let mut first_error: Option<Failure> = None;
@@ -255,11 +296,11 @@ fn find<'i>(
                 Ok(facts) => match extra(&facts) {
                     Ok(()) => return Ok((item, facts)),
                     Err(reason) => {
-                        first_error.get_or_insert(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("{}: {reason}", item.label()) });
+                        first_error.get_or_insert(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("{}: {reason}", item.label()), gate: None });
                     }
                 },
                 Err(e) => {
-                    first_error.get_or_insert(Failure { check: e.check().map(Check::name), rule: None, reason: format!("{}: {e}", item.label()) });
+                    first_error.get_or_insert(Failure { check: e.check().map(Check::name), rule: None, reason: format!("{}: {e}", item.label()), gate: None });
                 }
             }
         }

@@ -19,13 +19,17 @@
 pub mod cip;
 pub mod eval;
 mod error;
+pub mod gate;
 pub mod glob;
 pub mod model;
 pub mod native;
 pub mod predicate;
+pub mod registries;
 
 pub use error::{Location, PolicyError, PolicyErrorKind};
+pub use gate::{BreakGlass, BreakGlassError, BreakGlassPolicy, Gate, GateFailure, Waiver};
 pub use glob::{ImageGlob, InvalidReference};
+pub use registries::RegistryPattern;
 pub use model::{
     AuthorityKind, AuthorityRule, Candidate, Evidence, IdentityRule, IncludedFile, Mode, Policy, PolicySource,
     PolicyWarning, Rule, RuleFormat, SignatureFormat, SignerRule, StaticAction, UnmatchedAction, VerifyRule,
@@ -80,6 +84,10 @@ impl Policy {
 pub(crate) struct DocumentOutput {
     pub(crate) rules: Vec<Rule>,
     pub(crate) unmatched: Option<UnmatchedAction>,
+    /// `spec.allowedRegistries`, when this document sets it.
+    pub(crate) allowed_registries: Option<Vec<RegistryPattern>>,
+    /// `spec.breakGlass`, when this document sets it.
+    pub(crate) break_glass: Option<BreakGlassPolicy>,
 }
 
 /// Per-document state the converters share.
@@ -155,6 +163,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         .map_err(|e| fail(Location::default(), PolicyErrorKind::Syntax(format!("not UTF-8: {e}")), None))?;
     let mut rules: Vec<Rule> = Vec::new();
     let mut unmatched: Option<(UnmatchedAction, usize)> = None;
+    let mut site = SiteSettings::default();
     let mut included = Vec::new();
     let mut warnings = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
@@ -184,7 +193,8 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
             included: Vec::new(),
             warnings: Vec::new(),
         };
-        let output = dispatch(value, &mut ctx).map_err(at_document)?;
+        let mut output = dispatch(value, &mut ctx).map_err(at_document)?;
+        site.take(&mut output, number).map_err(at_document)?;
         included.append(&mut ctx.included);
         warnings.append(&mut ctx.warnings);
         if let Some(action) = output.unmatched {
@@ -228,8 +238,35 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         },
         rules,
         unmatched: unmatched.map(|(a, _)| a).unwrap_or_default(),
+        allowed_registries: site.allowed_registries.map(|(p, _)| p),
+        break_glass: site.break_glass.map(|(b, _)| b).unwrap_or_default(),
         warnings,
     })
+}
+
+/// Settings for the whole site, which one document may set.
+#[derive(Default)]
+struct SiteSettings {
+    allowed_registries: Option<(Vec<RegistryPattern>, usize)>,
+    break_glass: Option<(BreakGlassPolicy, usize)>,
+}
+
+impl SiteSettings {
+    fn take(&mut self, output: &mut DocumentOutput, document: usize) -> DocResult<()> {
+        if let Some(patterns) = output.allowed_registries.take() {
+            if let Some((_, at)) = &self.allowed_registries {
+                return Err(conflict("spec.allowedRegistries", format!("document {at} already sets it; set it once")));
+            }
+            self.allowed_registries = Some((patterns, document));
+        }
+        if let Some(policy) = output.break_glass.take() {
+            if let Some((_, at)) = &self.break_glass {
+                return Err(conflict("spec.breakGlass", format!("document {at} already sets it; set it once")));
+            }
+            self.break_glass = Some((policy, document));
+        }
+        Ok(())
+    }
 }
 
 fn dispatch(value: Value, ctx: &mut Context<'_>) -> DocResult<DocumentOutput> {

@@ -27,6 +27,11 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// What happens to an image no rule matches.
     pub unmatched: UnmatchedAction,
+    /// `spec.allowedRegistries`: images from anywhere else are refused
+    /// before any rule is looked at. `None`: every registry.
+    pub allowed_registries: Option<Vec<super::RegistryPattern>>,
+    /// `spec.breakGlass`: whether and for what an operator may break glass.
+    pub break_glass: super::BreakGlassPolicy,
     /// Things an operator should know about this policy: relaxed
     /// requirements, warn-mode rules, differences from policy-controller.
     /// Reports should print them.
@@ -297,6 +302,17 @@ impl VerifyRule {
 }
 
 impl Policy {
+    /// `None` when `reference` comes from an allowed registry (or the policy
+    /// allows every registry); else the patterns it matched none of.
+    pub fn registry_refusal(&self, reference: &str) -> Option<String> {
+        let patterns = self.allowed_registries.as_ref()?;
+        if patterns.iter().any(|p| p.admits(reference)) {
+            return None;
+        }
+        let list: Vec<String> = patterns.iter().map(ToString::to_string).collect();
+        Some(format!("{reference} is not from an allowed registry (spec.allowedRegistries: {})", list.join(", ")))
+    }
+
     /// The rules that apply to an image, by its original reference as an
     /// operator wrote it (see [`super::glob`] for the matching). Every
     /// returned rule must pass; none means [`Policy::unmatched`] applies.

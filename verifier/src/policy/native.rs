@@ -11,6 +11,10 @@ use super::model::{
     UnmatchedAction, VerifyRule,
 };
 use super::predicate::{self, AttestationRule, PredicateConstraint, PredicatePath, PredicateRule, ValueMatcher};
+use super::error::DocError;
+use super::gate::{BreakGlassPolicy, Gate};
+use super::registries::RegistryPattern;
+use super::PolicyErrorKind;
 use super::{compile_glob, exactly_one, identity_policy, pair_matcher, unique, Context, DocumentOutput};
 use crate::check::identity::{WorkflowClaim, WorkflowClaimRule};
 use crate::check::signature::Requirements;
@@ -44,7 +48,17 @@ struct Metadata {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Spec {
     unmatched: Option<Unmatched>,
+    allowed_registries: Option<Vec<String>>,
+    break_glass: Option<NativeBreakGlass>,
     rules: Vec<NativeRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeBreakGlass {
+    allowed: Option<bool>,
+    gates: Option<Vec<Gate>>,
+    rules: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -220,7 +234,41 @@ pub(crate) fn parse(value: serde_yaml_ng::Value, ctx: &mut Context<'_>) -> DocRe
         rules.push(convert_rule(rule, &at, ctx).map_err(|e| e.in_rule(&name))?);
     }
     unique(rules.iter().map(|r| r.name.as_str()), "rule", |i| format!("spec.rules[{i}].name"))?;
-    Ok(DocumentOutput { rules, unmatched })
+    let allowed_registries = doc.spec.allowed_registries.map(|p| registry_patterns(&p)).transpose()?;
+    let break_glass = doc.spec.break_glass.map(|b| break_glass(b, &rules)).transpose()?;
+    Ok(DocumentOutput { rules, unmatched, allowed_registries, break_glass })
+}
+
+fn registry_patterns(patterns: &[String]) -> DocResult<Vec<RegistryPattern>> {
+    if patterns.is_empty() {
+        return Err(invalid(
+            "spec.allowedRegistries",
+            "an empty list would admit nothing; list the registries, or leave the key out to allow every registry",
+        ));
+    }
+    patterns
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            RegistryPattern::new(p).map_err(|reason| {
+                DocError::new(PolicyErrorKind::InvalidGlob { glob: p.clone(), reason }).at(format!("spec.allowedRegistries[{i}]"))
+            })
+        })
+        .collect()
+}
+
+fn break_glass(b: NativeBreakGlass, rules: &[Rule]) -> DocResult<BreakGlassPolicy> {
+    if let Some((i, name)) = b.rules.iter().flatten().enumerate().find(|(_, n)| !rules.iter().any(|r| &r.name == *n)) {
+        return Err(invalid(format!("spec.breakGlass.rules[{i}]"), format!("no rule is named {name:?} in this document")));
+    }
+    if b.allowed == Some(false) && (b.gates.is_some() || b.rules.is_some()) {
+        return Err(conflict("spec.breakGlass", "`allowed: false` with `gates` or `rules` says two things; keep one"));
+    }
+    Ok(BreakGlassPolicy {
+        allowed: b.allowed.unwrap_or(true),
+        gates: b.gates.map(|g| g.into_iter().collect()),
+        rules: b.rules.map(|r| r.into_iter().collect()),
+    })
 }
 
 fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<Rule> {

@@ -284,6 +284,7 @@ pub fn verified(dir: &Path) -> verifier::verify::VerifiedBundle {
             state_dir: Some(&state),
             now: "2026-11-23T12:00:00Z".parse().unwrap(),
             airlock_version: "test",
+            break_glass: None,
         },
         &verifier::bundle::content::NoProgress,
     );
