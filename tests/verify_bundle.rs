@@ -159,7 +159,15 @@ fn flip_first_byte(path: &Path) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// Edit the manifest of a bundle directory, then make its layout agree
+/// (as an attacker would), so only the check under test can refuse it.
 fn edit_manifest(bundle: &Path, edit: impl FnOnce(&mut Value)) {
+    edit_manifest_only(bundle, edit);
+    common::reseal_layout(bundle);
+}
+
+/// Edit the manifest and nothing else.
+fn edit_manifest_only(bundle: &Path, edit: impl FnOnce(&mut Value)) {
     let path = bundle.join("airlock/manifest.json");
     let mut manifest: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     edit(&mut manifest);

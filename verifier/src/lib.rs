@@ -36,5 +36,5 @@ pub mod resign;
 pub mod verify;
 mod verified;
 
-pub use error::{Check, Error, ErrorKind, Result};
+pub use error::{Check, ContentError, Error, ErrorKind, Result};
 pub use verified::Verified;

@@ -129,7 +129,7 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
     record_content(&mut report, &content);
 
     // 4: trust.
-    let trust = match establish_trust(options.trust, &content) {
+    let trust = match establish_trust(options.trust, &content, options.work_dir) {
         Ok((trust, summary)) => {
             report.set(Check::TrustRoot, StepOutcome::Passed, summary.source.clone());
             report.trust = Some(summary);
@@ -232,14 +232,15 @@ fn summary(trust: &VerifiedTrustRoot, reference_time: Option<String>, tuf: Optio
     TrustSummary { source: trust.source().to_string(), trusted_root: trust.digest(), reference_time, tuf }
 }
 
-fn establish_trust(choice: TrustChoice, content: &CheckedContent) -> crate::Result<(VerifiedTrustRoot, TrustSummary)> {
+fn establish_trust(choice: TrustChoice, content: &CheckedContent, work_dir: &Path) -> crate::Result<(VerifiedTrustRoot, TrustSummary)> {
     match (choice, &content.manifest.manifest.trust) {
         (TrustChoice::SiteTrustedRoot(root), _) => {
             let s = summary(&root, None, None);
             Ok((root, s))
         }
         (TrustChoice::Tuf { pinned, time, options }, TrustMaterial::Tuf { path, .. }) => {
-            let dir = content.root().join(path);
+            // trust-roots reads by path: give it a private, checked copy.
+            let dir = content.private_dir(path, work_dir)?;
             let (root, tuf) = trust_roots::verify_snapshot_with(&dir, &pinned, time, &options).map_err(trust_error)?;
             let reference = tuf.reference_time_explained.clone();
             let value = serde_json::to_value(&tuf).ok();
