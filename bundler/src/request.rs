@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::incremental::Previous;
 use crate::sboms::OperatorFile;
 use crate::trust::TrustInput;
-use crate::write::manifest::SigningKey;
+use keys::SigningKey;
+use std::sync::Arc;
 use oci::{ImageRef, Layout, Platform};
 use std::path::{Path, PathBuf};
 use verifier::bundle::archive::Compression;
@@ -139,8 +140,8 @@ pub struct Request {
     pub platforms: Vec<Platform>,
     /// `--policy FILE`: the site's policy, checked before the bundle is final.
     pub policy: Option<PathBuf>,
-    /// `--sign-key KEY`.
-    pub sign_key: Option<PathBuf>,
+    /// `--sign-key KEY`: the transfer key, read (and decrypted) by the caller.
+    pub sign_key: Option<Arc<SigningKey>>,
     /// `--since PREVIOUS/airlock/manifest.json`.
     pub since: Option<PathBuf>,
     /// `--rekor-url`: the Rekor for SET-only cosign layers, whatever their
@@ -166,8 +167,8 @@ pub(crate) struct Inputs {
     pub policy: Option<verifier::policy::Policy>,
     /// The requested images, each once.
     pub images: Vec<ImageRef>,
-    /// `--sign-key`, read.
-    pub sign_key: Option<SigningKey>,
+    /// `--sign-key`, read (and decrypted) by the caller.
+    pub sign_key: Option<Arc<SigningKey>>,
     /// `--since`, read.
     pub previous: Option<Previous>,
     /// `--sbom FILE=IMAGE`, read and recognised.
@@ -187,7 +188,7 @@ impl Inputs {
     pub fn read(request: &Request) -> Result<Self> {
         let policy = request.policy.as_deref().map(crate::selfcheck::load_policy).transpose()?;
         let images = unique_images(&request.images)?;
-        let sign_key = request.sign_key.as_deref().map(SigningKey::from_file).transpose()?;
+        let sign_key = request.sign_key.clone();
         let previous = request.since.as_deref().map(Previous::read).transpose()?;
         let operator_sboms = OperatorFile::read_all(&request.sboms, &images)?;
         let rekor = request

@@ -9,7 +9,8 @@
 //! - **Authentication** (`auth`): the registry's challenge is answered
 //!   with basic auth, or with a bearer token from its token server (basic
 //!   credentials, an identity token as OAuth2 refresh token, or anonymous).
-//! - **Secrets** live in [`Secret`], whose `Debug` and `Display` redact,
+//! - **Secrets** live in [`secrecy::SecretString`] (wiped on drop,
+//!   `[REDACTED]` in `Debug`, no `Display`),
 //!   and every registry message is scrubbed of them (and of tokens) before
 //!   it becomes an [`Error`]. A credential helper's output never reaches
 //!   a message.
@@ -47,6 +48,7 @@ use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::Reference;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -60,36 +62,8 @@ mod transport;
 pub use credentials::Credentials;
 pub use transport::CaCertificates;
 
-/// A secret string. `Debug` and `Display` print `<redacted>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wrap a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// The secret itself. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
 /// How to authenticate to one registry.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub enum Auth {
     /// No credentials.
@@ -100,14 +74,14 @@ pub enum Auth {
         /// User name.
         username: String,
         /// Password.
-        password: Secret,
+        password: SecretString,
     },
     /// An identity token (docker's `identitytoken`, or a helper's answer
     /// with the user name `<token>`): an OAuth2 refresh token exchanged at
     /// the registry's token server.
     IdentityToken {
         /// The token.
-        token: Secret,
+        token: SecretString,
     },
 }
 
@@ -406,8 +380,8 @@ impl Repository {
         // repository, never another repository's or a password.
         let (stored, token) = match inner.access.authorization(&self.name, op.access).await? {
             Authorization::Anonymous => (RegistryAuth::Anonymous, None),
-            Authorization::Basic { username, password } => (RegistryAuth::Basic(username, password.expose().to_string()), None),
-            Authorization::Bearer(token) => (RegistryAuth::Anonymous, Some(RegistryAuth::Bearer(token.expose().to_string()))),
+            Authorization::Basic { username, password } => (RegistryAuth::Basic(username, password.expose_secret().to_string()), None),
+            Authorization::Bearer(token) => (RegistryAuth::Anonymous, Some(RegistryAuth::Bearer(token.expose_secret().to_string()))),
         };
         let client = inner.client.clone();
         let registry = reference.resolve_registry().to_string();
@@ -857,11 +831,9 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let s = Secret::new("hunter2");
-        assert_eq!(format!("{s} {s:?}"), "<redacted> <redacted>");
         let auth = Auth::Basic {
             username: "u".into(),
-            password: s,
+            password: "hunter2".into(),
         };
         assert!(!format!("{auth:?}").contains("hunter2"));
     }

@@ -68,7 +68,7 @@ async fn registry_with_basic_auth_passes_the_suite_and_never_leaks_secrets() {
     let mut creds = Credentials::anonymous();
     creds.insert(
         &registry.host(),
-        oci::remote::Auth::Basic { username: "alice".into(), password: oci::remote::Secret::new("wrong-secret-xyz") },
+        oci::remote::Auth::Basic { username: "alice".into(), password: "wrong-secret-xyz".into() },
     );
     wrong.credentials = creds;
     let r = repo(&registry, "suite/auth", &wrong);

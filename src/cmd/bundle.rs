@@ -165,7 +165,7 @@ mod connected {
             output,
             platforms,
             policy: args.policy,
-            sign_key: args.sign_key,
+            sign_key: args.sign_key.as_deref().map(crate::cmd::common::signing_key).transpose()?.map(Arc::new),
             since: args.since,
             rekor_url: args.rekor_url,
             trust,

@@ -5,7 +5,8 @@ use crate::cli::RegistryArgs;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use trust_roots::{PinnedRoot, ReferenceTime, TimePolicy};
-use verifier::keys::{Password, SigningKey};
+use keys::{Password, PublicKey, SigningKey};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 /// The password for an encrypted key: `COSIGN_PASSWORD` (as cosign reads
 /// it, an empty value included), else a prompt on the terminal; `confirm`
@@ -13,36 +14,37 @@ use verifier::keys::{Password, SigningKey};
 pub fn password(purpose: &str, confirm: bool) -> anyhow::Result<Password> {
     if let Some(value) = std::env::var_os("COSIGN_PASSWORD") {
         let value = value.into_string().map_err(|_| anyhow::anyhow!("COSIGN_PASSWORD is not UTF-8"))?;
-        return Ok(Password::new(value));
+        return Ok(Password::from(value));
     }
-    let first = zeroize::Zeroizing::new(
+    let first = SecretString::from(
         rpassword::prompt_password(format!("Enter password for {purpose}: "))
             .context("no COSIGN_PASSWORD and no terminal to ask for the key password on")?,
     );
     if confirm {
-        let second = zeroize::Zeroizing::new(
+        let second = SecretString::from(
             rpassword::prompt_password(format!("Enter password for {purpose} again: ")).context("reading the password")?,
         );
-        if *first != *second {
+        if first.expose_secret() != second.expose_secret() {
             bail!("the passwords do not match");
         }
     }
-    Ok(Password::new(first.as_bytes().to_vec()))
+    Ok(first)
 }
 
 /// Read a signing key file, asking for its password only when it is
 /// encrypted.
 pub fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
-    let bytes = zeroize::Zeroizing::new(std::fs::read(path).with_context(|| format!("cannot read key {}", path.display()))?);
-    let encrypted = SigningKey::is_encrypted(&bytes).with_context(|| format!("key {}", path.display()))?;
+    let bytes = SecretSlice::from(std::fs::read(path).with_context(|| format!("cannot read signing key {}", path.display()))?);
+    let bytes = bytes.expose_secret();
+    let encrypted = SigningKey::is_encrypted(bytes).with_context(|| format!("signing key {}", path.display()))?;
     let password = if encrypted { Some(password(&format!("key {}", path.display()), false)?) } else { None };
-    SigningKey::from_pem(&bytes, password.as_ref()).with_context(|| format!("key {}", path.display()))
+    SigningKey::from_pem(bytes, password.as_ref()).with_context(|| format!("signing key {}", path.display()))
 }
 
 /// A PEM public key file.
-pub fn public_key(path: &Path) -> anyhow::Result<verifier::check::signature::PublicKey> {
+pub fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
     let pem = std::fs::read_to_string(path).with_context(|| format!("cannot read public key {}", path.display()))?;
-    verifier::check::signature::PublicKey::from_pem(&pem).with_context(|| format!("public key {}", path.display()))
+    PublicKey::from_pem(&pem).with_context(|| format!("public key {}", path.display()))
 }
 
 /// Registry client settings from the flags and the environment: the

@@ -20,7 +20,7 @@ use oci::Digest;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use trust_roots::VerifiedTrustRoot;
-use verifier::bundle::manifest::{FetchedLogEntry, InclusionProofJson};
+use verifier::evidence::rekor::{FetchedLogEntry, InclusionProofJson};
 use verifier::evidence::cosign::{leaf_hash, SetEntry};
 
 /// A Rekor entry with its proof is a few kilobytes; an intoto entry with a

@@ -45,7 +45,7 @@ pub fn remote(registry: &Registry) -> RemoteOptions {
             &registry.host(),
             oci::remote::Auth::Basic {
                 username: user.into(),
-                password: oci::remote::Secret::new(password),
+                password: password.into(),
             },
         );
         options.credentials = creds;
@@ -149,7 +149,7 @@ pub fn create(request: &Request) -> bundler::Result<bundler::Report> {
 
 /// Open a bundle with the verifier's reader (its content check), optionally
 /// requiring a transfer key.
-pub fn open(path: &Path, key: Option<&verifier::check::signature::PublicKey>) -> verifier::Result<verifier::bundle::content::CheckedContent> {
+pub fn open(path: &Path, key: Option<&keys::PublicKey>) -> verifier::Result<verifier::bundle::content::CheckedContent> {
     let work = tempfile::tempdir().unwrap().keep();
     let options = verifier::bundle::content::OpenOptions {
         transfer_key: key,

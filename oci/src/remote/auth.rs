@@ -18,7 +18,8 @@
 //! tokens or extra scopes, and it drops token errors (the request then
 //! goes anonymously and fails with a bare 401); this one reports them.
 
-use super::{Auth, Secret};
+use super::Auth;
+use secrecy::{ExposeSecret, SecretString};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -76,9 +77,9 @@ pub(super) enum Authorization {
     /// None.
     Anonymous,
     /// HTTP basic auth.
-    Basic { username: String, password: Secret },
+    Basic { username: String, password: SecretString },
     /// A bearer token from the registry's token server.
-    Bearer(Secret),
+    Bearer(SecretString),
 }
 
 impl Authorization {
@@ -86,15 +87,15 @@ impl Authorization {
     pub(super) fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self {
             Authorization::Anonymous => request,
-            Authorization::Basic { username, password } => request.basic_auth(username, Some(password.expose())),
-            Authorization::Bearer(token) => request.bearer_auth(token.expose()),
+            Authorization::Basic { username, password } => request.basic_auth(username, Some(password.expose_secret())),
+            Authorization::Bearer(token) => request.bearer_auth(token.expose_secret()),
         }
     }
 }
 
 #[derive(Clone)]
 struct Token {
-    value: Secret,
+    value: SecretString,
     renew_at: Instant,
 }
 
@@ -143,13 +144,13 @@ impl Authenticator {
             Auth::Anonymous => Vec::new(),
             Auth::Basic { username, password } => {
                 use base64::Engine as _;
-                let pair = format!("{username}:{}", password.expose());
-                vec![password.expose().to_string(), base64::engine::general_purpose::STANDARD.encode(pair)]
+                let pair = format!("{username}:{}", password.expose_secret());
+                vec![password.expose_secret().to_string(), base64::engine::general_purpose::STANDARD.encode(pair)]
             }
-            Auth::IdentityToken { token } => vec![token.expose().to_string()],
+            Auth::IdentityToken { token } => vec![token.expose_secret().to_string()],
         };
         if let Ok(tokens) = self.tokens.lock() {
-            secrets.extend(tokens.values().map(|t| t.value.expose().to_string()));
+            secrets.extend(tokens.values().map(|t| t.value.expose_secret().to_string()));
         }
         let mut out = message.to_string();
         for secret in secrets.iter().filter(|s| !s.is_empty()) {
@@ -225,7 +226,7 @@ impl Authenticator {
         })
     }
 
-    async fn token(&self, repository: &str, realm: &reqwest::Url, service: Option<&str>, scopes: Vec<String>) -> Result<Secret> {
+    async fn token(&self, repository: &str, realm: &reqwest::Url, service: Option<&str>, scopes: Vec<String>) -> Result<SecretString> {
         let key = scopes.join(" ");
         let cached = || {
             let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
@@ -249,7 +250,7 @@ impl Authenticator {
             Auth::IdentityToken { token } => {
                 let mut form = url::form_urlencoded::Serializer::new(String::new());
                 form.append_pair("grant_type", "refresh_token")
-                    .append_pair("refresh_token", token.expose())
+                    .append_pair("refresh_token", token.expose_secret())
                     .append_pair("client_id", CLIENT_ID)
                     .append_pair("scope", &scopes.join(" "));
                 if let Some(service) = service {
@@ -273,7 +274,7 @@ impl Authenticator {
                 }
                 let request = self.http.get(url);
                 match credential {
-                    Auth::Basic { username, password } => request.basic_auth(username, Some(password.expose())),
+                    Auth::Basic { username, password } => request.basic_auth(username, Some(password.expose_secret())),
                     _ => request,
                 }
             }
@@ -315,7 +316,7 @@ impl Authenticator {
         }
         let lifetime = answer.expires_in.map_or(DEFAULT_LIFETIME, |s| Duration::from_secs(s.min(24 * 3600)));
         Ok(Token {
-            value: Secret::new(value),
+            value: SecretString::from(value),
             renew_at: started + lifetime.saturating_sub(RENEW_MARGIN),
         })
     }

@@ -12,7 +12,8 @@
 //! anonymous pull.
 
 use super::helper::{self, HelperAnswer};
-use super::{normalise_host, Auth, Secret};
+use super::{normalise_host, Auth};
+use secrecy::SecretString;
 use crate::error::{Error, Result};
 use base64::Engine as _;
 use std::collections::BTreeMap;
@@ -180,7 +181,7 @@ impl AuthEntry {
         // An identity token is an OAuth2 refresh token; docker and
         // go-containerregistry prefer it to a password.
         if let Some(token) = non_empty(self.identitytoken) {
-            return Ok(Some(Auth::IdentityToken { token: Secret::new(token) }));
+            return Ok(Some(Auth::IdentityToken { token: SecretString::from(token) }));
         }
         if let Some(encoded) = non_empty(self.auth) {
             let decoded = base64::engine::general_purpose::STANDARD
@@ -193,11 +194,11 @@ impl AuthEntry {
                 .ok_or_else(|| format!("auths.{key:?}.auth is not user:password"))?;
             return Ok(Some(Auth::Basic {
                 username: user.to_string(),
-                password: Secret::new(pass.trim_end_matches('\0')),
+                password: SecretString::from(pass.trim_end_matches('\0')),
             }));
         }
         match (non_empty(self.username), self.password) {
-            (Some(username), Some(password)) => return Ok(Some(Auth::Basic { username, password: Secret::new(password) })),
+            (Some(username), Some(password)) => return Ok(Some(Auth::Basic { username, password: SecretString::from(password) })),
             (Some(_), None) => return Err(format!("auths.{key:?} has a username but no password")),
             (None, _) => {}
         }
@@ -210,6 +211,7 @@ impl AuthEntry {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
     use super::*;
 
     fn write(dir: &Path, json: &str) -> PathBuf {
@@ -230,17 +232,16 @@ mod tests {
             ),
         );
         let creds = Credentials::from_docker_config(&path).unwrap();
-        assert_eq!(
-            creds.for_host("docker.io").unwrap(),
-            Auth::Basic { username: "alice".into(), password: Secret::new("s3cret") }
-        );
-        assert_eq!(
-            creds.for_host("127.0.0.1:5000").unwrap(),
-            Auth::Basic { username: "bob".into(), password: Secret::new("pw") }
-        );
-        assert_eq!(creds.for_host("ghcr.io").unwrap(), Auth::IdentityToken { token: Secret::new("refresh-me") });
-        assert_eq!(creds.for_host("empty.example").unwrap(), Auth::Anonymous);
-        assert_eq!(creds.for_host("quay.io").unwrap(), Auth::Anonymous);
+        let shown = |host: &str| match creds.for_host(host).unwrap() {
+            Auth::Basic { username, password } => format!("basic {username}:{}", password.expose_secret()),
+            Auth::IdentityToken { token } => format!("token {}", token.expose_secret()),
+            Auth::Anonymous => "anonymous".to_string(),
+        };
+        assert_eq!(shown("docker.io"), "basic alice:s3cret");
+        assert_eq!(shown("127.0.0.1:5000"), "basic bob:pw");
+        assert_eq!(shown("ghcr.io"), "token refresh-me");
+        assert_eq!(shown("empty.example"), "anonymous");
+        assert_eq!(shown("quay.io"), "anonymous");
         let debug = format!("{creds:?}");
         assert!(!debug.contains("s3cret") && !debug.contains("refresh-me"), "{debug}");
         // Missing file: anonymous.

@@ -7,7 +7,8 @@
 //! holds the credentials, and its error message may too. Neither ever
 //! reaches an error message; its standard error is discarded.
 
-use super::{Auth, Secret};
+use super::Auth;
+use secrecy::SecretString;
 use std::io::{Read as _, Write as _};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,10 +100,10 @@ pub(super) fn get(name: &str, server_url: &str) -> Result<HelperAnswer, String> 
         ("", secret) if secret.is_empty() => HelperAnswer::NotFound,
         ("", _) => return Err("answered a secret without a username".into()),
         (TOKEN_USERNAME, secret) if secret.is_empty() => return Err("answered an empty identity token".into()),
-        (TOKEN_USERNAME, secret) => HelperAnswer::Found(Auth::IdentityToken { token: Secret::new(secret) }),
+        (TOKEN_USERNAME, secret) => HelperAnswer::Found(Auth::IdentityToken { token: SecretString::from(secret) }),
         (username, secret) => HelperAnswer::Found(Auth::Basic {
             username: username.to_string(),
-            password: Secret::new(secret),
+            password: SecretString::from(secret),
         }),
     })
 }

@@ -3,7 +3,7 @@
 //! must name the image it is attached to.
 
 use super::signature::{Artifact, Authority, Requirements, SignatureFacts, SignatureVerifier};
-use crate::bundle::manifest::FetchedLogEntry;
+use crate::evidence::rekor::FetchedLogEntry;
 use crate::evidence::cosign::{CosignLayer, CosignSignature, LayerKind, SimpleSigning};
 use crate::{Check, Error, Result, Verified};
 
@@ -74,7 +74,7 @@ pub fn verify_layer_with_log_entry(
             let raw = signature.message_signature().ok_or_else(|| {
                 Error::Unsupported("a key-signed attestation without a log entry or timestamp".into())
             })?;
-            verifier.verify_key_only(key, signature.payload(), raw)?
+            verifier.verify_key_only(key, signature.payload(), raw.as_bytes())?
         }
         _ => {
             let bundle = signature.to_sigstore_bundle()?;
