@@ -783,3 +783,164 @@ fn an_increment_verifies_only_after_its_predecessor_was_loaded() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+// ------------------------------------------- evidence is what its content is
+
+/// Put `bytes` into the bundle as a blob and list it; returns its digest.
+fn add_blob(bundle: &Path, manifest: &mut Value, bytes: &[u8]) -> String {
+    let digest = oci::Digest::sha256_of(bytes);
+    std::fs::write(blob(bundle, &digest.to_string()), bytes).unwrap();
+    let blobs = manifest["blobs"].as_array_mut().unwrap();
+    blobs.push(serde_json::json!({ "digest": digest.to_string(), "size": bytes.len(), "carried": true }));
+    blobs.sort_by(|a, b| a["digest"].as_str().cmp(&b["digest"].as_str()));
+    blobs.dedup();
+    digest.to_string()
+}
+
+/// The multi-platform image's Sigstore-bundle referrers, split by whether
+/// their in-toto predicate is cosign's image signature: (signatures, others).
+fn multi_referrers(bundle: &Path, manifest: &Value, multi: &str) -> (Vec<Value>, Vec<(Value, Value)>) {
+    let image = manifest["images"].as_array().unwrap().iter().find(|i| i["digest"] == multi).unwrap();
+    let (mut signatures, mut others) = (Vec::new(), Vec::new());
+    for e in image["evidence"].as_array().unwrap().iter().filter(|e| e["kind"] == "sigstore-bundle") {
+        let evidence: Value = serde_json::from_slice(&std::fs::read(blob(bundle, e["manifest"].as_str().unwrap())).unwrap()).unwrap();
+        let layer = evidence["layers"][0]["digest"].as_str().unwrap();
+        let sigstore: Value = serde_json::from_slice(&std::fs::read(blob(bundle, layer)).unwrap()).unwrap();
+        let payload = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sigstore["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+        let statement: Value = serde_json::from_slice(&payload).unwrap();
+        if statement["predicateType"] == COSIGN_SIGN {
+            signatures.push(e.clone());
+        } else {
+            others.push((e.clone(), sigstore));
+        }
+    }
+    (signatures, others)
+}
+
+/// cosign's legacy `.att` form of a keyless DSSE attestation made as a
+/// Sigstore bundle: the envelope as the layer, the certificate, chain and
+/// SET as annotations, and the bundle's inclusion proof as the Rekor entry
+/// the bundler would have fetched. Filed as `kind`; returns the entry.
+fn as_cosign_layer(bundle: &Path, manifest: &mut Value, sigstore: &Value, root: &Value, subject: &str, kind: &str) -> Value {
+    let b64 = |s: &Value| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s.as_str().unwrap()).unwrap();
+    let pem = |der: &Value| {
+        let text = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b64(der));
+        let lines: Vec<&str> = text.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+    };
+    let material = &sigstore["verificationMaterial"];
+    let leaf = material["certificate"]["rawBytes"].clone();
+    let chain: String = root["certificateAuthorities"][0]["certChain"]["certificates"].as_array().unwrap().iter().map(|c| pem(&c["rawBytes"])).collect();
+    let tle = &material["tlogEntries"][0];
+    let log_index: u64 = tle["logIndex"].as_str().unwrap().parse().unwrap();
+    let set = serde_json::json!({
+        "SignedEntryTimestamp": tle["inclusionPromise"]["signedEntryTimestamp"],
+        "Payload": {
+            "body": tle["canonicalizedBody"],
+            "integratedTime": tle["integratedTime"].as_str().unwrap().parse::<i64>().unwrap(),
+            "logIndex": log_index,
+            "logID": hex::encode(b64(&tle["logId"]["keyId"])),
+        },
+    });
+    let envelope = serde_json::to_vec(&sigstore["dsseEnvelope"]).unwrap();
+    let layer = add_blob(bundle, manifest, &envelope);
+    let config = add_blob(bundle, manifest, br#"{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#);
+    let evidence = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 80 },
+        "layers": [{
+            "mediaType": "application/vnd.dsse.envelope.v1+json",
+            "digest": layer,
+            "size": envelope.len(),
+            "annotations": {
+                "dev.cosignproject.cosign/signature": "",
+                "dev.sigstore.cosign/certificate": pem(&leaf),
+                "dev.sigstore.cosign/chain": chain,
+                "dev.sigstore.cosign/bundle": set.to_string(),
+            },
+        }],
+    }))
+    .unwrap();
+    let manifest_digest = add_blob(bundle, manifest, &evidence);
+    let proof = &tle["inclusionProof"];
+    let leaf_hash = verifier::evidence::cosign::leaf_hash(&b64(&tle["canonicalizedBody"]));
+    serde_json::json!({
+        "kind": kind,
+        "subject": subject,
+        "manifest": manifest_digest,
+        "source": "tag",
+        "logEntries": [{
+            "layer": layer,
+            "logIndex": log_index,
+            "uuid": leaf_hash.hex(),
+            "inclusionProof": {
+                "logIndex": proof["logIndex"].as_str().unwrap().parse::<u64>().unwrap(),
+                "treeSize": proof["treeSize"].as_str().unwrap().parse::<u64>().unwrap(),
+                "rootHash": hex::encode(b64(&proof["rootHash"])),
+                "hashes": proof["hashes"].as_array().unwrap().iter().map(|h| hex::encode(b64(h))).collect::<Vec<_>>(),
+                "checkpoint": proof["checkpoint"]["envelope"],
+            },
+        }],
+    })
+}
+
+/// A bundle where the multi-platform image's only evidence is its SLSA
+/// provenance attestation, in cosign's legacy `.att` form, filed as `kind`
+/// (and, for contrast, kept as the Sigstore-bundle referrer it was).
+fn attestation_only(name: &str, kind: &str) -> PathBuf {
+    let f = fixture();
+    let bundle = copy("dir", name);
+    let root: Value = serde_json::from_slice(&std::fs::read(f.path("root.json")).unwrap()).unwrap();
+    edit_manifest(&bundle, |m| {
+        let (signatures, others) = multi_referrers(&bundle, m, &f.multi);
+        assert!(!signatures.is_empty() && !others.is_empty(), "the fixture signs and attests the multi-platform image");
+        let (_, provenance) = &others[0];
+        let filed = as_cosign_layer(&bundle, m, provenance, &root, &f.multi, kind);
+        let evidence = manifest_image(m, &f.multi)["evidence"].as_array_mut().unwrap();
+        evidence.retain(|e| !signatures.contains(e));
+        evidence.push(filed);
+        evidence.sort_by(|a, b| {
+            (a["subject"].as_str(), a["kind"].as_str(), a["manifest"].as_str()).cmp(&(b["subject"].as_str(), b["kind"].as_str(), b["manifest"].as_str()))
+        });
+    });
+    bundle
+}
+
+#[test]
+fn an_attestation_never_satisfies_a_signature_requirement_however_it_is_filed() {
+    let f = fixture();
+    // Filed honestly, as cosign files it: the attestation verifies (the
+    // provenance rule passes on it) but the image has no signature.
+    let (run, report) = verify(&attestation_only("att-as-att", "cosign-attestation"), &[]);
+    refused_at(&run, &report, "policy", "1 of 3 image(s) refused");
+    let multi = image(&report, &f.multi);
+    assert!(multi["failure"]["reason"].as_str().unwrap().contains("no signature"), "{multi:#}");
+    assert!(multi["rules"].as_array().unwrap().iter().any(|r| r["rule"] == "multi-provenance" && r["passed"] == true), "{multi:#}");
+
+    // Relabelled as a signature (in the manifest and index.json alike):
+    // refused by name, never counted as the signature.
+    let (run, report) = verify(&attestation_only("att-as-sig", "cosign-signature"), &[]);
+    refused_at(&run, &report, "policy", "1 of 3 image(s) refused");
+    let multi = image(&report, &f.multi);
+    let reason = multi["failure"]["reason"].as_str().unwrap();
+    assert_eq!(multi["failure"]["check"], "content", "{multi:#}");
+    assert!(reason.contains("filed as cosign-signature") && reason.contains("DSSE attestation"), "{reason}");
+    assert!(multi["accepted"].as_array().unwrap().is_empty(), "{multi:#}");
+    assert_eq!(image(&report, &f.app)["outcome"], "passed");
+}
+
+#[test]
+fn a_signature_filed_as_an_attestation_is_refused_by_name() {
+    let f = fixture();
+    let bundle = copy("dir", "sig-as-att");
+    edit_manifest(&bundle, |m| {
+        for e in manifest_image(m, &f.app)["evidence"].as_array_mut().unwrap() {
+            e["kind"] = Value::from("cosign-attestation");
+        }
+    });
+    let (run, report) = verify(&bundle, &[]);
+    refused_at(&run, &report, "policy", "1 of 3 image(s) refused");
+    let reason = image(&report, &f.app)["failure"]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("filed as cosign-attestation") && reason.contains("simple-signing"), "{reason}");
+}

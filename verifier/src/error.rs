@@ -285,6 +285,23 @@ pub enum ContentError {
         /// The size in `blobs`.
         listed: u64,
     },
+    /// A layer of an evidence manifest is not the kind the bundle files the
+    /// evidence as: a DSSE attestation filed as a signature (or the
+    /// reverse), an SBOM attachment that carries no SBOM. Evidence is what
+    /// its content is, never what its label says.
+    #[error("image {reference}: evidence {manifest} is filed as {filed}, but its layer {layer} is {found}: refused (evidence counts for what its content is, never for its label)")]
+    EvidenceKind {
+        /// The image.
+        reference: String,
+        /// The evidence manifest.
+        manifest: oci::Digest,
+        /// The offending layer.
+        layer: oci::Digest,
+        /// The kind the bundle manifest (or the tag it came from) claims.
+        filed: &'static str,
+        /// What the layer is, by its media type.
+        found: String,
+    },
     /// `sboms.tar.gz` differs from the SBOMs the manifest lists.
     #[error("{} does not match the SBOMs the bundle manifest lists: {difference}", crate::bundle::manifest::SBOMS_PATH)]
     SbomArchive {

@@ -237,6 +237,7 @@ fn convert(spec: Spec, name: &str, api_version: &str, ctx: &mut Context<'_>) -> 
         mode,
         authorities,
         require_sbom: false,
+        allow_unsigned_sbom: false,
     })
 }
 

@@ -68,6 +68,11 @@ pub struct RuleResult {
     /// Whether the rule's SBOM requirement was met, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sbom: Option<bool>,
+    /// What met it (a verified SBOM attestation, or the unsigned SBOMs the
+    /// policy accepts, by source: `operator` for `--sbom`), or what was
+    /// found that could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom_evidence: Option<String>,
 }
 
 /// Evidence accepted for an image: the archivable record of who signed or
@@ -159,7 +164,7 @@ impl ImageVerdict {
 }
 
 fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier) -> (RuleResult, Vec<Accepted>, Option<Failure>) {
-    let mut result = RuleResult { rule: rule.name.clone(), mode: rule.mode, passed: false, authorities: Vec::new(), sbom: None };
+    let mut result = RuleResult { rule: rule.name.clone(), mode: rule.mode, passed: false, authorities: Vec::new(), sbom: None, sbom_evidence: None };
     let mut first_failure = None;
     let mut accepted = Vec::new();
     for authority in &rule.authorities {
@@ -177,14 +182,47 @@ fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier
         }
     }
     if rule.require_sbom {
-        let has_sbom = !image.entry.sboms.is_empty();
-        result.sbom = Some(has_sbom);
-        if result.passed && !has_sbom {
+        let (met, evidence) = sbom_requirement(image, rule, verifier);
+        result.sbom = Some(met.is_ok());
+        result.sbom_evidence = Some(evidence);
+        if let (true, Err(reason)) = (result.passed, met) {
             result.passed = false;
-            first_failure = Some(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("policy {:?} requires an SBOM, and the bundle carries none for this image", rule.name) });
+            first_failure = Some(Failure { check: Some(Check::Policy.name()), rule: None, reason });
         }
     }
     (result, accepted, first_failure)
+}
+
+/// Whether `rule`'s SBOM requirement is met, and by what. An SBOM counts
+/// when a signature binds it to the image: an SBOM attestation on the image
+/// that verifies under one of the rule's authorities. The SBOMs the bundle
+/// merely lists (an operator's `--sbom`, unsigned attachments) count only
+/// where the rule says `allowUnsignedSbom`, and are reported by source.
+fn sbom_requirement(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier) -> (Result<(), String>, String) {
+    let is_sbom = |facts: &Verified<SignatureFacts>| match &facts.statement {
+        Some(s) if crate::evidence::sbom::is_sbom_predicate(&s.predicate_type) => Ok(()),
+        _ => Err("not an SBOM attestation".to_string()),
+    };
+    for authority in &rule.authorities {
+        if let AuthorityKind::Verify(verify) = &authority.kind {
+            if let Ok((item, _)) = find(image, verify, EvidenceItem::is_attestation, "SBOM attestation", is_sbom, verifier) {
+                return (Ok(()), format!("SBOM attestation {} verified under authority {:?}", item.label(), authority.name));
+            }
+        }
+    }
+    let mut sources: Vec<&str> = image.entry.sboms.iter().map(|s| s.source.name()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let listed = if sources.is_empty() { "none".to_string() } else { format!("unsigned SBOM(s) from {}", sources.join(", ")) };
+    if rule.allow_unsigned_sbom && !sources.is_empty() {
+        return (Ok(()), format!("{listed}, accepted unsigned (allowUnsignedSbom)"));
+    }
+    let reason = format!(
+        "policy {:?} requires an SBOM bound to the image by a signature its authorities verify (an SBOM attestation); the bundle carries {listed}{}",
+        rule.name,
+        if sources.is_empty() { "" } else { " (set allowUnsignedSbom: true to accept unsigned SBOMs)" }
+    );
+    (Err(reason), format!("{listed}, not signed"))
 }
 
 fn describe(accepted: &[Accepted]) -> String {

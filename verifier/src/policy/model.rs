@@ -118,8 +118,13 @@ pub struct Rule {
     pub mode: Mode,
     /// The rule passes when any of these passes. Never empty.
     pub authorities: Vec<AuthorityRule>,
-    /// Whether an SBOM for the image must be in the bundle.
+    /// Whether an SBOM for the image must be in the bundle, bound to it by
+    /// a signature one of the rule's authorities verifies (an SBOM
+    /// attestation).
     pub require_sbom: bool,
+    /// Whether an unsigned SBOM (an operator's `--sbom`, an unsigned `.sbom`
+    /// attachment or referrer) meets `require_sbom` too.
+    pub allow_unsigned_sbom: bool,
 }
 
 impl Rule {

@@ -63,6 +63,8 @@ struct NativeRule {
     mode: Option<NativeMode>,
     #[serde(default)]
     require_sbom: bool,
+    #[serde(default)]
+    allow_unsigned_sbom: bool,
     authorities: Vec<NativeAuthority>,
 }
 
@@ -264,6 +266,7 @@ fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<
         mode,
         authorities,
         require_sbom: rule.require_sbom,
+        allow_unsigned_sbom: rule.allow_unsigned_sbom,
     })
 }
 
