@@ -118,7 +118,12 @@ fn verify(bundle: &Path, extra: &[&str]) -> (Run, Value) {
     if !extra.contains(&"--no-site-root") {
         args.extend(["--trusted-root", root.to_str().unwrap()]);
     }
-    args.extend(extra.iter().filter(|a| **a != "--no-site-root"));
+    args.extend(extra.iter().filter(|a| **a != "--no-site-root" && **a != "--no-waiver"));
+    // Tests of what comes after the transfer signature waive it for the
+    // unsigned fixture bundles; those that pin a key (or say --no-waiver) don't.
+    if !extra.contains(&"--transfer-key") && !extra.contains(&"--no-waiver") {
+        args.push(common::ALLOW_UNSIGNED);
+    }
     let run = Run::from_output(airlock().args(&args).output().unwrap());
     let report = run.json();
     (run, report)
@@ -188,7 +193,7 @@ fn every_form_of_a_good_bundle_verifies() {
         assert_eq!(run.code, 0, "{name}: {}", step_summary(&report));
         assert_eq!(report["verdict"], "passed", "{name}");
         let outcomes: Vec<_> = report["steps"].as_array().unwrap().iter().map(|s| s["outcome"].as_str().unwrap()).collect();
-        assert_eq!(outcomes, ["skipped", "passed", "passed", "passed", "passed", "passed"], "{name}");
+        assert_eq!(outcomes, ["waived", "passed", "passed", "passed", "passed", "passed"], "{name}");
         assert_eq!(report["images"].as_array().unwrap().len(), 3, "{name}");
     }
 }
@@ -254,6 +259,7 @@ fn the_text_report_names_the_verdict_and_each_step() {
             .args(["verify", f.path("dir").to_str().unwrap(), "--policy", f.path("policy.yaml").to_str().unwrap()])
             .arg("--trusted-root")
             .arg(f.path("root.json"))
+            .arg(common::ALLOW_UNSIGNED)
             .output()
             .unwrap(),
     );
@@ -263,6 +269,7 @@ fn the_text_report_names_the_verdict_and_each_step() {
         assert!(run.stdout.contains(check), "{check} missing:\n{}", run.stdout);
     }
     assert!(run.stdout.contains("signature by https://github.com/example/repo/"), "{}", run.stdout);
+    assert!(run.stdout.contains("[WAIVED] transfer-signature") && run.stdout.contains("--allow-unsigned-bundle"), "{}", run.stdout);
 }
 
 // ------------------------------------------------------------- content
@@ -379,6 +386,7 @@ fn a_certificate_identity_not_in_the_policy_is_refused() {
             .args(["verify", f.path("dir").to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
             .arg("--trusted-root")
             .arg(f.path("root.json"))
+            .arg(common::ALLOW_UNSIGNED)
             .output()
             .unwrap(),
     );
@@ -397,6 +405,7 @@ fn a_policy_that_matches_nothing_rejects_every_image() {
             .args(["verify", f.path("dir").to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
             .arg("--trusted-root")
             .arg(f.path("root.json"))
+            .arg(common::ALLOW_UNSIGNED)
             .output()
             .unwrap(),
     );
@@ -612,7 +621,7 @@ fn a_carried_tuf_snapshot_verifies_from_the_sites_pin_and_is_refused_when_rolled
         let run = Run::from_output(
             airlock()
                 .args(["verify", bundle.to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap()])
-                .args(["--tuf-root", pin.to_str().unwrap(), "--at", at])
+                .args(["--tuf-root", pin.to_str().unwrap(), "--at", at, common::ALLOW_UNSIGNED])
                 .args(extra)
                 .output()
                 .unwrap(),
@@ -682,7 +691,7 @@ fn load(bundle: &Path, target: &testbed::Registry, extra: &[&str]) -> Run {
     Run::from_output(
         airlock()
             .args(["load", bundle.to_str().unwrap(), "--to", &format!("{}/mirror", target.host()), "--insecure-registry", &target.host()])
-            .args(["--policy", f.path("policy.yaml").to_str().unwrap(), "--trusted-root", f.path("root.json").to_str().unwrap()])
+            .args(["--policy", f.path("policy.yaml").to_str().unwrap(), "--trusted-root", f.path("root.json").to_str().unwrap(), common::ALLOW_UNSIGNED])
             .args(extra)
             .env("DOCKER_CONFIG", "/nonexistent")
             .output()
@@ -723,9 +732,17 @@ fn partial_loads_only_the_images_that_passed_and_records_no_import() {
     let target = testbed::Registry::start();
     let state = common::tempdir().keep();
     let run = load(&broken_bundle(), &target, &["--partial", "--output", "json", "--state", state.to_str().unwrap()]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 3, "a partial load has its own exit code: {}", run.stderr);
     let out = run.json();
     assert_eq!(out["partial"], true);
+    let left_out: Vec<(String, String)> = out["leftOut"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["reference"].as_str().unwrap().to_string(), i["check"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(left_out, [(format!("{}/test/app:v1", f.host), "policy".to_string()), (format!("{}/test/big:v1", f.host), "payload-digest".to_string())], "{out:#}");
+    assert!(run.stderr.contains(&format!("{}/test/app:v1 ({})", f.host, f.app)), "the text names each image left out: {}", run.stderr);
     let loaded: Vec<_> = out["report"]["images"].as_array().unwrap().iter().map(|i| i["source"].as_str().unwrap().to_string()).collect();
     assert_eq!(loaded, [format!("{}/test/multi:v1", f.host)], "only the passing image is loaded");
     assert!(run.stderr.contains("PARTIAL"), "{}", run.stderr);
@@ -755,7 +772,7 @@ fn an_increment_verifies_only_after_its_predecessor_was_loaded() {
     write_policy(&policy, &host, "^https://github.com/example/repo/");
     let root = env.lab.trust_dir().join("trusted_root.json");
     let flags = |state: &Path| -> Vec<String> {
-        ["--policy", policy.to_str().unwrap(), "--trusted-root", root.to_str().unwrap(), "--state", state.to_str().unwrap()]
+        ["--policy", policy.to_str().unwrap(), "--trusted-root", root.to_str().unwrap(), "--state", state.to_str().unwrap(), common::ALLOW_UNSIGNED]
             .map(String::from)
             .to_vec()
     };
@@ -943,4 +960,203 @@ fn a_signature_filed_as_an_attestation_is_refused_by_name() {
     refused_at(&run, &report, "policy", "1 of 3 image(s) refused");
     let reason = image(&report, &f.app)["failure"]["reason"].as_str().unwrap().to_string();
     assert!(reason.contains("filed as cosign-attestation") && reason.contains("simple-signing"), "{reason}");
+}
+
+// ------------------------------------------- names are authenticated by default
+
+#[test]
+fn an_unsigned_bundle_is_refused_by_verify_load_and_serve_unless_waived_by_name() {
+    let f = fixture();
+    let (run, report) = verify(&f.path("dir"), &["--no-waiver"]);
+    refused_at(&run, &report, "transfer-signature", "not signed with a transfer key");
+    assert!(step(&report, "transfer-signature")["detail"].as_str().unwrap().contains("--allow-unsigned-bundle"));
+    assert_eq!(step(&report, "trust-root")["outcome"], "not-reached");
+    // Signed, but no key pinned to check it with: no better.
+    let (run, report) = verify(&f.path("signed"), &["--no-waiver"]);
+    refused_at(&run, &report, "transfer-signature", "no transfer key is pinned");
+
+    let (run, report) = verify(&f.path("dir"), &[]);
+    assert_eq!(run.code, 0, "{}", step_summary(&report));
+    let waived = step(&report, "transfer-signature");
+    assert_eq!(waived["outcome"], "waived", "{report:#}");
+    assert!(waived["detail"].as_str().unwrap().contains("waived by --allow-unsigned-bundle"), "{waived}");
+
+    let target = testbed::Registry::start();
+    let policy = f.path("policy.yaml");
+    let root = f.path("root.json");
+    let run = Run::from_output(
+        airlock()
+            .args(["load", f.path("dir").to_str().unwrap(), "--to", &format!("{}/mirror", target.host()), "--insecure-registry", &target.host()])
+            .args(["--policy", policy.to_str().unwrap(), "--trusted-root", root.to_str().unwrap()])
+            .env("DOCKER_CONFIG", "/nonexistent")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was pushed") && run.stderr.contains("--allow-unsigned-bundle"), "{}", run.stderr);
+    assert!(storage(&target).is_empty(), "nothing reaches the registry");
+
+    let run = Run::from_output(
+        airlock()
+            .args(["serve", f.path("dir").to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args(["--policy", policy.to_str().unwrap(), "--trusted-root", root.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("did not verify: not served") && run.stderr.contains("transfer-signature"), "{}", run.stderr);
+}
+
+// ------------------------------------ the layout is exactly what the manifest says
+
+/// The first failed step's detail (any step): for refusals whose step
+/// depends on where the check sits, with `words` in it and exit 1.
+fn refused_with(run: &Run, report: &Value, words: &str) -> String {
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let failed = report["steps"].as_array().unwrap().iter().find(|s| s["outcome"] == "failed").unwrap_or_else(|| panic!("no failed step: {report:#}"));
+    let detail = failed["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains(words), "expected {words:?} in {detail}");
+    detail
+}
+
+#[test]
+fn a_layout_that_is_not_exactly_what_the_manifest_says_is_refused() {
+    let f = fixture();
+    // A blob listed and carried that nothing references.
+    let bundle = copy("dir", "smuggled");
+    edit_manifest_only(&bundle, |m| {
+        add_blob(&bundle, m, b"smuggled payload");
+    });
+    let (run, report) = verify(&bundle, &[]);
+    refused_with(&run, &report, "no image, platform, evidence or SBOM in the bundle refers to it");
+
+    // A platform child declared dropped but carried all the same.
+    let bundle = copy("dir", "dropped-carried");
+    edit_manifest_only(&bundle, |m| {
+        let multi = manifest_image(m, &f.multi);
+        let carried = multi["platforms"].as_array_mut().unwrap().pop().unwrap();
+        multi["droppedPlatforms"].as_array_mut().unwrap().push(carried);
+    });
+    reindex(&bundle);
+    let (run, report) = verify(&bundle, &[]);
+    refused_with(&run, &report, "declared dropped, but the bundle carries it");
+
+    // index.json missing from the manifest (and the bundle), or no images.
+    let bundle = copy("dir", "no-index");
+    edit_manifest_only(&bundle, |m| m["files"].as_array_mut().unwrap().retain(|f| f["path"] != "index.json"));
+    std::fs::remove_file(bundle.join("index.json")).unwrap();
+    let (run, report) = verify(&bundle, &[]);
+    refused_with(&run, &report, "index.json is not listed");
+    let bundle = copy("dir", "no-images");
+    edit_manifest(&bundle, |m| m["images"] = Value::Array(vec![]));
+    let (run, report) = verify(&bundle, &[]);
+    refused_with(&run, &report, "carries no images");
+}
+
+/// Rewrite `index.json` from the manifest (airlock's own derivation) and
+/// nothing else: every blob stays.
+fn reindex(bundle: &Path) {
+    use verifier::bundle::{layout, manifest::BundleManifest};
+    let path = bundle.join("airlock/manifest.json");
+    let mut manifest: BundleManifest = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let manifest_of = |d: &oci::Digest| Ok(oci::RawManifest::from_bytes("bundle", std::fs::read(blob(bundle, &d.to_string())).unwrap(), None, Some(d))?);
+    let index = layout::index_json(&manifest.images, &manifest_of).unwrap();
+    std::fs::write(bundle.join(layout::INDEX_PATH), &index).unwrap();
+    let entry = manifest.files.iter_mut().find(|f| f.path == layout::INDEX_PATH).unwrap();
+    entry.sha256 = oci::Digest::sha256_of(&index);
+    entry.size = index.len() as u64;
+    std::fs::write(&path, manifest.to_canonical_json()).unwrap();
+}
+
+#[test]
+fn verify_refuses_every_reference_load_would_refuse() {
+    let f = fixture();
+    for bad in [format!("{}/test/../app:v1", f.host), format!("{}/test//app:v1", f.host), format!("{}/test/app/:v1", f.host)] {
+        let bundle = copy("dir", "bad-name");
+        edit_manifest(&bundle, |m| manifest_image(m, &f.app)["reference"] = Value::from(bad.as_str()));
+        let (run, report) = verify(&bundle, &[]);
+        let detail = refused_with(&run, &report, "image");
+        assert!(detail.contains(&format!("{bad:?}")), "{bad}: {detail}");
+        std::fs::remove_dir_all(&bundle).unwrap();
+    }
+}
+
+// ------------------------------------------------- bounded work, confined paths
+
+#[test]
+fn a_tiny_compressed_archive_cannot_fill_the_work_directory() {
+    // The fixture's tar, with a 1 GiB entry of zeros after the manifest,
+    // compressed: about a megabyte on the medium.
+    let dir = common::tempdir().keep();
+    let bomb = dir.join("bomb.tar.zst");
+    let script = r#"
+import sys, tarfile
+src, dst = sys.argv[1:3]
+class Zeros:
+    def __init__(self, n): self.n = n
+    def read(self, k=-1):
+        k = self.n if k < 0 else min(k, self.n); self.n -= k; return b"\0" * k
+with tarfile.open(src) as tin, tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.GNU_FORMAT) as tout:
+    for member in tin.getmembers():
+        tout.addfile(member, tin.extractfile(member))
+        if member.name == "airlock/manifest.json":
+            bomb = tarfile.TarInfo("blobs/sha256/" + "0" * 64); bomb.size = 1 << 30
+            tout.addfile(bomb, Zeros(bomb.size))
+"#;
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("python3 -c '{script}' {} /dev/stdout | zstd -q -3 -o {}", fixture().path("b.tar").display(), bomb.display()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 8 << 20, "the bomb is small");
+    let work = dir.join("work");
+    let (run, report) = verify(&bomb, &["--work-dir", work.to_str().unwrap()]);
+    refused_with(&run, &report, "not listed");
+    let written: u64 = walk_sizes(&work);
+    assert!(written < 16 << 20, "{written} bytes written to the work directory");
+}
+
+fn walk_sizes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.flatten().map(|e| if e.file_type().unwrap().is_dir() { walk_sizes(&e.path()) } else { e.metadata().unwrap().len() }).sum()
+}
+
+#[test]
+fn an_archive_that_needs_more_space_than_the_work_directory_has_is_refused_up_front() {
+    let f = fixture();
+    let bundle = copy("dir", "enormous");
+    edit_manifest_only(&bundle, |m| {
+        let blob = m["blobs"].as_array_mut().unwrap().iter_mut().find(|b| b["digest"] != f.app.as_str()).unwrap();
+        blob["size"] = Value::from(1u64 << 50);
+    });
+    let tar = bundle.with_extension("tar");
+    let status = std::process::Command::new("tar").arg("-cf").arg(&tar).arg("-C").arg(&bundle).args(["airlock", "oci-layout", "index.json", "blobs"]).status().unwrap();
+    assert!(status.success());
+    let (run, report) = verify(&tar, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let failed = report["steps"].as_array().unwrap().iter().find(|s| s["outcome"] == "failed").unwrap();
+    let detail = failed["detail"].as_str().unwrap();
+    assert!(detail.contains("free, but this bundle needs") && detail.contains("--work-dir"), "{detail}");
+}
+
+#[test]
+fn nothing_outside_the_bundle_is_opened_through_links_or_dot_dot() {
+    // A symlinked parent directory: the blobs are the bundle's own, but
+    // reached through a link.
+    let bundle = copy("dir", "linked-parent");
+    let elsewhere = common::tempdir().keep().join("blobs");
+    std::fs::rename(bundle.join("blobs"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, bundle.join("blobs")).unwrap();
+    let (run, report) = verify(&bundle, &[]);
+    refused_with(&run, &report, "symbolic link");
+
+    // The trust path leaving the trust directory.
+    for path in ["airlock/trust/../../../etc", "/etc/ssl", "airlock/trust/./x"] {
+        let bundle = copy("dir", "trust-path");
+        edit_manifest_only(&bundle, |m| m["trust"]["path"] = Value::from(path));
+        let (run, report) = verify(&bundle, &["--no-site-root"]);
+        refused_with(&run, &report, "not a plain path at or under airlock/trust");
+        std::fs::remove_dir_all(&bundle).unwrap();
+    }
 }

@@ -238,9 +238,14 @@ pub fn site_trusted_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("trust-roots/data/public-good-trusted_root.json")
 }
 
+/// Waives the transfer signature, for tests of what comes after it (the
+/// test bundles are unsigned; the tests of the signature pin a key).
+pub const ALLOW_UNSIGNED: &str = "--allow-unsigned-bundle";
+
 /// `verify`'s flags for tests about pushing and serving rather than
-/// evidence: a policy that admits every image (written into `dir`), and the
-/// site's own trusted root.
+/// evidence: a policy that admits every image (written into `dir`), the
+/// site's own trusted root, and the unsigned test bundle accepted
+/// ([`ALLOW_UNSIGNED`]).
 pub fn admit_all(dir: &Path) -> Vec<String> {
     let policy = dir.join("admit-all.yaml");
     std::fs::write(
@@ -253,6 +258,7 @@ pub fn admit_all(dir: &Path) -> Vec<String> {
         policy.display().to_string(),
         "--trusted-root".into(),
         site_trusted_root().display().to_string(),
+        ALLOW_UNSIGNED.into(),
     ]
 }
 

@@ -44,8 +44,12 @@ pub struct VerifyOptions<'a> {
     pub input: &'a Path,
     /// The import policy.
     pub policy: &'a Policy,
-    /// The site's pinned transfer key, if it requires signed bundles.
+    /// The site's pinned transfer key. Without one, a bundle is refused
+    /// unless `allow_unsigned_bundle`: nothing else vouches for its names.
     pub transfer_key: Option<&'a PublicKey>,
+    /// Accept a bundle no pinned transfer key vouches for, recorded in the
+    /// report as a waived check (`--allow-unsigned-bundle`).
+    pub allow_unsigned_bundle: bool,
     /// Where trust comes from.
     pub trust: TrustChoice,
     /// Parallel jobs (hashing, images).
@@ -128,6 +132,9 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         }
     };
     record_content(&mut report, &content);
+    if !transfer_vouched(&mut report, &content.transfer_signature, options.allow_unsigned_bundle) {
+        return done(report);
+    }
 
     // 4: trust.
     let trust = match establish_trust(options.trust, &content, options.work_dir) {
@@ -204,6 +211,33 @@ fn policy_summary(policy: &Policy) -> PolicySummary {
             .map(|f| IncludedFile { path: f.path.display().to_string(), sha256: f.sha256.clone() })
             .collect(),
         warnings: policy.warnings.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Whether the bundle's names may be believed: only a transfer signature by
+/// the pinned key vouches for the references and tags a bundle claims (the
+/// evidence proves digests, not names). Anything less refuses, unless the
+/// operator waived the check by name, which the report records.
+fn transfer_vouched(report: &mut Report, signature: &TransferSignature, allow_unsigned: bool) -> bool {
+    let why = match signature {
+        TransferSignature::Verified { .. } => return true,
+        TransferSignature::NotChecked => "the bundle is signed, but no transfer key is pinned (--transfer-key)",
+        TransferSignature::Unsigned => "the bundle is not signed with a transfer key",
+    };
+    if allow_unsigned {
+        report.set(
+            Check::TransferSignature,
+            StepOutcome::Waived,
+            format!("{why}; waived by --allow-unsigned-bundle: nothing vouches for the bundle's image names and tags"),
+        );
+        true
+    } else {
+        report.set(
+            Check::TransferSignature,
+            StepOutcome::Failed,
+            format!("{why}: only a transfer signature vouches for a bundle's image names and tags; pin the key with --transfer-key, or waive this check with --allow-unsigned-bundle"),
+        );
+        false
     }
 }
 

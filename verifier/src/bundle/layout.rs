@@ -208,23 +208,25 @@ fn index_difference(expected: &[u8], found: &[u8]) -> String {
 /// that references it gives.
 fn check_reachable(content: &CheckedContent) -> Result<()> {
     let manifest = &content.manifest.manifest;
-    let reached = reachable(manifest, &|digest| read_manifest(content, digest))?;
-    for blob in manifest.blobs.iter().filter(|b| !reached.contains(&b.digest)) {
-        let dropped = manifest
-            .images
-            .iter()
-            .find_map(|i| i.dropped_platforms.iter().find(|p| p.digest == blob.digest).map(|p| (i, p)));
-        return Err(match dropped {
-            Some((image, platform)) if blob.carried => ContentError::DroppedButCarried {
-                reference: image.reference.clone(),
-                platform: platform.platform.clone(),
-                digest: blob.digest.clone(),
-            },
-            _ => ContentError::UnreferencedBlob { digest: blob.digest.clone(), size: blob.size, carried: blob.carried },
+    // A dropped child carried is named as such (its config and layers
+    // would otherwise be reported first, as blobs nothing references).
+    for image in &manifest.images {
+        for platform in &image.dropped_platforms {
+            if manifest.blob(&platform.digest).is_some_and(|b| b.carried) {
+                return Err(ContentError::DroppedButCarried {
+                    reference: image.reference.clone(),
+                    platform: platform.platform.clone(),
+                    digest: platform.digest.clone(),
+                }
+                .into());
+            }
         }
-        .into());
     }
-    Ok(())
+    let reached = reachable(manifest, &|digest| read_manifest(content, digest))?;
+    match manifest.blobs.iter().find(|b| !reached.contains(&b.digest)) {
+        Some(blob) => Err(ContentError::UnreferencedBlob { digest: blob.digest.clone(), size: blob.size, carried: blob.carried }.into()),
+        None => Ok(()),
+    }
 }
 
 /// Every blob `manifest`'s images reach: each image, the carried children
