@@ -114,7 +114,10 @@ fn verify(bundle: &Path, extra: &[&str]) -> (Run, Value) {
     let f = fixture();
     let policy = f.path("policy.yaml");
     let root = f.path("root.json");
-    let mut args = vec!["verify", bundle.to_str().unwrap(), "--policy", policy.to_str().unwrap(), "--output", "json"];
+    let mut args = vec!["verify", bundle.to_str().unwrap(), "--output", "json"];
+    if !extra.contains(&"--policy") {
+        args.extend(["--policy", policy.to_str().unwrap()]);
+    }
     if !extra.contains(&"--no-site-root") {
         args.extend(["--trusted-root", root.to_str().unwrap()]);
     }
@@ -1159,4 +1162,47 @@ fn nothing_outside_the_bundle_is_opened_through_links_or_dot_dot() {
         refused_with(&run, &report, "not a plain path at or under airlock/trust");
         std::fs::remove_dir_all(&bundle).unwrap();
     }
+}
+
+/// The fixture's policy with every rule for `{host}/**` and the lab's
+/// signatures bound to names (`nameBinding`, with `mirrors`).
+fn name_bound_policy(mirrors: &str) -> PathBuf {
+    let f = fixture();
+    let path = common::tempdir().keep().join("bound.yaml");
+    let policy = format!(
+        "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: lab-signed\n      images: ['{host}/**']\n      nameBinding:\n        mirrors: {mirrors}\n      authorities:\n        - name: lab-release\n          keyless:\n            - issuer: https://token.actions.githubusercontent.com\n              subjectRegExp: '^https://github.com/example/repo/'\n",
+        host = f.host
+    );
+    std::fs::write(&path, policy).unwrap();
+    path
+}
+
+#[test]
+fn a_policy_can_bind_names_to_signatures_with_a_mirror_rule() {
+    let f = fixture();
+    let renamed = |name: &str, to: String| {
+        let bundle = copy("dir", name);
+        edit_manifest(&bundle, |m| manifest_image(m, &f.app)["reference"] = Value::from(to.as_str()));
+        bundle
+    };
+    // The app's genuine signature, carried under another image's name.
+    let swapped = renamed("swapped", format!("{}/test/admin:v1", f.host)); // sorts where the app did
+    let (run, report) = verify(&swapped, &[]);
+    assert_eq!(run.code, 0, "without binding, a digest signature says nothing of names: {}", step_summary(&report));
+
+    let bound = name_bound_policy("[]");
+    let (run, report) = verify(&swapped, &["--policy", bound.to_str().unwrap()]);
+    refused_at(&run, &report, "policy", "1 of 3 image(s) refused");
+    let reason = image(&report, &f.app)["failure"]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains(&format!("signed as {}/test/app", f.host)) && reason.contains("test/admin:v1"), "{reason}");
+
+    // Honest names pass, and a mirror prefix stands for the publisher's.
+    let (run, report) = verify(&f.path("dir"), &["--policy", bound.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", step_summary(&report));
+    let mirrored = renamed("mirrored", format!("{}/mirror/test/app:v1", f.host));
+    let (run, _) = verify(&mirrored, &["--policy", bound.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "a mirror is not the publisher's repository without the rule");
+    let rule = name_bound_policy(&format!("[{{from: '{host}/mirror', to: '{host}'}}]", host = f.host));
+    let (run, report) = verify(&mirrored, &["--policy", rule.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", step_summary(&report));
 }

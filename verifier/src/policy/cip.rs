@@ -238,6 +238,7 @@ fn convert(spec: Spec, name: &str, api_version: &str, ctx: &mut Context<'_>) -> 
         authorities,
         require_sbom: false,
         allow_unsigned_sbom: false,
+        name_binding: None,
     })
 }
 

@@ -9,7 +9,8 @@
 //! Verification itself is [`crate::check`]'s; this module only chooses what
 //! to verify with and records what happened.
 
-use super::model::{AuthorityKind, AuthorityRule, Candidate, Mode, Policy, Rule, StaticAction, VerifyRule};
+use super::model::{AuthorityKind, AuthorityRule, Candidate, Mode, NameBinding, Policy, Rule, StaticAction, VerifyRule};
+use crate::evidence::cosign::SimpleSigning;
 use super::predicate::AttestationRule;
 use crate::check::cosign::verify_layer_with_log_entry;
 use crate::check::signature::{Artifact, Requirements, SignatureFacts, SignatureVerifier};
@@ -205,7 +206,7 @@ fn sbom_requirement(image: &ImageContent, rule: &Rule, verifier: &SignatureVerif
     };
     for authority in &rule.authorities {
         if let AuthorityKind::Verify(verify) = &authority.kind {
-            if let Ok((item, _)) = find(image, verify, EvidenceItem::is_attestation, "SBOM attestation", is_sbom, verifier) {
+            if let Ok((item, _)) = find(image, verify, EvidenceItem::is_attestation, "SBOM attestation", |_, f| is_sbom(f), verifier) {
                 return (Ok(()), format!("SBOM attestation {} verified under authority {:?}", item.label(), authority.name));
             }
         }
@@ -249,14 +250,40 @@ fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRu
     };
     let mut accepted = Vec::new();
     if verify.evidence.requires_signature() {
-        let (item, facts) = find(image, verify, EvidenceItem::is_signature, "signature", |_| Ok(()), verifier)?;
+        let named = |item: &EvidenceItem, facts: &Verified<SignatureFacts>| match &rule.name_binding {
+            Some(binding) => check_name(binding, &image.entry.reference, item, facts),
+            None => Ok(()),
+        };
+        let (item, facts) = find(image, verify, EvidenceItem::is_signature, "signature", named, verifier)?;
         accepted.push(record("signature".into(), item, facts));
     }
     for attestation in verify.evidence.attestations() {
-        let (item, facts) = find(image, verify, EvidenceItem::is_attestation, &format!("{} attestation", attestation.name), |f| check_predicate(attestation, f), verifier)?;
+        let (item, facts) = find(image, verify, EvidenceItem::is_attestation, &format!("{} attestation", attestation.name), |_, f| check_predicate(attestation, f), verifier)?;
         accepted.push(record(format!("attestation {}", attestation.name), item, facts));
     }
     Ok(accepted)
+}
+
+/// The policy's name binding: the verified signature must name the image's
+/// repository (see [`NameBinding`]).
+fn check_name(binding: &NameBinding, reference: &str, item: &EvidenceItem, facts: &Verified<SignatureFacts>) -> Result<(), String> {
+    let expected = binding
+        .expected_repository(reference)
+        .ok_or_else(|| format!("the reference {reference:?} does not parse, so no signature can name it"))?;
+    let signed: Vec<String> = match (&item.form, &facts.statement) {
+        (EvidenceForm::CosignLayer { layer, .. }, _) => {
+            SimpleSigning::parse(&layer.payload).map(|p| vec![p.docker_reference]).unwrap_or_default()
+        }
+        (EvidenceForm::SigstoreBundle(_), Some(statement)) => statement.subject.iter().map(|s| s.name.clone()).collect(),
+        (EvidenceForm::SigstoreBundle(_), None) => Vec::new(),
+    };
+    if signed.iter().any(|name| NameBinding::names(name, &expected)) {
+        return Ok(());
+    }
+    Err(match signed.is_empty() {
+        true => format!("the policy binds names to signatures, and this signature names no repository (the image is carried as {reference}, which must be signed as {expected})"),
+        false => format!("the policy binds names to signatures: signed as {}, but carried as {reference}, which must be signed as {expected}", signed.join(", ")),
+    })
 }
 
 fn check_predicate(rule: &AttestationRule, facts: &Verified<SignatureFacts>) -> Result<(), String> {
@@ -275,7 +302,7 @@ fn find<'i>(
     verify: &VerifyRule,
     wanted: fn(&EvidenceItem) -> bool,
     what: &str,
-    extra: impl Fn(&Verified<SignatureFacts>) -> Result<(), String>,
+    extra: impl Fn(&EvidenceItem, &Verified<SignatureFacts>) -> Result<(), String>,
     verifier: &SignatureVerifier,
 ) -> Result<(&'i EvidenceItem, Verified<SignatureFacts>), Failure> {
     let subject = &image.entry.digest;
@@ -290,7 +317,7 @@ fn find<'i>(
             let outcome = verify_item(item, subject, candidate, &verify.requirements, verifier)
                 .and_then(|facts| candidate.check_claims(&facts).map(|()| facts));
             match outcome {
-                Ok(facts) => match extra(&facts) {
+                Ok(facts) => match extra(item, &facts) {
                     Ok(()) => return Ok((item, facts)),
                     Err(reason) => {
                         first_error.get_or_insert(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("{}: {reason}", item.label()) });

@@ -65,7 +65,24 @@ struct NativeRule {
     require_sbom: bool,
     #[serde(default)]
     allow_unsigned_sbom: bool,
+    #[serde(default)]
+    name_binding: Option<NativeNameBinding>,
     authorities: Vec<NativeAuthority>,
+}
+
+/// `nameBinding: {mirrors: [{from, to}]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeNameBinding {
+    #[serde(default)]
+    mirrors: Vec<NativeMirror>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeMirror {
+    from: String,
+    to: String,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -267,6 +284,11 @@ fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<
         authorities,
         require_sbom: rule.require_sbom,
         allow_unsigned_sbom: rule.allow_unsigned_sbom,
+        name_binding: rule.name_binding.map(|b| {
+            let mut mirrors: Vec<(String, String)> = b.mirrors.into_iter().map(|m| (m.from, m.to)).collect();
+            mirrors.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            super::model::NameBinding { mirrors }
+        }),
     })
 }
 
