@@ -1206,3 +1206,58 @@ fn a_policy_can_bind_names_to_signatures_with_a_mirror_rule() {
     let (run, report) = verify(&mirrored, &["--policy", rule.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", step_summary(&report));
 }
+
+// ------------------------------------------- per-platform evidence, per-platform verdicts
+
+#[test]
+fn a_policy_can_require_every_carried_platform_signed_and_names_the_child_that_is_not() {
+    let env = Env::start();
+    let host = env.registry.host();
+    let signed = env.registry.push_multiarch("test/each:v1", "each");
+    for (_, child) in &signed.children {
+        env.sign("test/each", child, SignMode::Legacy);
+    }
+    let half = env.registry.push_multiarch("test/half:v1", "half");
+    env.sign("test/half", &half.children[0].1, SignMode::Legacy);
+    let bundle = env.path("bundle");
+    let run = Run::from_output(env.bundle(&[&format!("{host}/test/each:v1"), &format!("{host}/test/half:v1"), "--out", bundle.to_str().unwrap()]).output().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let policy = env.path("platforms.yaml");
+    let write = |per_platform: bool| {
+        std::fs::write(
+            &policy,
+            format!(
+                "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: lab-signed\n      images: ['{host}/test/**']\n      requirePlatformSignatures: {per_platform}\n      authorities:\n        - name: lab-release\n          keyless:\n            - issuer: https://token.actions.githubusercontent.com\n              subjectRegExp: '^https://github.com/example/repo/'\n"
+            ),
+        )
+        .unwrap();
+    };
+    let root = env.lab.trust_dir().join("trusted_root.json");
+    let verify = || {
+        let run = Run::from_output(
+            airlock()
+                .args(["verify", bundle.to_str().unwrap(), "--output", "json", "--policy", policy.to_str().unwrap(), "--trusted-root", root.to_str().unwrap(), common::ALLOW_UNSIGNED])
+                .output()
+                .unwrap(),
+        );
+        let report = run.json();
+        (run, report)
+    };
+    // The index-level rule finds no signature on either index.
+    write(false);
+    let (run, report) = verify();
+    refused_at(&run, &report, "policy", "2 of 2 image(s) refused");
+
+    // Per platform: every child of `each` is signed; `half` names its unsigned child.
+    write(true);
+    let (run, report) = verify();
+    refused_at(&run, &report, "policy", "1 of 2 image(s) refused");
+    let each = image(&report, &signed.index);
+    assert_eq!(each["outcome"], "passed", "{each:#}");
+    let roles: Vec<&str> = each["accepted"].as_array().unwrap().iter().map(|a| a["role"].as_str().unwrap()).collect();
+    assert_eq!(roles.len(), 2, "{roles:?}");
+    assert!(roles.iter().all(|r| r.starts_with("signature of platform linux/")), "{roles:?}");
+    let (platform, child) = &half.children[1];
+    let reason = image(&report, &half.index)["failure"]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains(&format!("platform {platform}")) && reason.contains(child.as_str()), "{reason}");
+}

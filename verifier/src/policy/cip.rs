@@ -239,6 +239,7 @@ fn convert(spec: Spec, name: &str, api_version: &str, ctx: &mut Context<'_>) -> 
         require_sbom: false,
         allow_unsigned_sbom: false,
         name_binding: None,
+        require_platform_signatures: false,
     })
 }
 

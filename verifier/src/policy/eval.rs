@@ -206,7 +206,7 @@ fn sbom_requirement(image: &ImageContent, rule: &Rule, verifier: &SignatureVerif
     };
     for authority in &rule.authorities {
         if let AuthorityKind::Verify(verify) = &authority.kind {
-            if let Ok((item, _)) = find(image, verify, EvidenceItem::is_attestation, "SBOM attestation", |_, f| is_sbom(f), verifier) {
+            if let Ok((item, _)) = find(image, &image.entry.digest, verify, EvidenceItem::is_attestation, "SBOM attestation", |_, f| is_sbom(f), verifier) {
                 return (Ok(()), format!("SBOM attestation {} verified under authority {:?}", item.label(), authority.name));
             }
         }
@@ -254,11 +254,24 @@ fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRu
             Some(binding) => check_name(binding, &image.entry.reference, item, facts),
             None => Ok(()),
         };
-        let (item, facts) = find(image, verify, EvidenceItem::is_signature, "signature", named, verifier)?;
-        accepted.push(record("signature".into(), item, facts));
+        if rule.require_platform_signatures && !image.entry.platforms.is_empty() {
+            // Every carried child signed; the index's own signature is then
+            // recorded when present but not needed.
+            for platform in &image.entry.platforms {
+                let (item, facts) = find(image, &platform.digest, verify, EvidenceItem::is_signature, "signature", &named, verifier)
+                    .map_err(|f| Failure { reason: format!("platform {} ({}): {}", platform.platform, platform.digest, f.reason), ..f })?;
+                accepted.push(record(format!("signature of platform {}", platform.platform), item, facts));
+            }
+            if let Ok((item, facts)) = find(image, &image.entry.digest, verify, EvidenceItem::is_signature, "signature", &named, verifier) {
+                accepted.push(record("signature".into(), item, facts));
+            }
+        } else {
+            let (item, facts) = find(image, &image.entry.digest, verify, EvidenceItem::is_signature, "signature", &named, verifier)?;
+            accepted.push(record("signature".into(), item, facts));
+        }
     }
     for attestation in verify.evidence.attestations() {
-        let (item, facts) = find(image, verify, EvidenceItem::is_attestation, &format!("{} attestation", attestation.name), |_, f| check_predicate(attestation, f), verifier)?;
+        let (item, facts) = find(image, &image.entry.digest, verify, EvidenceItem::is_attestation, &format!("{} attestation", attestation.name), |_, f| check_predicate(attestation, f), verifier)?;
         accepted.push(record(format!("attestation {}", attestation.name), item, facts));
     }
     Ok(accepted)
@@ -299,13 +312,13 @@ fn check_predicate(rule: &AttestationRule, facts: &Verified<SignatureFacts>) -> 
 /// that verifies under one of the rule's candidates and passes `extra`.
 fn find<'i>(
     image: &'i ImageContent,
+    subject: &Digest,
     verify: &VerifyRule,
     wanted: fn(&EvidenceItem) -> bool,
     what: &str,
     extra: impl Fn(&EvidenceItem, &Verified<SignatureFacts>) -> Result<(), String>,
     verifier: &SignatureVerifier,
 ) -> Result<(&'i EvidenceItem, Verified<SignatureFacts>), Failure> {
-    let subject = &image.entry.digest;
     let items: Vec<&EvidenceItem> = image.evidence.iter().filter(|i| &i.entry.subject == subject && wanted(i)).collect();
     if items.is_empty() {
         return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("no {what} for {subject} in the bundle") });

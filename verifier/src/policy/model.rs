@@ -129,6 +129,10 @@ pub struct Rule {
     /// repository (for sites without a transfer key, whose names nothing
     /// else vouches for).
     pub name_binding: Option<NameBinding>,
+    /// For a multi-platform image: every carried platform child must carry
+    /// a signature the rule's authorities verify (an index signed only per
+    /// platform then passes; a failing child is named with its platform).
+    pub require_platform_signatures: bool,
 }
 
 /// The rule binding an image's name to its signature: the repository a

@@ -67,6 +67,8 @@ struct NativeRule {
     allow_unsigned_sbom: bool,
     #[serde(default)]
     name_binding: Option<NativeNameBinding>,
+    #[serde(default)]
+    require_platform_signatures: bool,
     authorities: Vec<NativeAuthority>,
 }
 
@@ -289,6 +291,7 @@ fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<
             mirrors.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
             super::model::NameBinding { mirrors }
         }),
+        require_platform_signatures: rule.require_platform_signatures,
     })
 }
 
