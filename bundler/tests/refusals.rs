@@ -160,7 +160,7 @@ fn evidence_under_the_wrong_cosign_tag_is_refused_by_name() {
     let app = env.signed_image("test/app:v1", "app", SignMode::Legacy);
     let repo = env.repo("test/app");
     let signature = sig_layer(&repo, &app);
-    push_cosign(&repo, &app, "att", &[signature.clone()]);
+    push_cosign(&repo, &app, "att", &[signature]);
     let err = create(&env.request(&["test/app:v1"], Output::Directory(env.path("b")))).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
     let text = err.to_string();

@@ -258,15 +258,15 @@ fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRu
             // Every carried child signed; the index's own signature is then
             // recorded when present but not needed.
             for platform in &image.entry.platforms {
-                let (item, facts) = find(image, &platform.digest, verify, EvidenceItem::is_signature, "signature", &named, verifier)
+                let (item, facts) = find(image, &platform.digest, verify, EvidenceItem::is_signature, "signature", named, verifier)
                     .map_err(|f| Failure { reason: format!("platform {} ({}): {}", platform.platform, platform.digest, f.reason), ..f })?;
                 accepted.push(record(format!("signature of platform {}", platform.platform), item, facts));
             }
-            if let Ok((item, facts)) = find(image, &image.entry.digest, verify, EvidenceItem::is_signature, "signature", &named, verifier) {
+            if let Ok((item, facts)) = find(image, &image.entry.digest, verify, EvidenceItem::is_signature, "signature", named, verifier) {
                 accepted.push(record("signature".into(), item, facts));
             }
         } else {
-            let (item, facts) = find(image, &image.entry.digest, verify, EvidenceItem::is_signature, "signature", &named, verifier)?;
+            let (item, facts) = find(image, &image.entry.digest, verify, EvidenceItem::is_signature, "signature", named, verifier)?;
             accepted.push(record("signature".into(), item, facts));
         }
     }

@@ -288,7 +288,7 @@ fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<
         allow_unsigned_sbom: rule.allow_unsigned_sbom,
         name_binding: rule.name_binding.map(|b| {
             let mut mirrors: Vec<(String, String)> = b.mirrors.into_iter().map(|m| (m.from, m.to)).collect();
-            mirrors.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            mirrors.sort_by_key(|m| std::cmp::Reverse(m.0.len()));
             super::model::NameBinding { mirrors }
         }),
         require_platform_signatures: rule.require_platform_signatures,
