@@ -98,7 +98,7 @@ bench_verify() {
   work=$(mktemp -d /tmp/airlock-bench.XXXXXX)
   trap "rm -rf '$work'" EXIT   # expanded now: $work is local
   local airlock="target/release/airlock"
-  local verify_cmd="$airlock verify $work/big --policy testdata/bench/pass-all.yaml --trusted-root trust-roots/data/public-good-trusted_root.json --jobs 2"
+  local verify_cmd="$airlock verify $work/big --policy testdata/bench/pass-all.yaml --trusted-root trust-roots/data/public-good-trusted_root.json --allow-unsigned-bundle --jobs 2"
   testdata/bench/gen-bundle.py "$work/big" --images 20 --bytes "$bytes" >/dev/null
   cat "$work"/big/blobs/sha256/* >/dev/null   # warm the page cache: measure hashing, not the disk
   hyperfine -N --warmup 1 --runs 3 --export-json "$work/openssl.json" \
@@ -119,7 +119,7 @@ PY
   for n in 10 100 1000; do
     testdata/bench/gen-bundle.py "$work/n$n" --images "$n" --bytes 104857600 >/dev/null
     hyperfine -N --warmup 1 --runs 3 --export-json "$work/n$n.json" \
-      "$airlock verify $work/n$n --policy testdata/bench/pass-all.yaml --trusted-root trust-roots/data/public-good-trusted_root.json --jobs 2" >/dev/null 2>&1
+      "$airlock verify $work/n$n --policy testdata/bench/pass-all.yaml --trusted-root trust-roots/data/public-good-trusted_root.json --allow-unsigned-bundle --jobs 2" >/dev/null 2>&1
     /usr/bin/time -f '%M' -o "$work/rss$n" "$airlock" verify "$work/n$n" --policy testdata/bench/pass-all.yaml \
       --trusted-root trust-roots/data/public-good-trusted_root.json --jobs 2 >/dev/null 2>&1
     python3 -c "import json,sys; m=json.load(open('$work/n$n.json'))['results'][0]['mean']; r=int(open('$work/rss$n').read().split()[-1])/1024; print(f'  {$n:5d} images: {m*1000:8.1f} ms, {m*1000/$n:6.2f} ms/image, peak RSS {r:.1f} MiB')"
@@ -434,7 +434,7 @@ bench_load() {
       "oci:$work/bundle:$ref" "docker://$s_addr/bench/${ref#*/}"
   done < "$work/refs"
   t1=$(date +%s.%N)
-  local admit=(--policy testdata/bench/pass-all.yaml --trusted-root trust-roots/data/public-good-trusted_root.json)
+  local admit=(--policy testdata/bench/pass-all.yaml --trusted-root trust-roots/data/public-good-trusted_root.json --allow-unsigned-bundle)
   target/release/airlock load "$work/bundle" "${admit[@]}" --to "$a_addr/bench" --insecure-registry "$a_addr" \
     --output json > "$work/first.json"
   t2=$(date +%s.%N)

@@ -421,6 +421,12 @@ pub struct VerifyFlags {
     #[arg(long, value_name = "PUB.pem")]
     pub transfer_key: Option<PathBuf>,
 
+    /// Accept a bundle that no pinned transfer key vouches for. Its image
+    /// names and tags are then vouched for by nothing; the report records
+    /// the transfer-signature check as waived.
+    #[arg(long)]
+    pub allow_unsigned_bundle: bool,
+
     /// The pinned TUF root the bundle's trust snapshot must descend from
     /// (default: the Sigstore public-good root embedded in airlock).
     #[arg(long, value_name = "PINNED_ROOT.json")]

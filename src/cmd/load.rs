@@ -36,12 +36,16 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Refused);
         }
     };
+    let left_out = left_out(verification);
     if partial {
         eprintln!(
-            "airlock: load: PARTIAL: loading the {} of {} image(s) that passed; the others were refused",
+            "airlock: load: PARTIAL: loading the {} of {} image(s) that passed; left out:",
             bundle.images().len(),
             verification.report.images.len()
         );
+        for image in &left_out {
+            eprintln!("  {} ({}): {}", image.reference, image.digest, image.reason);
+        }
     }
     let store = BundleStore::verified(bundle);
     let options = LoadOptions {
@@ -83,6 +87,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
         Format::Json => print_json(&serde_json::json!({
             "loaded": true,
             "partial": partial,
+            "leftOut": left_out,
             "verification": verification.report,
             "report": report,
             "pushSeconds": elapsed.as_secs_f64(),
@@ -90,7 +95,33 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
         }))?,
         Format::Text => render_text(&report, elapsed),
     }
-    Ok(Outcome::Success)
+    Ok(if partial { Outcome::Partial } else { Outcome::Success })
+}
+
+/// An image `load --partial` left out, and why.
+#[derive(serde::Serialize)]
+struct LeftOut {
+    reference: String,
+    digest: oci::Digest,
+    /// The check that refused it (`policy`, `identity`, …), when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<&'static str>,
+    reason: String,
+}
+
+fn left_out(verification: &verifier::verify::Verification) -> Vec<LeftOut> {
+    verification
+        .report
+        .images
+        .iter()
+        .filter(|i| i.outcome == verifier::policy::eval::Outcome::Failed)
+        .map(|i| LeftOut {
+            reference: i.reference.clone(),
+            digest: i.digest.clone(),
+            check: i.failure.as_ref().and_then(|f| f.check),
+            reason: i.failure.as_ref().map_or_else(|| "refused".to_string(), |f| f.reason.clone()),
+        })
+        .collect()
 }
 
 /// `dir:PATH`, or `REGISTRY[/PREFIX]`; returns the target and the prefix.

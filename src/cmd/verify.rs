@@ -49,6 +49,7 @@ pub fn verify(bundle: &Path, flags: &VerifyFlags) -> anyhow::Result<Verified> {
             input: bundle,
             policy: &policy,
             transfer_key: transfer_key.as_ref(),
+            allow_unsigned_bundle: flags.allow_unsigned_bundle,
             trust,
             jobs: jobs(flags.jobs),
             work_dir: &work_dir,

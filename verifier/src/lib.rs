@@ -41,5 +41,5 @@ pub mod store;
 pub mod verify;
 mod verified;
 
-pub use error::{Check, Error, ErrorKind, Result};
+pub use error::{Check, ContentError, Error, ErrorKind, Result};
 pub use verified::Verified;

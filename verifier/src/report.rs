@@ -21,8 +21,11 @@ pub enum StepOutcome {
     Passed,
     /// It ran and refused.
     Failed,
-    /// It did not apply (e.g. no transfer key pinned).
+    /// It did not apply.
     Skipped,
+    /// It would have refused, and the operator waived it by name (e.g. an
+    /// unsigned bundle with `--allow-unsigned-bundle`).
+    Waived,
     /// An earlier step failed, so it did not run.
     NotReached,
 }
@@ -202,6 +205,7 @@ impl Report {
                 StepOutcome::Passed => "ok  ",
                 StepOutcome::Failed => "FAIL",
                 StepOutcome::Skipped => "skip",
+                StepOutcome::Waived => "WAIVED",
                 StepOutcome::NotReached => "  - ",
             };
             let _ = writeln!(out, "  [{mark}] {:<20} {}", step.check, step.detail);

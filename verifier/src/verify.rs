@@ -44,8 +44,12 @@ pub struct VerifyOptions<'a> {
     pub input: &'a Path,
     /// The import policy.
     pub policy: &'a Policy,
-    /// The site's pinned transfer key, if it requires signed bundles.
+    /// The site's pinned transfer key. Without one, a bundle is refused
+    /// unless `allow_unsigned_bundle`: nothing else vouches for its names.
     pub transfer_key: Option<&'a PublicKey>,
+    /// Accept a bundle no pinned transfer key vouches for, recorded in the
+    /// report as a waived check (`--allow-unsigned-bundle`).
+    pub allow_unsigned_bundle: bool,
     /// Where trust comes from.
     pub trust: TrustChoice,
     /// Parallel jobs (hashing, images).
@@ -149,9 +153,12 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         }
     };
     record_content(&mut report, &content);
+    if !transfer_vouched(&mut report, &content.transfer_signature, options.allow_unsigned_bundle) {
+        return done(report);
+    }
 
     // 4: trust.
-    let trust = match establish_trust(options.trust, &content) {
+    let trust = match establish_trust(options.trust, &content, options.work_dir) {
         Ok((trust, summary)) => {
             report.set(Check::TrustRoot, StepOutcome::Passed, summary.source.clone());
             report.trust = Some(summary);
@@ -267,6 +274,33 @@ fn policy_summary(policy: &Policy) -> PolicySummary {
     }
 }
 
+/// Whether the bundle's names may be believed: only a transfer signature by
+/// the pinned key vouches for the references and tags a bundle claims (the
+/// evidence proves digests, not names). Anything less refuses, unless the
+/// operator waived the check by name, which the report records.
+fn transfer_vouched(report: &mut Report, signature: &TransferSignature, allow_unsigned: bool) -> bool {
+    let why = match signature {
+        TransferSignature::Verified { .. } => return true,
+        TransferSignature::NotChecked => "the bundle is signed, but no transfer key is pinned (--transfer-key)",
+        TransferSignature::Unsigned => "the bundle is not signed with a transfer key",
+    };
+    if allow_unsigned {
+        report.set(
+            Check::TransferSignature,
+            StepOutcome::Waived,
+            format!("{why}; waived by --allow-unsigned-bundle: nothing vouches for the bundle's image names and tags"),
+        );
+        true
+    } else {
+        report.set(
+            Check::TransferSignature,
+            StepOutcome::Failed,
+            format!("{why}: only a transfer signature vouches for a bundle's image names and tags; pin the key with --transfer-key, or waive this check with --allow-unsigned-bundle"),
+        );
+        false
+    }
+}
+
 fn record_content(report: &mut Report, content: &CheckedContent) {
     let (outcome, detail) = match &content.transfer_signature {
         TransferSignature::Verified { key } => (StepOutcome::Passed, format!("signed by the pinned transfer key {key}")),
@@ -295,14 +329,15 @@ fn summary(trust: &VerifiedTrustRoot, reference_time: Option<String>, tuf: Optio
     TrustSummary { source: trust.source().to_string(), trusted_root: trust.digest(), reference_time, tuf }
 }
 
-fn establish_trust(choice: TrustChoice, content: &CheckedContent) -> crate::Result<(VerifiedTrustRoot, TrustSummary)> {
+fn establish_trust(choice: TrustChoice, content: &CheckedContent, work_dir: &Path) -> crate::Result<(VerifiedTrustRoot, TrustSummary)> {
     match (choice, &content.manifest.manifest.trust) {
         (TrustChoice::SiteTrustedRoot(root), _) => {
             let s = summary(&root, None, None);
             Ok((root, s))
         }
         (TrustChoice::Tuf { pinned, time, options }, TrustMaterial::Tuf { path, .. }) => {
-            let dir = content.root().join(path);
+            // trust-roots reads by path: give it a private, checked copy.
+            let dir = content.private_dir(path, work_dir)?;
             let (root, tuf) = trust_roots::verify_snapshot_with(&dir, &pinned, time, &options).map_err(trust_error)?;
             let reference = tuf.reference_time_explained.clone();
             let value = serde_json::to_value(&tuf).ok();

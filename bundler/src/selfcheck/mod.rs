@@ -255,6 +255,18 @@ impl<'a> Checker<'a> {
             subject: &evidence.found.subject,
         };
         for layer in &layers {
+            // The verifier's rule, applied before anything is written: a
+            // layer is what its content is, never what its tag says.
+            if let Some(found) = verifier::image::filed_kind_mismatch(ctx.kind, &layer.media_type) {
+                let mismatch = verifier::ContentError::EvidenceKind {
+                    reference: image.to_string(),
+                    manifest: root.digest().clone(),
+                    layer: layer.digest.clone(),
+                    filed: ctx.kind.name(),
+                    found,
+                };
+                return Err(ctx.refused(Some(layer), mismatch.into()));
+            }
             let check = match evidence.found.kind {
                 EvidenceKind::CosignSignature | EvidenceKind::CosignAttestation => self.cosign_layer(&ctx, layer, &mut out).await?,
                 EvidenceKind::SigstoreBundle => self.bundle_layer(&ctx, layer, &mut out).await?,

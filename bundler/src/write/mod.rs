@@ -47,15 +47,15 @@ pub fn stage(
     progress: &dyn Progress,
 ) -> Result<Staged> {
     let root = layout.path().to_path_buf();
-    layout::write_atomic(&root.join("index.json"), &layout::index_json(layout::index_entries(images)))?;
+    let mut manifest_images: Vec<ImageEntry> = images.iter().map(manifest::image_entry).collect();
+    manifest_images.sort_by(|a, b| a.reference.cmp(&b.reference));
+    layout::write_atomic(&root.join(layout::INDEX_PATH), &layout::index_json(layout, &manifest_images)?)?;
     progress.advance(1);
     let blobs = manifest::blob_entries(images, previous);
     if let Some(sbom) = release_sbom {
         sbom.write(&root)?;
     }
     let (files, trust_files) = manifest::listed_files(&root, &blobs, release_sbom.is_some())?;
-    let mut manifest_images: Vec<ImageEntry> = images.iter().map(manifest::image_entry).collect();
-    manifest_images.sort_by(|a, b| a.reference.cmp(&b.reference));
     let manifest = BundleManifest {
         media_type: format::MEDIA_TYPE.to_string(),
         created: created.at(),

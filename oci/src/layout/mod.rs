@@ -46,8 +46,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// The `oci-layout` file's content.
-const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
+/// The `oci-layout` file's content, as this crate writes it.
+pub const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
 /// Largest `index.json` read.
 const MAX_INDEX_SIZE: u64 = 64 * 1024 * 1024;
 /// Where partial blobs are written, inside the layout (same filesystem, so

@@ -239,6 +239,9 @@ fn convert(spec: Spec, name: &str, api_version: &str, ctx: &mut Context<'_>) -> 
         mode,
         authorities,
         require_sbom: false,
+        allow_unsigned_sbom: false,
+        name_binding: None,
+        require_platform_signatures: false,
     })
 }
 

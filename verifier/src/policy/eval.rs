@@ -9,8 +9,9 @@
 //! Verification itself is [`crate::check`]'s; this module only chooses what
 //! to verify with and records what happened.
 
-use super::model::{AuthorityKind, AuthorityRule, Candidate, Mode, Policy, Rule, StaticAction, VerifyRule};
 use super::gate::{Gate, GateFailure, Waiver};
+use super::model::{AuthorityKind, AuthorityRule, Candidate, Mode, NameBinding, Policy, Rule, StaticAction, VerifyRule};
+use crate::evidence::cosign::SimpleSigning;
 use super::predicate::AttestationRule;
 use crate::check::cosign::verify_layer_with_log_entry;
 use crate::check::signature::{Artifact, Requirements, SignatureFacts, SignatureVerifier};
@@ -73,6 +74,11 @@ pub struct RuleResult {
     /// Whether the rule's SBOM requirement was met, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sbom: Option<bool>,
+    /// What met it (a verified SBOM attestation, or the unsigned SBOMs the
+    /// policy accepts, by source: `operator` for `--sbom`), or what was
+    /// found that could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom_evidence: Option<String>,
 }
 
 /// Evidence accepted for an image: the archivable record of who signed or
@@ -191,7 +197,7 @@ impl ImageVerdict {
 }
 
 fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier) -> (RuleResult, Vec<Accepted>, Option<Failure>) {
-    let mut result = RuleResult { rule: rule.name.clone(), mode: rule.mode, passed: false, authorities: Vec::new(), sbom: None };
+    let mut result = RuleResult { rule: rule.name.clone(), mode: rule.mode, passed: false, authorities: Vec::new(), sbom: None, sbom_evidence: None };
     let mut first_failure: Option<Failure> = None;
     let mut all_gated = true;
     let mut accepted = Vec::new();
@@ -211,11 +217,11 @@ fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier
         }
     }
     if rule.require_sbom {
-        let has_sbom = !image.entry.sboms.is_empty();
-        result.sbom = Some(has_sbom);
-        if result.passed && !has_sbom {
+        let (met, evidence) = sbom_requirement(image, rule, verifier);
+        result.sbom = Some(met.is_ok());
+        result.sbom_evidence = Some(evidence);
+        if let (true, Err(reason)) = (result.passed, met) {
             result.passed = false;
-            let reason = format!("policy {:?} requires an SBOM, and the bundle carries none for this image", rule.name);
             first_failure = Some(Failure { check: Some(Check::Policy.name()), rule: None, reason, gate: Some(Gate::MissingSbom) });
         }
     }
@@ -225,6 +231,38 @@ fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier
         failure.gate = None;
     }
     (result, accepted, first_failure)
+}
+
+/// Whether `rule`'s SBOM requirement is met, and by what. An SBOM counts
+/// when a signature binds it to the image: an SBOM attestation on the image
+/// that verifies under one of the rule's authorities. The SBOMs the bundle
+/// merely lists (an operator's `--sbom`, unsigned attachments) count only
+/// where the rule says `allowUnsignedSbom`, and are reported by source.
+fn sbom_requirement(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier) -> (Result<(), String>, String) {
+    let is_sbom = |facts: &Verified<SignatureFacts>| match &facts.statement {
+        Some(s) if crate::evidence::sbom::is_sbom_predicate(&s.predicate_type) => Ok(()),
+        _ => Err("not an SBOM attestation".to_string()),
+    };
+    for authority in &rule.authorities {
+        if let AuthorityKind::Verify(verify) = &authority.kind {
+            if let Ok((item, _)) = find(image, &image.entry.digest, verify, (EvidenceItem::is_attestation, Gate::MissingSbom), "SBOM attestation", |_, f| is_sbom(f), verifier) {
+                return (Ok(()), format!("SBOM attestation {} verified under authority {:?}", item.label(), authority.name));
+            }
+        }
+    }
+    let mut sources: Vec<&str> = image.entry.sboms.iter().map(|s| s.source.name()).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    let listed = if sources.is_empty() { "none".to_string() } else { format!("unsigned SBOM(s) from {}", sources.join(", ")) };
+    if rule.allow_unsigned_sbom && !sources.is_empty() {
+        return (Ok(()), format!("{listed}, accepted unsigned (allowUnsignedSbom)"));
+    }
+    let reason = format!(
+        "policy {:?} requires an SBOM bound to the image by a signature its authorities verify (an SBOM attestation); the bundle carries {listed}{}",
+        rule.name,
+        if sources.is_empty() { "" } else { " (set allowUnsignedSbom: true to accept unsigned SBOMs)" }
+    );
+    (Err(reason), format!("{listed}, not signed"))
 }
 
 fn describe(accepted: &[Accepted]) -> String {
@@ -252,14 +290,53 @@ fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRu
     };
     let mut accepted = Vec::new();
     if verify.evidence.requires_signature() {
-        let (item, facts) = find(image, verify, (EvidenceItem::is_signature, Gate::MissingSignature), "signature", |_| Ok(()), verifier)?;
-        accepted.push(record("signature".into(), item, facts));
+        let named = |item: &EvidenceItem, facts: &Verified<SignatureFacts>| match &rule.name_binding {
+            Some(binding) => check_name(binding, &image.entry.reference, item, facts),
+            None => Ok(()),
+        };
+        if rule.require_platform_signatures && !image.entry.platforms.is_empty() {
+            // Every carried child signed; the index's own signature is then
+            // recorded when present but not needed.
+            for platform in &image.entry.platforms {
+                let (item, facts) = find(image, &platform.digest, verify, (EvidenceItem::is_signature, Gate::MissingSignature), "signature", named, verifier)
+                    .map_err(|f| Failure { reason: format!("platform {} ({}): {}", platform.platform, platform.digest, f.reason), ..f })?;
+                accepted.push(record(format!("signature of platform {}", platform.platform), item, facts));
+            }
+            if let Ok((item, facts)) = find(image, &image.entry.digest, verify, (EvidenceItem::is_signature, Gate::MissingSignature), "signature", named, verifier) {
+                accepted.push(record("signature".into(), item, facts));
+            }
+        } else {
+            let (item, facts) = find(image, &image.entry.digest, verify, (EvidenceItem::is_signature, Gate::MissingSignature), "signature", named, verifier)?;
+            accepted.push(record("signature".into(), item, facts));
+        }
     }
     for attestation in verify.evidence.attestations() {
-        let (item, facts) = find(image, verify, (EvidenceItem::is_attestation, Gate::MissingAttestation), &format!("{} attestation", attestation.name), |f| check_predicate(attestation, f), verifier)?;
+        let (item, facts) = find(image, &image.entry.digest, verify, (EvidenceItem::is_attestation, Gate::MissingAttestation), &format!("{} attestation", attestation.name), |_, f| check_predicate(attestation, f), verifier)?;
         accepted.push(record(format!("attestation {}", attestation.name), item, facts));
     }
     Ok(accepted)
+}
+
+/// The policy's name binding: the verified signature must name the image's
+/// repository (see [`NameBinding`]).
+fn check_name(binding: &NameBinding, reference: &str, item: &EvidenceItem, facts: &Verified<SignatureFacts>) -> Result<(), String> {
+    let expected = binding
+        .expected_repository(reference)
+        .ok_or_else(|| format!("the reference {reference:?} does not parse, so no signature can name it"))?;
+    let signed: Vec<String> = match (&item.form, &facts.statement) {
+        (EvidenceForm::CosignLayer { layer, .. }, _) => {
+            SimpleSigning::parse(&layer.payload).map(|p| vec![p.docker_reference]).unwrap_or_default()
+        }
+        (EvidenceForm::SigstoreBundle(_), Some(statement)) => statement.subject.iter().map(|s| s.name.clone()).collect(),
+        (EvidenceForm::SigstoreBundle(_), None) => Vec::new(),
+    };
+    if signed.iter().any(|name| NameBinding::names(name, &expected)) {
+        return Ok(());
+    }
+    Err(match signed.is_empty() {
+        true => format!("the policy binds names to signatures, and this signature names no repository (the image is carried as {reference}, which must be signed as {expected})"),
+        false => format!("the policy binds names to signatures: signed as {}, but carried as {reference}, which must be signed as {expected}", signed.join(", ")),
+    })
 }
 
 fn check_predicate(rule: &AttestationRule, facts: &Verified<SignatureFacts>) -> Result<(), String> {
@@ -275,13 +352,13 @@ fn check_predicate(rule: &AttestationRule, facts: &Verified<SignatureFacts>) -> 
 /// that verifies under one of the rule's candidates and passes `extra`.
 fn find<'i>(
     image: &'i ImageContent,
+    subject: &Digest,
     verify: &VerifyRule,
     (wanted, missing): (fn(&EvidenceItem) -> bool, Gate),
     what: &str,
-    extra: impl Fn(&Verified<SignatureFacts>) -> Result<(), String>,
+    extra: impl Fn(&EvidenceItem, &Verified<SignatureFacts>) -> Result<(), String>,
     verifier: &SignatureVerifier,
 ) -> Result<(&'i EvidenceItem, Verified<SignatureFacts>), Failure> {
-    let subject = &image.entry.digest;
     let items: Vec<&EvidenceItem> = image.evidence.iter().filter(|i| &i.entry.subject == subject && wanted(i)).collect();
     if items.is_empty() {
         return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("no {what} for {subject} in the bundle"), gate: Some(missing) });
@@ -293,7 +370,7 @@ fn find<'i>(
             let outcome = verify_item(item, subject, candidate, &verify.requirements, verifier)
                 .and_then(|facts| candidate.check_claims(&facts).map(|()| facts));
             match outcome {
-                Ok(facts) => match extra(&facts) {
+                Ok(facts) => match extra(item, &facts) {
                     Ok(()) => return Ok((item, facts)),
                     Err(reason) => {
                         first_error.get_or_insert(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("{}: {reason}", item.label()), gate: None });

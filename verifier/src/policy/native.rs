@@ -77,7 +77,28 @@ struct NativeRule {
     mode: Option<NativeMode>,
     #[serde(default)]
     require_sbom: bool,
+    #[serde(default)]
+    allow_unsigned_sbom: bool,
+    #[serde(default)]
+    name_binding: Option<NativeNameBinding>,
+    #[serde(default)]
+    require_platform_signatures: bool,
     authorities: Vec<NativeAuthority>,
+}
+
+/// `nameBinding: {mirrors: [{from, to}]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeNameBinding {
+    #[serde(default)]
+    mirrors: Vec<NativeMirror>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeMirror {
+    from: String,
+    to: String,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -312,6 +333,13 @@ fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<
         mode,
         authorities,
         require_sbom: rule.require_sbom,
+        allow_unsigned_sbom: rule.allow_unsigned_sbom,
+        name_binding: rule.name_binding.map(|b| {
+            let mut mirrors: Vec<(String, String)> = b.mirrors.into_iter().map(|m| (m.from, m.to)).collect();
+            mirrors.sort_by_key(|m| std::cmp::Reverse(m.0.len()));
+            super::model::NameBinding { mirrors }
+        }),
+        require_platform_signatures: rule.require_platform_signatures,
     })
 }
 
@@ -330,27 +358,59 @@ fn convert_authority(
             (authority.static_action.is_some(), "static"),
         ],
     )?;
-    if let Some(action) = authority.static_action {
-        if authority.require.is_some() {
-            return Err(conflict(format!("{at}.require"), "a static authority checks no evidence"));
-        }
-        if authority.attestations.is_some() {
-            return Err(conflict(format!("{at}.attestations"), "a static authority checks no evidence"));
-        }
-        let action = match action {
-            NativeStatic::Pass => {
-                ctx.warn(Some(rule), Some(name), "static pass: images this rule matches pass it without any evidence");
-                StaticAction::Pass
-            }
-            NativeStatic::Fail => StaticAction::Fail { message: None },
-        };
-        return Ok(AuthorityRule {
-            name: name.to_string(),
-            kind: AuthorityKind::Static(action),
-        });
+    if let Some(action) = &authority.static_action {
+        let action = convert_static(action, &authority, name, at, rule, ctx)?;
+        return Ok(AuthorityRule { name: name.to_string(), kind: AuthorityKind::Static(action) });
     }
     let keyless = authority.keyless.is_some();
-    let signer = if let Some(identities) = authority.keyless {
+    let signer = convert_signer(authority.keyless, authority.key, at, ctx)?;
+    let require = authority.require.unwrap_or_default();
+    let requirements = convert_requirements(&require, keyless, name, at, rule, ctx)?;
+    let evidence = convert_evidence(authority.attestations, require.signature.unwrap_or(true), at)?;
+    Ok(AuthorityRule {
+        name: name.to_string(),
+        kind: AuthorityKind::Verify(VerifyRule {
+            signer,
+            requirements,
+            evidence,
+            signature_sources: Vec::new(),
+            signature_format: None,
+        }),
+    })
+}
+
+/// A static authority: pass or fail without evidence, and nothing to require.
+fn convert_static(
+    action: &NativeStatic,
+    authority: &NativeAuthority,
+    name: &str,
+    at: &str,
+    rule: &str,
+    ctx: &mut Context<'_>,
+) -> DocResult<StaticAction> {
+    if authority.require.is_some() {
+        return Err(conflict(format!("{at}.require"), "a static authority checks no evidence"));
+    }
+    if authority.attestations.is_some() {
+        return Err(conflict(format!("{at}.attestations"), "a static authority checks no evidence"));
+    }
+    Ok(match action {
+        NativeStatic::Pass => {
+            ctx.warn(Some(rule), Some(name), "static pass: images this rule matches pass it without any evidence");
+            StaticAction::Pass
+        }
+        NativeStatic::Fail => StaticAction::Fail { message: None },
+    })
+}
+
+/// Who must have signed: keyless identities or public keys, never neither.
+fn convert_signer(
+    keyless: Option<Vec<NativeIdentity>>,
+    key: Option<Vec<NativeKey>>,
+    at: &str,
+    ctx: &mut Context<'_>,
+) -> DocResult<SignerRule> {
+    if let Some(identities) = keyless {
         if identities.is_empty() {
             return Err(empty(format!("{at}.keyless"), "keyless identities"));
         }
@@ -359,9 +419,9 @@ fn convert_authority(
             .enumerate()
             .map(|(i, id)| convert_identity(id, &format!("{at}.keyless[{i}]")))
             .collect::<DocResult<Vec<_>>>()?;
-        SignerRule::Keyless(identities)
+        Ok(SignerRule::Keyless(identities))
     } else {
-        let keys = authority.key.unwrap_or_default();
+        let keys = key.unwrap_or_default();
         if keys.is_empty() {
             return Err(empty(format!("{at}.key"), "keys"));
         }
@@ -378,9 +438,19 @@ fn convert_authority(
                 }
             })
             .collect::<DocResult<Vec<_>>>()?;
-        SignerRule::Key(keys)
-    };
-    let require = authority.require.unwrap_or_default();
+        Ok(SignerRule::Key(keys))
+    }
+}
+
+/// What the signature's verification must include; each waiver is warned.
+fn convert_requirements(
+    require: &NativeRequire,
+    keyless: bool,
+    name: &str,
+    at: &str,
+    rule: &str,
+    ctx: &mut Context<'_>,
+) -> DocResult<Requirements> {
     let mut requirements = Requirements::default();
     if require.transparency_log == Some(false) {
         ctx.warn(
@@ -406,7 +476,13 @@ fn convert_authority(
         }
         _ => {}
     }
-    let attestations = match authority.attestations {
+    Ok(requirements)
+}
+
+/// The evidence an authority needs: its signature, its attestations, or
+/// both, and never nothing.
+fn convert_evidence(attestations: Option<Vec<NativeAttestation>>, signature: bool, at: &str) -> DocResult<Evidence> {
+    let converted = match attestations {
         None => Vec::new(),
         Some(list) if list.is_empty() => return Err(empty(format!("{at}.attestations"), "attestations")),
         Some(list) => list
@@ -418,29 +494,19 @@ fn convert_authority(
             })
             .collect::<DocResult<Vec<_>>>()?,
     };
-    unique(attestations.iter().map(|a| a.name.as_str()), "attestation", |i| {
+    unique(converted.iter().map(|a| a.name.as_str()), "attestation", |i| {
         format!("{at}.attestations[{i}].name")
     })?;
-    let evidence = match (require.signature.unwrap_or(true), attestations.is_empty()) {
+    Ok(match (signature, converted.is_empty()) {
         (true, true) => Evidence::Signature,
-        (true, false) => Evidence::SignatureAndAttestations(attestations),
-        (false, false) => Evidence::Attestations(attestations),
+        (true, false) => Evidence::SignatureAndAttestations(converted),
+        (false, false) => Evidence::Attestations(converted),
         (false, true) => {
             return Err(conflict(
                 format!("{at}.require.signature"),
                 "`signature: false` needs attestations, or the authority would check nothing",
             ))
         }
-    };
-    Ok(AuthorityRule {
-        name: name.to_string(),
-        kind: AuthorityKind::Verify(VerifyRule {
-            signer,
-            requirements,
-            evidence,
-            signature_sources: Vec::new(),
-            signature_format: None,
-        }),
     })
 }
 
