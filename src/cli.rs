@@ -63,6 +63,10 @@ pub enum Command {
     #[command(subcommand)]
     Bundle(BundleCommand),
 
+    /// The site's audit log of verify/load decisions.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+
     /// The site's signing keys (cosign's formats).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -135,8 +139,21 @@ pub enum CompressArg {
 #[derive(Debug, Args)]
 pub struct BundleCreateArgs {
     /// Images to bundle: a tag, a digest, or both (registry/repo:tag@sha256:...).
-    #[arg(value_name = "REF", required_unless_present = "images", conflicts_with = "images")]
+    #[arg(value_name = "REF", required_unless_present_any = ["images", "images_from_sbom"], conflicts_with = "images")]
     pub refs: Vec<String>,
+
+    /// Also bundle every image this release SBOM names (SPDX 2.x tag-value
+    /// or JSON, CycloneDX JSON; see `airlock sbom images`). An image the
+    /// SBOM pins must resolve to that digest (and its tag, when the SBOM
+    /// gives one, must still point there), or it is refused by name. The
+    /// bundle carries the SBOM as airlock/images-from-sbom.
+    #[arg(long, value_name = "FILE")]
+    pub images_from_sbom: Option<PathBuf>,
+
+    /// Refuse references that name only a tag: every image must be given
+    /// by digest (registry/repo[:tag]@sha256:...).
+    #[arg(long)]
+    pub require_digest: bool,
 
     /// A file listing the images, one reference per line (blank lines and
     /// lines starting with # are ignored).
@@ -205,9 +222,13 @@ pub struct BundleCreateArgs {
     #[command(flatten)]
     pub registry: RegistryArgs,
 
-    /// Fetches in flight at once (default: the number of CPUs).
+    /// Requests in flight at once: fetches, and Rekor entries in the
+    /// self-check (default: 8).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -281,6 +302,9 @@ pub struct TrustFetchArgs {
     /// The snapshot directory to create (must be absent or empty).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -391,9 +415,29 @@ pub struct VerifyFlags {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// Emergency: admit images that fail only policy gates (no rule
+    /// matches, registry not allowed, missing signature/attestation/SBOM,
+    /// vulnerabilities), as far as the policy's spec.breakGlass allows.
+    /// Integrity and cryptographic failures are never waived. REASON, the
+    /// operator, the time and each image's waived gates go into the report
+    /// and the audit log; loaded images are re-signed with annotations
+    /// saying so.
+    #[arg(long, value_name = "REASON")]
+    pub break_glass: Option<String>,
+
+    /// Who breaks glass (default: $AIRLOCK_OPERATOR, else $USER).
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+
     /// Require the bundle manifest to be signed by this transfer key (PEM).
     #[arg(long, value_name = "PUB.pem")]
     pub transfer_key: Option<PathBuf>,
+
+    /// Accept a bundle that no pinned transfer key vouches for. Its image
+    /// names and tags are then vouched for by nothing; the report records
+    /// the transfer-signature check as waived.
+    #[arg(long)]
+    pub allow_unsigned_bundle: bool,
 
     /// The pinned TUF root the bundle's trust snapshot must descend from
     /// (default: the Sigstore public-good root embedded in airlock).
@@ -428,10 +472,22 @@ pub struct VerifyFlags {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+
     /// airlock's private work directory for reading archives (default: a
     /// fresh temporary directory, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
+}
+
+/// How long commands show progress on stderr.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ProgressArgs {
+    /// No progress on stderr: no bars, no phase lines (errors and refusals
+    /// are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -466,6 +522,22 @@ pub enum SbomCommand {
     List(SbomArgs),
     /// Which images contain package NAME (at VERSION)?
     Query(SbomQueryArgs),
+    /// The image references a release SBOM names (SPDX 2.x tag-value or
+    /// JSON, CycloneDX JSON), one per line, digest-pinned where the SBOM
+    /// gives a digest. Exit 1 when the SBOM is refused (a truncated or
+    /// disagreeing digest, an image with no registry), naming the package.
+    Images(SbomImagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SbomImagesArgs {
+    /// The SBOM file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 #[derive(Debug, Args)]
@@ -496,6 +568,27 @@ pub struct SbomQueryArgs {
     /// A package name, a purl prefix (pkg:…), optionally @VERSION.
     #[arg(value_name = "NAME[@VERSION]")]
     pub package: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of STATE/audit.jsonl against STATE/audit.head.
+    ///
+    /// Exit 0 when every entry chains to the one before and the head names
+    /// the last; 1 when an entry was edited, deleted or the log truncated
+    /// (named by line number); 2 if the log could not be read.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The site's state directory (as given to verify/load --state).
+    #[arg(value_name = "STATE")]
+    pub state: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 #[derive(Debug, Subcommand)]
@@ -647,6 +740,17 @@ pub struct PolicyExportArgs {
     /// metadata.name of the policies.
     #[arg(long, value_name = "NAME", default_value = "airlock-mirror")]
     pub name: String,
+
+    /// Refuse images `load` re-signed after break-glass (their site
+    /// signature says dev.airlock.break-glass: "true"). Kyverno only:
+    /// policy-controller cannot read signature annotations.
+    #[arg(long, conflicts_with = "break_glass_namespaces")]
+    pub refuse_break_glass: bool,
+
+    /// Admit break-glass images only in this namespace (repeatable);
+    /// elsewhere they are refused. Kyverno only.
+    #[arg(long = "break-glass-namespace", value_name = "NAMESPACE")]
+    pub break_glass_namespaces: Vec<String>,
 }
 
 #[derive(Debug, Args)]

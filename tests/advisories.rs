@@ -373,20 +373,37 @@ fn dropwizard_ids() -> BTreeSet<String> {
 /// SOURCES.md 13.3's gate "block on a CRITICAL that has a fix".
 const DROPWIZARD_DENIED: [&str; 4] = ["GHSA-45hx-wfhj-473x", "GHSA-gjmw-vf9h-g25v", "GHSA-h376-j262-vhq6", "GHSA-hwj3-m3p6-hj38"];
 
-/// A bundle of two unsigned images from a registry on 127.0.0.1, each with
-/// a real SBOM (dropwizard: four fixable criticals; quarkus: three
-/// moderates), carrying `advisories` when given.
+/// A bundle of two images (no image signatures) from a registry on
+/// 127.0.0.1, each with a real SBOM (dropwizard: four fixable criticals;
+/// quarkus: three moderates), carrying `advisories` when given, signed
+/// with a transfer key the site pins (`transfer_key()`).
 struct GateBed {
     registry: testbed::Registry,
     dir: tempfile::TempDir,
 }
+
+/// The transfer key's password, as `COSIGN_PASSWORD`.
+const KEY_PASSWORD: &str = "advisories-test";
 
 impl GateBed {
     fn start() -> Self {
         let bed = Self { registry: testbed::Registry::start(), dir: tempfile::tempdir().unwrap() };
         bed.registry.push_image("test/dropwizard:v1", "dropwizard");
         bed.registry.push_image("test/quarkus:v1", "quarkus");
+        let prefix = bed.dir.path().join("transfer");
+        let out = Command::new(AIRLOCK).args(["key", "generate", "--output-key-prefix", s(&prefix)]).env("COSIGN_PASSWORD", KEY_PASSWORD).output().unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
         bed
+    }
+
+    /// `--transfer-key` and the public key the bundles are signed for.
+    fn transfer_key(&self) -> [String; 2] {
+        ["--transfer-key".into(), self.dir.path().join("transfer.pub").display().to_string()]
+    }
+
+    /// airlock with `args`, the site pinning the transfer key.
+    fn airlock(&self, args: &[&str]) -> Output {
+        Command::new(AIRLOCK).args(args).args(self.transfer_key()).env("DOCKER_CONFIG", self.dir.path()).output().unwrap()
     }
 
     fn reference(&self, repo: &str) -> String {
@@ -399,11 +416,12 @@ impl GateBed {
         let dropwizard = format!("{}={}", s(&realdata("sbom/cyclonedx-bom-examples/dropwizard-1.3.15.bom.1.2.json")), self.reference("dropwizard"));
         let quarkus = format!("{}={}", s(&realdata("sbom/guac/quarkus-deps-cyclonedx.json")), self.reference("quarkus"));
         let (d, q, host) = (self.reference("dropwizard"), self.reference("quarkus"), self.registry.host());
-        let mut args = vec!["bundle", "create", &d, &q, "--insecure-registry", &host, "--trusted-root", s(&root), "--sbom", &dropwizard, "--sbom", &quarkus, "--out", s(&out), "--output", "json"];
+        let key = self.dir.path().join("transfer.key");
+        let mut args = vec!["bundle", "create", &d, &q, "--insecure-registry", &host, "--trusted-root", s(&root), "--sbom", &dropwizard, "--sbom", &quarkus, "--sign-key", s(&key), "--out", s(&out), "--output", "json"];
         if let Some(dir) = advisories {
             args.extend(["--advisories", s(dir)]);
         }
-        let run = Command::new(AIRLOCK).args(&args).env("DOCKER_CONFIG", self.dir.path()).output().unwrap();
+        let run = Command::new(AIRLOCK).args(&args).env("DOCKER_CONFIG", self.dir.path()).env("COSIGN_PASSWORD", KEY_PASSWORD).output().unwrap();
         assert_eq!(code(&run), 0, "{}", stderr(&run));
         let report = json_of(&run);
         if advisories.is_some() {
@@ -428,7 +446,7 @@ impl GateBed {
 
     fn verify(&self, bundle: &Path, policy: &Path) -> (i32, Value, String) {
         let root = site_root();
-        let out = airlock(&["verify", s(bundle), "--policy", s(policy), "--trusted-root", s(&root), "--output", "json"]);
+        let out = self.airlock(&["verify", s(bundle), "--policy", s(policy), "--trusted-root", s(&root), "--output", "json"]);
         (code(&out), json_of(&out), stderr(&out))
     }
 }
@@ -502,17 +520,27 @@ fn a_bundle_carries_advisories_and_the_gate_refuses_fixable_criticals() {
     assert_eq!(dropwizard["vulnerabilities"]["gated"], json!(["GHSA-hwj3-m3p6-hj38"]));
     assert!(dropwizard["failure"]["reason"].as_str().unwrap().contains("allow entry expired 2020-01-01"), "{dropwizard}");
 
+    // Break-glass may waive the gate (a policy decision, not integrity): the
+    // image passes, the waiver names the vulnerabilities gate.
+    let state = bed.dir.path().join("state");
+    let out = bed.airlock(&["verify", s(&bundle), "--policy", s(&policy), "--trusted-root", s(&site_root()), "--state", s(&state), "--break-glass", "outage", "--operator", "alice", "--output", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let glass = json_of(&out);
+    let waiver = &image(&glass, "dropwizard")["breakGlass"];
+    assert_eq!((&waiver["operator"], &waiver["waived"][0]["gate"]), (&json!("alice"), &json!("vulnerabilities")), "{waiver}");
+
     // `scan BUNDLE`: without a policy the bundle's digests are checked and
     // every SBOM scanned; with one, the gate's decisions are in the findings.
-    let out = airlock(&["scan", s(&bundle), "--output", "json"]);
+    let out = bed.airlock(&["scan", s(&bundle), "--output", "json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let scan = json_of(&out);
     assert_eq!((&scan["mediaType"], &scan["bundle"]["verified"]), (&json!("application/vnd.airlock.scan.bundle.report.v1+json"), &json!("content")));
+    assert_eq!(scan["bundle"]["transferSignature"]["status"], "verified");
     assert_eq!(first_ids(image(&scan, "dropwizard")), dropwizard_ids());
     assert!(image(&scan, "dropwizard")["findings"][0].get("gate").is_none());
     assert_eq!(first_ids(image(&scan, "quarkus")).len(), 3);
     let root = site_root();
-    let out = airlock(&["scan", s(&bundle), "--policy", s(&policy), "--trusted-root", s(&root)]);
+    let out = bed.airlock(&["scan", s(&bundle), "--policy", s(&policy), "--trusted-root", s(&root)]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("[REFUSED]") && text.contains("DENIED") && text.contains("GHSA-h376-j262-vhq6"), "{text}");
@@ -527,7 +555,7 @@ fn a_bundle_carries_advisories_and_the_gate_refuses_fixable_criticals() {
     assert_eq!(code_, 1);
     assert_eq!(step(&report, "content")["outcome"], "failed");
     assert!(step(&report, "content")["detail"].as_str().unwrap().contains("airlock/advisories/index.json"), "{report}");
-    let out = airlock(&["scan", s(&tampered)]);
+    let out = bed.airlock(&["scan", s(&tampered)]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
 }
 
@@ -561,7 +589,7 @@ fn load_refuses_an_image_the_gate_denies_and_pushes_nothing() {
     let load = |extra: &[&str]| {
         let mut args = vec!["load", s(&bundle), "--to", &to, "--insecure-registry", &host, "--policy", s(&policy), "--trusted-root", s(&root), "--output", "json"];
         args.extend(extra);
-        Command::new(AIRLOCK).args(&args).env("DOCKER_CONFIG", bed.dir.path()).output().unwrap()
+        bed.airlock(&args)
     };
 
     // Refused: exit 1, nothing pushed, the report naming the four advisories.
@@ -577,9 +605,11 @@ fn load_refuses_an_image_the_gate_denies_and_pushes_nothing() {
     }
     assert_eq!(storage(&target), before, "a refused load changed the registry");
 
-    // --partial: quarkus (three moderates, none gated) is loaded, dropwizard is not.
+    // --partial: quarkus (three moderates, none gated) is loaded, dropwizard
+    // is not; exit 3, dropwizard left out with the gate's reason.
     let out = load(&["--partial"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("left out") && stderr(&out).contains("GHSA-hwj3-m3p6-hj38"), "{}", stderr(&out));
     let loaded: Vec<String> = json_of(&out)["report"]["images"].as_array().unwrap().iter().map(|i| i["source"].as_str().unwrap().to_string()).collect();
     assert_eq!(loaded, [bed.reference("quarkus")]);
 }
@@ -599,7 +629,7 @@ fn a_vulnerability_gate_without_carried_advisories_fails_closed() {
     assert_eq!(code_, 0, "{err}");
     assert_eq!(step(&report, "advisories")["outcome"], "skipped");
     // `scan BUNDLE` has nothing to scan against: an error, never a clean result.
-    let out = airlock(&["scan", s(&bundle)]);
+    let out = bed.airlock(&["scan", s(&bundle)]);
     assert_eq!(code(&out), 1);
     assert!(stderr(&out).contains("carries no advisories"), "{}", stderr(&out));
     // Keys are spelled as the issue spells them; a misspelling is refused with its path.

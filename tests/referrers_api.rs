@@ -97,7 +97,8 @@ fn referrers_are_collected_through_the_api_and_loaded_so_the_api_lists_them() {
         .arg("--trusted-root")
         .arg(&root)
         .arg("--mapping")
-        .arg(&mapping));
+        .arg(&mapping)
+        .arg(common::ALLOW_UNSIGNED));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let mapped = std::fs::read_to_string(&mapping).unwrap();
     let line = mapped.lines().find(|l| l.starts_with(&format!("{src}/test/app:v1 "))).unwrap();

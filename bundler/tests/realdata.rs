@@ -77,20 +77,37 @@ fn push_manifest(env: &Env, repo: &str, bytes: &[u8], have: &BTreeMap<Digest, Ve
 }
 
 /// A bundle manifest listing `blobs`, as if the site had imported them.
+/// (A complete bundle's manifest: it names an image and the layout's files,
+/// as every bundle does; `--since` reads only its blobs.)
 fn previous_bundle(env: &Env, blobs: &[(Digest, u64)]) -> PathBuf {
-    let mut entries: Vec<format::BlobEntry> =
-        blobs.iter().map(|(digest, size)| format::BlobEntry { digest: digest.clone(), size: *size, carried: true }).collect();
+    let image = Digest::sha256_of(b"the previous bundle's image");
+    let mut entries: Vec<format::BlobEntry> = blobs
+        .iter()
+        .chain([(image.clone(), 2)].iter())
+        .map(|(digest, size)| format::BlobEntry { digest: digest.clone(), size: *size, carried: true })
+        .collect();
     entries.sort_by(|a, b| a.digest.cmp(&b.digest));
     entries.dedup();
+    let files = ["airlock/trust/trusted_root.json", "index.json", "oci-layout"]
+        .map(|path| format::FileEntry { path: path.into(), sha256: Digest::sha256_of(path.as_bytes()), size: 2 })
+        .to_vec();
     let manifest = BundleManifest {
         media_type: format::MEDIA_TYPE.into(),
         created: "2026-11-01T00:00:00Z".parse().unwrap(),
         tool: format::Tool { name: "airlock".into(), version: "0.1.0".into() },
         extends: None,
         trust: format::TrustMaterial::TrustedRoot { path: "airlock/trust/trusted_root.json".into() },
-        images: Vec::new(),
+        images: vec![format::ImageEntry {
+            reference: "registry.example/previous:v1".into(),
+            digest: image,
+            media_type: oci::manifest::media_type::OCI_MANIFEST.into(),
+            platforms: Vec::new(),
+            dropped_platforms: Vec::new(),
+            evidence: Vec::new(),
+            sboms: Vec::new(),
+        }],
         blobs: entries,
-        files: Vec::new(),
+        files,
         advisories: None,
     };
     let path = env.path("previous-manifest.json");

@@ -116,6 +116,9 @@ struct BundleSummary {
     /// `policy` (verified as `verify` does) or `content` (transfer
     /// signature and digests only).
     verified: &'static str,
+    /// What the transfer-signature check found: without `--policy` an
+    /// unsigned bundle is still scanned, and this says so.
+    transfer_signature: verifier::bundle::content::TransferSignature,
 }
 
 #[derive(serde::Serialize)]
@@ -170,6 +173,7 @@ impl<'a> ScanOutput<'a> {
                 input: bundle.display().to_string(),
                 id: content.manifest.id.clone(),
                 verified: if verdicts.is_some() { "policy" } else { "content" },
+                transfer_signature: content.transfer_signature.clone(),
             },
             advisories: &carried.summary,
             summary,

@@ -9,6 +9,7 @@ use crate::bundle::content::CheckedContent;
 use crate::bundle::manifest::ImageEntry;
 use crate::evidence::sbom::{Sbom, MAX_SBOM_BYTES};
 use crate::policy::eval::Failure;
+use crate::policy::gate::Gate;
 use crate::policy::vulnerabilities::{Decision, VulnerabilityPolicy};
 use crate::{Check, Error, Result};
 use advisories::{Database, Finding, PackageRef, Snapshot};
@@ -123,7 +124,7 @@ impl ImageVulnerabilities {
         } else {
             return None;
         };
-        Some(Failure { check: Some(Check::Vulnerabilities.name()), rule: None, reason })
+        Some(Failure { check: Some(Check::Vulnerabilities.name()), rule: None, reason, gate: Some(Gate::Vulnerabilities) })
     }
 }
 

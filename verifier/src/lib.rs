@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod advisories;
+pub mod audit;
 pub mod bundle;
 pub mod check;
 mod error;
@@ -44,5 +45,5 @@ pub mod store;
 pub mod verify;
 mod verified;
 
-pub use error::{Check, Error, ErrorKind, Result};
+pub use error::{Check, ContentError, Error, ErrorKind, Result};
 pub use verified::Verified;

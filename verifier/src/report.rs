@@ -21,8 +21,11 @@ pub enum StepOutcome {
     Passed,
     /// It ran and refused.
     Failed,
-    /// It did not apply (e.g. no transfer key pinned).
+    /// It did not apply.
     Skipped,
+    /// It would have refused, and the operator waived it by name (e.g. an
+    /// unsigned bundle with `--allow-unsigned-bundle`).
+    Waived,
     /// An earlier step failed, so it did not run.
     NotReached,
 }
@@ -56,6 +59,10 @@ pub struct BundleSummary {
     pub content: Option<ContentStats>,
     /// The incremental chain, once checked.
     pub chain: Option<ChainFacts>,
+    /// sha256 of the release SBOM that named the images
+    /// (`airlock/images-from-sbom`), when the bundle carries one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_from_sbom: Option<Digest>,
 }
 
 /// The policy applied.
@@ -124,6 +131,10 @@ pub struct Report {
     pub steps: Vec<Step>,
     /// Every image, with each rule's outcome and the first reason it failed.
     pub images: Vec<ImageVerdict>,
+    /// `--break-glass`: the operator's request (reason, operator, time);
+    /// each image it admitted carries its own record of the gates waived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<crate::policy::BreakGlass>,
 }
 
 /// The steps, in the order `airlock verify` runs them.
@@ -149,6 +160,7 @@ impl Report {
             policy: None,
             trust: None,
             advisories: None,
+            break_glass: None,
             steps: STEP_ORDER
                 .iter()
                 .map(|c| Step { check: c.name(), outcome: StepOutcome::NotReached, detail: String::new() })
@@ -184,6 +196,9 @@ impl Report {
         if let Some(policy) = &self.policy {
             let _ = writeln!(out, "  policy:  {} ({})", policy.description, policy.sha256);
         }
+        if let Some(request) = &self.break_glass {
+            let _ = writeln!(out, "  BREAK-GLASS by {} at {}: {}", request.operator(), request.at(), request.reason());
+        }
         if let Some(trust) = &self.trust {
             let _ = writeln!(out, "  trust:   {}", trust.source);
             if let Some(time) = &trust.reference_time {
@@ -198,13 +213,21 @@ impl Report {
                 StepOutcome::Passed => "ok  ",
                 StepOutcome::Failed => "FAIL",
                 StepOutcome::Skipped => "skip",
+                StepOutcome::Waived => "WAIVED",
                 StepOutcome::NotReached => "  - ",
             };
             let _ = writeln!(out, "  [{mark}] {:<20} {}", step.check, step.detail);
         }
         for image in &self.images {
-            let mark = if image.outcome == Outcome::Passed { "ok  " } else { "FAIL" };
+            let mark = match (image.outcome, &image.break_glass) {
+                (Outcome::Passed, Some(_)) => "BG  ",
+                (Outcome::Passed, None) => "ok  ",
+                (Outcome::Failed, _) => "FAIL",
+            };
             let _ = writeln!(out, "  [{mark}] {} @ {}", image.reference, image.digest);
+            if let Some(waiver) = &image.break_glass {
+                let _ = writeln!(out, "           admitted by break-glass, waiving: {}", waiver.gate_names());
+            }
             for accepted in &image.accepted {
                 let _ = writeln!(out, "           {} by {}: {}", accepted.role, signer(&accepted.facts), accepted.evidence);
             }

@@ -103,6 +103,8 @@ impl Env {
             created: Created::Pinned(CREATED.parse().unwrap()),
             sboms: Vec::new(),
             advisories: None,
+            images_from_sbom: None,
+            require_digest: false,
         }
     }
 

@@ -208,22 +208,29 @@ fn spdx_json(value: serde_json::Value) -> Result<Sbom> {
     Ok(Sbom { kind: SbomKind { format: SbomFormat::SpdxJson, spec_version: doc.spdx_version }, packages })
 }
 
-fn spdx_tag_value(text: &str) -> Result<Sbom> {
-    let mut version = None;
-    let mut packages: Vec<Package> = Vec::new();
+/// The `(tag, value)` pairs of an SPDX tag-value document, values
+/// trimmed; multi-line values (between `<text>` and `</text>`) are skipped.
+pub(crate) fn tag_value_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
     let mut in_text = false;
-    for line in text.lines() {
-        // Multi-line values live between <text> and </text>; skip them.
+    text.lines().filter_map(move |line| {
         if in_text {
             in_text = !line.contains("</text>");
-            continue;
+            return None;
         }
-        let Some((tag, value)) = line.split_once(':') else { continue };
+        let (tag, value) = line.split_once(':')?;
         let value = value.trim();
         if value.starts_with("<text>") && !value.contains("</text>") {
             in_text = true;
         }
-        match tag.trim() {
+        Some((tag.trim(), value))
+    })
+}
+
+fn spdx_tag_value(text: &str) -> Result<Sbom> {
+    let mut version = None;
+    let mut packages: Vec<Package> = Vec::new();
+    for (tag, value) in tag_value_pairs(text) {
+        match tag {
             "SPDXVersion" => version = Some(value.to_string()),
             "PackageName" => packages.push(Package { name: value.to_string(), version: None, purl: None }),
             "PackageVersion" => {

@@ -24,12 +24,14 @@ pub mod glob;
 pub mod model;
 pub mod native;
 pub mod predicate;
+pub mod registries;
 pub mod vulnerabilities;
 
 pub use error::{Location, PolicyError, PolicyErrorKind};
-pub use gate::Gate;
+pub use gate::{BreakGlass, BreakGlassError, BreakGlassPolicy, Gate, GateFailure, Waiver};
 pub use vulnerabilities::VulnerabilityPolicy;
 pub use glob::{ImageGlob, InvalidReference};
+pub use registries::RegistryPattern;
 pub use model::{
     AuthorityKind, AuthorityRule, Candidate, Evidence, IdentityRule, IncludedFile, Mode, Policy, PolicySource,
     PolicyWarning, Rule, RuleFormat, SignatureFormat, SignerRule, StaticAction, UnmatchedAction, VerifyRule,
@@ -84,6 +86,11 @@ impl Policy {
 pub(crate) struct DocumentOutput {
     pub(crate) rules: Vec<Rule>,
     pub(crate) unmatched: Option<UnmatchedAction>,
+    /// `spec.allowedRegistries`, when this document sets it.
+    pub(crate) allowed_registries: Option<Vec<RegistryPattern>>,
+    /// `spec.breakGlass`, when this document sets it.
+    pub(crate) break_glass: Option<BreakGlassPolicy>,
+    /// `spec.vulnerabilities`, when this document sets it.
     pub(crate) vulnerabilities: Option<VulnerabilityPolicy>,
 }
 
@@ -160,7 +167,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         .map_err(|e| fail(Location::default(), PolicyErrorKind::Syntax(format!("not UTF-8: {e}")), None))?;
     let mut rules: Vec<Rule> = Vec::new();
     let mut unmatched: Option<(UnmatchedAction, usize)> = None;
-    let mut vulnerabilities: Option<(VulnerabilityPolicy, usize)> = None;
+    let mut site = SiteSettings::default();
     let mut included = Vec::new();
     let mut warnings = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
@@ -190,7 +197,8 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
             included: Vec::new(),
             warnings: Vec::new(),
         };
-        let output = dispatch(value, &mut ctx).map_err(at_document)?;
+        let mut output = dispatch(value, &mut ctx).map_err(at_document)?;
+        site.take(&mut output, number).map_err(at_document)?;
         included.append(&mut ctx.included);
         warnings.append(&mut ctx.warnings);
         if let Some(action) = output.unmatched {
@@ -203,9 +211,6 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
                 }
             }
             unmatched = Some((action, number));
-        }
-        if let Some(gate) = output.vulnerabilities {
-            one_gate(&mut vulnerabilities, gate, number).map_err(at_document)?;
         }
         for rule in output.rules {
             if let Some(earlier) = rules.iter().find(|r| r.name == rule.name) {
@@ -237,20 +242,36 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         },
         rules,
         unmatched: unmatched.map(|(a, _)| a).unwrap_or_default(),
+        allowed_registries: site.allowed_registries.map(|(p, _)| p),
+        break_glass: site.break_glass.map(|(b, _)| b).unwrap_or_default(),
         warnings,
-        vulnerabilities: vulnerabilities.map(|(v, _)| v),
+        vulnerabilities: site.vulnerabilities.map(|(v, _)| v),
     })
 }
 
-/// A policy has one vulnerability gate, whichever document sets it.
-fn one_gate(slot: &mut Option<(VulnerabilityPolicy, usize)>, gate: VulnerabilityPolicy, document: usize) -> DocResult<()> {
-    if let Some((_, at)) = slot {
-        return Err(conflict(
-            "spec.vulnerabilities",
-            format!("document {at} already sets spec.vulnerabilities; a policy has one vulnerability gate"),
-        ));
+/// Settings for the whole site, which one document may set.
+#[derive(Default)]
+struct SiteSettings {
+    allowed_registries: Option<(Vec<RegistryPattern>, usize)>,
+    break_glass: Option<(BreakGlassPolicy, usize)>,
+    vulnerabilities: Option<(VulnerabilityPolicy, usize)>,
+}
+
+impl SiteSettings {
+    fn take(&mut self, output: &mut DocumentOutput, document: usize) -> DocResult<()> {
+        once(&mut self.allowed_registries, output.allowed_registries.take(), "spec.allowedRegistries", document)?;
+        once(&mut self.break_glass, output.break_glass.take(), "spec.breakGlass", document)?;
+        once(&mut self.vulnerabilities, output.vulnerabilities.take(), "spec.vulnerabilities", document)
     }
-    *slot = Some((gate, document));
+}
+
+/// Keep `value` in `slot` with its document, refusing a second document that sets `key`.
+fn once<T>(slot: &mut Option<(T, usize)>, value: Option<T>, key: &str, document: usize) -> DocResult<()> {
+    let Some(value) = value else { return Ok(()) };
+    if let Some((_, at)) = slot {
+        return Err(conflict(key, format!("document {at} already sets {key}; set it once")));
+    }
+    *slot = Some((value, document));
     Ok(())
 }
 
