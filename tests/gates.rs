@@ -44,6 +44,7 @@ fn verify(bundle: &Path, policy: &Path, extra: &[&str]) -> (Run, Value) {
     let run = Run::from_output(
         airlock()
             .arg("verify")
+            .arg(common::ALLOW_UNSIGNED)
             .arg(bundle)
             .arg("--policy")
             .arg(policy)
@@ -107,7 +108,7 @@ fn bad_allowed_registries_and_break_glass_keys_are_refused_with_their_path() {
         (format!("  breakGlass: {{allowed: false, gates: [missingSignature]}}\n{SIGNED_RULES}"), "breakGlass"),
     ] {
         let path = policy(dir.path(), "bad.yaml", &spec);
-        let run = Run::from_output(airlock().arg("verify").arg(&bundle).arg("--policy").arg(&path).output().unwrap());
+        let run = Run::from_output(airlock().arg("verify").arg(common::ALLOW_UNSIGNED).arg(&bundle).arg("--policy").arg(&path).output().unwrap());
         assert_eq!(run.code, 2, "{spec}: {}", run.stderr);
         assert!(run.stderr.contains(words), "{spec}: {}", run.stderr);
     }
@@ -124,7 +125,7 @@ fn break_glass_admits_policy_gate_failures_and_records_who_why_when() {
 
     // No operator: break-glass cannot run.
     let run = Run::from_output(
-        airlock().arg("verify").arg(&bundle).arg("--policy").arg(&signed).arg("--trusted-root").arg(site_trusted_root())
+        airlock().arg("verify").arg(common::ALLOW_UNSIGNED).arg(&bundle).arg("--policy").arg(&signed).arg("--trusted-root").arg(site_trusted_root())
             .arg("--state").arg(state_of(&bundle))
             .args(["--break-glass", "outage"]).env_remove("AIRLOCK_OPERATOR").env_remove("USER").output().unwrap(),
     );
@@ -146,7 +147,7 @@ fn break_glass_admits_policy_gate_failures_and_records_who_why_when() {
     }
     // The operator from the environment, and the text report.
     let text = Run::from_output(
-        airlock().arg("verify").arg(&bundle).arg("--policy").arg(&signed).arg("--trusted-root").arg(site_trusted_root())
+        airlock().arg("verify").arg(common::ALLOW_UNSIGNED).arg(&bundle).arg("--policy").arg(&signed).arg("--trusted-root").arg(site_trusted_root())
             .arg("--state").arg(state_of(&bundle))
             .args(["--break-glass", "outage"]).env("AIRLOCK_OPERATOR", "bob").output().unwrap(),
     );
@@ -156,7 +157,7 @@ fn break_glass_admits_policy_gate_failures_and_records_who_why_when() {
 
     // Without a state directory there is no audit log: refused.
     let run = Run::from_output(
-        airlock().arg("verify").arg(&bundle).arg("--policy").arg(&signed).arg("--trusted-root").arg(site_trusted_root())
+        airlock().arg("verify").arg(common::ALLOW_UNSIGNED).arg(&bundle).arg("--policy").arg(&signed).arg("--trusted-root").arg(site_trusted_root())
             .args(["--break-glass", "outage", "--operator", "alice"]).output().unwrap(),
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -250,7 +251,7 @@ fn images_loaded_by_break_glass_are_resigned_saying_so_and_why() {
     let host = registry.host();
     let state = dir.path().join("state");
     let run = Run::from_output(
-        airlock().arg("load").arg(&bundle).args(["--to", &format!("{host}/mirror"), "--insecure-registry", &host])
+        airlock().arg("load").arg(common::ALLOW_UNSIGNED).arg(&bundle).args(["--to", &format!("{host}/mirror"), "--insecure-registry", &host])
             .arg("--policy").arg(&policy).arg("--trusted-root").arg(site_trusted_root())
             .arg("--resign-key").arg(&key).arg("--state").arg(&state)
             .args(["--break-glass", "INC-9: hotfix", "--operator", "carol", "--output", "json"])

@@ -63,7 +63,7 @@ fn bundles_exactly_the_sbom_images_with_explicit_refs_and_carries_the_sbom() {
     std::fs::write(&policy, "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: all\n      images: ['**']\n      authorities:\n        - static: pass\n").unwrap();
     let verify = || {
         Run::from_output(
-            common::airlock().arg("verify").arg(&out).arg("--policy").arg(&policy).arg("--trusted-root")
+            common::airlock().arg("verify").arg(common::ALLOW_UNSIGNED).arg(&out).arg("--policy").arg(&policy).arg("--trusted-root")
                 .arg(env.lab.trust_dir().join("trusted_root.json")).args(["--output", "json"]).output().unwrap(),
         )
     };
