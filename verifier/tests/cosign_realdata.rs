@@ -73,7 +73,7 @@ fn key_signed_layer_is_valid_with_its_key_when_the_log_is_waived() {
     .unwrap();
     let payload = facts.payload.as_ref().unwrap();
     assert_eq!(payload.docker_reference, "192.168.64.2:5000/cosign-signed-single-sample");
-    assert_eq!(facts.signature.checks, [Check::Signature, Check::PayloadDigest]);
+    assert_eq!(facts.signature.checks, [Check::BundleFormat, Check::Signature, Check::ArtifactBinding, Check::PayloadDigest]);
 }
 
 #[test]
