@@ -2,7 +2,7 @@
 //! 2.8) on a free 127.0.0.1 port with its own temporary storage, images made
 //! with the sigstore-lab's `mkimage.py` and pushed with `skopeo`, and keyless
 //! signatures made by the lab's local Sigstore (`mockserver.js`,
-//! `oci-sign.js`).
+//! `oci-sign.js`). Real peers from `scripts/install-peers.sh`: [`Cosign`].
 //!
 //! Dev-only (`publish = false`, used as a dev-dependency). Everything binds
 //! to 127.0.0.1 and every process is killed when its handle is dropped.
@@ -14,6 +14,10 @@
 //! let digest = registry.push_image("test/app:v1", "hello");
 //! assert!(digest.starts_with("sha256:"));
 //! ```
+
+pub mod cosign;
+
+pub use cosign::Cosign;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

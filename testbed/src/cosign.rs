@@ -1,0 +1,107 @@
+//! cosign v3, the publishers' tool, as a real peer: the binary
+//! `scripts/install-peers.sh cosign` builds. A missing binary fails the test
+//! with that command.
+
+use super::{run, workspace_root};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The password of every key a [`Cosign`] generates.
+pub const KEY_PASSWORD: &str = "testbed";
+
+/// The directory `scripts/install-peers.sh` links the peers into.
+pub fn peers_bin_dir() -> PathBuf {
+    let script = workspace_root().join("scripts/install-peers.sh");
+    PathBuf::from(run(Command::new(script).arg("--bin-dir")).trim())
+}
+
+/// A cosign runner with its own scratch directory: keys, signing configs,
+/// and a docker config of its own (no operator's credentials leak in).
+pub struct Cosign {
+    binary: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Cosign {
+    /// The pinned cosign build; panics with the install command if missing.
+    pub fn new() -> Self {
+        let binary = peers_bin_dir().join("cosign");
+        assert!(
+            binary.is_file(),
+            "cosign is not installed at {}: run scripts/install-peers.sh cosign",
+            binary.display()
+        );
+        let dir = tempfile::Builder::new().prefix("airlock-cosign-").tempdir().expect("tempdir");
+        Self { binary, dir }
+    }
+
+    /// `cosign ARGS`, with the key password and the scratch docker config set.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.binary);
+        cmd.env("COSIGN_PASSWORD", KEY_PASSWORD)
+            .env("DOCKER_CONFIG", self.dir.path())
+            .env("HOME", self.dir.path());
+        cmd
+    }
+
+    /// Run `cosign ARGS`, panicking with its output when it fails.
+    pub fn run(&self, args: &[&str]) -> String {
+        run(self.command().args(args))
+    }
+
+    /// `cosign generate-key-pair`: `(private key, public key)` named `prefix`.
+    pub fn generate_key_pair(&self, prefix: &str) -> (PathBuf, PathBuf) {
+        let prefix = self.dir.path().join(prefix);
+        self.run(&["generate-key-pair", "--output-key-prefix", path(&prefix)]);
+        (prefix.with_extension("key"), prefix.with_extension("pub"))
+    }
+
+    /// A signing config that names no service: cosign v3 then signs with a
+    /// key and uploads nothing (`cosign signing-config create`).
+    pub fn key_only_signing_config(&self) -> PathBuf {
+        let out = self.dir.path().join("key-only.json");
+        if !out.exists() {
+            self.run(&["signing-config", "create", "--out", path(&out)]);
+        }
+        out
+    }
+
+    /// `cosign sign --key` as v3 does by default: a Sigstore bundle with a
+    /// public-key hint, no log entry, attached as an OCI referrer (the
+    /// `sha256-<hex>` referrers tag on a registry without the API).
+    /// `image` is `HOST/REPO@sha256:…`.
+    pub fn sign_key_only(&self, key: &Path, image: &str) {
+        let config = self.key_only_signing_config();
+        let trusted_root = offline_trusted_root();
+        self.run(&[
+            "sign", "--yes", "--key", path(key), "--signing-config", path(&config), "--trusted-root", path(&trusted_root),
+            image,
+        ]);
+    }
+
+    /// `cosign attest --key --new-bundle-format=false` with no log: cosign's
+    /// legacy `sha256-<hex>.att` tag holding a DSSE envelope.
+    pub fn attest_legacy_key_only(&self, key: &Path, image: &str, predicate_type: &str, predicate: &Path) {
+        self.run(&[
+            "attest", "--yes", "--key", path(key), "--use-signing-config=false", "--tlog-upload=false",
+            "--new-bundle-format=false", "--type", predicate_type, "--predicate", path(predicate), image,
+        ]);
+    }
+}
+
+impl Default for Cosign {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A trusted root for commands that load one even when nothing they do
+/// needs it (signing with a key and a signing config), so cosign never
+/// reaches for the public-good TUF repository.
+fn offline_trusted_root() -> PathBuf {
+    workspace_root().join("trust-roots/data/public-good-trusted_root.json")
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}

@@ -1,0 +1,197 @@
+//! What cosign v3 writes with a key and no transparency log — a Sigstore
+//! bundle referrer (`cosign sign --key` with a key-only signing config) and a
+//! legacy `.att` attestation (`cosign attest --key --new-bundle-format=false`)
+//! — carried by `airlock bundle create` and judged by `airlock verify
+//! --policy`: accepted exactly where the key authority waives the log (as
+//! `cosign verify --insecure-ignore-tlog` and policy-controller without
+//! `ctlog` do), refused naming the log where it is required, refused under
+//! another key.
+
+mod common;
+
+use common::{airlock, site_trusted_root, tempdir, Run, CREATED};
+use std::path::{Path, PathBuf};
+use testbed::{Cosign, Registry};
+
+/// An image in a loopback registry, signed and attested by cosign with the
+/// publisher's key, nothing logged.
+struct Published {
+    registry: Registry,
+    dir: tempfile::TempDir,
+    reference: String,
+    digest: String,
+    public_key: PathBuf,
+    _cosign: Cosign,
+}
+
+fn publish() -> Published {
+    let registry = Registry::start();
+    let digest = registry.push_image("demo/keyed:v1", "signed by cosign with a key");
+    let cosign = Cosign::new();
+    let (key, public_key) = cosign.generate_key_pair("publisher");
+    let image = format!("{}/demo/keyed@{digest}", registry.host());
+    cosign.sign_key_only(&key, &image);
+    let dir = tempdir();
+    let predicate = dir.path().join("provenance.json");
+    std::fs::write(&predicate, r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#).unwrap();
+    cosign.attest_legacy_key_only(&key, &image, "slsaprovenance1", &predicate);
+    Published {
+        reference: format!("{}/demo/keyed:v1", registry.host()),
+        registry,
+        dir,
+        digest,
+        public_key,
+        _cosign: cosign,
+    }
+}
+
+impl Published {
+    /// A native policy: `key` must have signed and attested SLSA provenance;
+    /// `waive_log` adds `require: {transparencyLog: false}`.
+    fn policy(&self, name: &str, key: &Path, waive_log: bool) -> PathBuf {
+        let require = if waive_log { "\n          require: {transparencyLog: false}" } else { "" };
+        let text = format!(
+            "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: keyed\n      images: ['{}/demo/**']\n      authorities:\n        - name: publisher-key\n          key:\n            - file: {}{require}\n          attestations:\n            - name: provenance\n              predicateType: slsaprovenance1\n              builderId: https://example.com/builder\n",
+            self.registry.host(),
+            key.display()
+        );
+        self.write(name, &text)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `airlock bundle create` of the image into `out`, self-checked against `policy`.
+    fn bundle(&self, out: &str, policy: &Path) -> (PathBuf, Run) {
+        let out = self.dir.path().join(out);
+        let run = Run::from_output(
+            airlock()
+                .args(["bundle", "create", &self.reference, "--insecure-registry", &self.registry.host(), "--created", CREATED])
+                .arg("--trusted-root")
+                .arg(site_trusted_root())
+                .arg("--policy")
+                .arg(policy)
+                .arg("--out")
+                .arg(&out)
+                .env("DOCKER_CONFIG", self.dir.path())
+                .output()
+                .unwrap(),
+        );
+        (out, run)
+    }
+
+    /// `airlock verify BUNDLE --policy POLICY --output json`.
+    fn verify(&self, bundle: &Path, policy: &Path) -> Run {
+        Run::from_output(
+            airlock()
+                .arg("verify")
+                .arg(bundle)
+                .arg("--policy")
+                .arg(policy)
+                .arg("--trusted-root")
+                .arg(site_trusted_root())
+                .args(["--output", "json"])
+                .output()
+                .unwrap(),
+        )
+    }
+
+    /// A bundle made under a policy that admits the image.
+    fn admitted_bundle(&self) -> PathBuf {
+        let policy = self.policy("waived.yaml", &self.public_key, true);
+        let (bundle, run) = self.bundle("bundle", &policy);
+        assert_eq!(run.code, 0, "bundle create refused:\n{}", run.stderr);
+        bundle
+    }
+}
+
+/// The failing check and reason of the only image, from a refused verify.
+fn refusal(run: &Run) -> (String, String) {
+    assert_eq!(run.code, 1, "expected a refusal (exit 1):\n{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let failure = &report["images"][0]["failure"];
+    (failure["check"].as_str().unwrap_or_default().to_string(), failure["reason"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn a_key_signed_bundle_and_attestation_without_a_log_are_accepted_where_the_key_authority_waives_it() {
+    let published = publish();
+    let bundle = published.admitted_bundle();
+    let policy = published.policy("waived.yaml", &published.public_key, true);
+    let run = published.verify(&bundle, &policy);
+    assert_eq!(run.code, 0, "verify refused:\n{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let image = &report["images"][0];
+    assert_eq!(image["digest"], published.digest.as_str());
+    let accepted = image["accepted"].as_array().unwrap();
+    let by_role = |role: &str| {
+        accepted
+            .iter()
+            .find(|a| a["role"] == role)
+            .unwrap_or_else(|| panic!("no {role} accepted: {accepted:#?}"))
+    };
+    // The signature is cosign v3's Sigstore bundle, not a legacy .sig.
+    let signature = by_role("signature");
+    assert!(signature["evidence"].as_str().unwrap().starts_with("sigstore-bundle "), "{signature}");
+    assert_eq!(signature["facts"]["statement"]["predicateType"], "https://sigstore.dev/cosign/sign/v1");
+    let attestation = by_role("attestation provenance");
+    assert!(attestation["evidence"].as_str().unwrap().starts_with("cosign-attestation "), "{attestation}");
+    for facts in [&signature["facts"], &attestation["facts"]] {
+        assert_eq!(facts["signer"]["kind"], "key");
+        assert_eq!(facts["logEntries"].as_array().unwrap().len(), 0);
+        assert_eq!(facts["statement"]["subject"][0]["digest"]["sha256"], published.digest.trim_start_matches("sha256:"));
+        let checks: Vec<&str> = facts["checks"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
+        assert!(checks.contains(&"signature") && checks.contains(&"artifact-binding"), "{checks:?}");
+        assert!(!checks.contains(&"transparency-log"), "{checks:?}");
+    }
+    assert_eq!(signature["facts"]["signer"], attestation["facts"]["signer"]);
+}
+
+#[test]
+fn the_same_signatures_are_refused_where_the_log_is_required_naming_the_log_on_both_sides() {
+    let published = publish();
+    let strict = published.policy("strict.yaml", &published.public_key, false);
+    // Connected side: the self-check refuses before the media leaves.
+    let (_, run) = published.bundle("refused", &strict);
+    assert_eq!(run.code, 1, "bundle create should refuse:\n{}", run.stderr);
+    assert!(run.stderr.contains("transparency-log"), "{}", run.stderr);
+    // Disconnected side: a bundle made under a laxer policy is still refused.
+    let bundle = published.admitted_bundle();
+    let (check, reason) = refusal(&published.verify(&bundle, &strict));
+    assert_eq!(check, "transparency-log");
+    assert!(reason.contains("no transparency-log entry") && reason.contains("transparencyLog: false"), "{reason}");
+}
+
+#[test]
+fn another_key_is_refused_by_the_signature_check() {
+    let published = publish();
+    let bundle = published.admitted_bundle();
+    let other = Cosign::new();
+    let (_, stranger) = other.generate_key_pair("stranger");
+    let policy = published.policy("stranger.yaml", &stranger, true);
+    let (check, reason) = refusal(&published.verify(&bundle, &policy));
+    assert_eq!(check, "signature", "{reason}");
+    assert!(reason.contains("does not verify with key"), "{reason}");
+}
+
+#[test]
+fn a_cluster_image_policy_waives_the_log_for_a_key_authority_without_ctlog_and_requires_it_with_one() {
+    let published = publish();
+    let bundle = published.admitted_bundle();
+    let pem: String = std::fs::read_to_string(&published.public_key).unwrap().lines().map(|l| format!("\n          {l}")).collect();
+    let cip = |ctlog: &str| {
+        format!(
+            "apiVersion: policy.sigstore.dev/v1beta1\nkind: ClusterImagePolicy\nmetadata: {{name: keyed}}\nspec:\n  images: [{{glob: '{}/demo/**'}}]\n  authorities:\n    - name: publisher\n      key:\n        data: |{pem}\n{ctlog}      attestations:\n        - name: provenance\n          predicateType: https://slsa.dev/provenance/v1\n",
+            published.registry.host()
+        )
+    };
+    let without = published.write("cip.yaml", &cip(""));
+    let run = published.verify(&bundle, &without);
+    assert_eq!(run.code, 0, "a key authority without ctlog should not need a log:\n{}\n{}", run.stdout, run.stderr);
+    let with = published.write("cip-ctlog.yaml", &cip("      ctlog: {url: https://rekor.sigstore.dev}\n"));
+    let (check, _) = refusal(&published.verify(&bundle, &with));
+    assert_eq!(check, "transparency-log");
+}
