@@ -2,7 +2,7 @@
 //! `scripts/install-peers.sh cosign` builds. A missing binary fails the test
 //! with that command.
 
-use super::{run, workspace_root};
+use super::{run, workspace_root, LocalSigstore};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -45,7 +45,7 @@ impl Cosign {
     }
 
     /// Run `cosign ARGS`, panicking with its output when it fails.
-    pub fn run(&self, args: &[&str]) -> String {
+    pub fn run<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> String {
         run(self.command().args(args))
     }
 
@@ -87,6 +87,48 @@ impl Cosign {
             "--new-bundle-format=false", "--type", predicate_type, "--predicate", path(predicate), image,
         ]);
     }
+}
+
+/// Keyless signing against a [`LocalSigstore`]: Fulcio certifies the
+/// identity of the token, Rekor logs, the TSA timestamps.
+impl Cosign {
+    /// `cosign sign` in v3's format: a Sigstore bundle (certificate, Rekor
+    /// entry with inclusion proof, timestamp) attached as an OCI referrer.
+    pub fn sign_keyless(&self, sigstore: &LocalSigstore, token: &Path, image: &str) {
+        self.run(&[args(&["sign", "--yes"]), keyless(sigstore, token), args(&[image])].concat());
+    }
+
+    /// `cosign attest` in v3's format: a DSSE in-toto statement in a Sigstore
+    /// bundle, attached as an OCI referrer.
+    pub fn attest_keyless(&self, sigstore: &LocalSigstore, token: &Path, image: &str, predicate_type: &str, predicate: &Path) {
+        let attest = args(&["attest", "--yes", "--type", predicate_type, "--predicate", path(predicate)]);
+        self.run(&[attest, keyless(sigstore, token), args(&[image])].concat());
+    }
+
+    /// `cosign sign --new-bundle-format=false`: cosign's classic
+    /// `sha256-<hex>.sig` tag with the certificate, the Rekor SET and an
+    /// RFC 3161 timestamp as annotations.
+    pub fn sign_keyless_legacy(&self, sigstore: &LocalSigstore, token: &Path, image: &str) {
+        let tsa = format!("{}/api/v1/timestamp", sigstore.url());
+        let trusted_root = sigstore.trusted_root();
+        self.run(&[
+            "sign", "--yes", "--new-bundle-format=false", "--use-signing-config=false", "--fulcio-url", sigstore.url(),
+            "--rekor-url", sigstore.url(), "--timestamp-server-url", &tsa, "--trusted-root", path(&trusted_root),
+            "--identity-token", path(token), image,
+        ]);
+    }
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| a.to_string()).collect()
+}
+
+/// Where cosign v3 finds the instance's services and trust, and the token.
+fn keyless(sigstore: &LocalSigstore, token: &Path) -> Vec<String> {
+    args(&[
+        "--signing-config", path(&sigstore.signing_config()), "--trusted-root", path(&sigstore.trusted_root()),
+        "--identity-token", path(token),
+    ])
 }
 
 impl Default for Cosign {
