@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{airlock, site_trusted_root, tempdir, Run, CREATED};
+use common::{airlock, site_trusted_root, tempdir, verify_json, Run, CREATED};
 use std::path::{Path, PathBuf};
 use testbed::{Cosign, Registry};
 
@@ -85,18 +85,7 @@ impl Published {
 
     /// `airlock verify BUNDLE --policy POLICY --output json`.
     fn verify(&self, bundle: &Path, policy: &Path) -> Run {
-        Run::from_output(
-            airlock()
-                .arg("verify")
-                .arg(bundle)
-                .arg("--policy")
-                .arg(policy)
-                .arg("--trusted-root")
-                .arg(site_trusted_root())
-                .args(["--output", "json"])
-                .output()
-                .unwrap(),
-        )
+        verify_json(bundle, policy, &site_trusted_root())
     }
 
     /// A bundle made under a policy that admits the image.

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{airlock, tempdir, Run, CREATED};
+use common::{airlock, tempdir, verify_json, Run, CREATED};
 use std::path::Path;
 use testbed::{Cosign, LocalSigstore, Registry};
 
@@ -21,21 +21,6 @@ fn write_policy(dir: &Path, host: &str, issuer: &str, subject: &str) -> std::pat
     let path = dir.join(format!("policy-{}.yaml", subject.len()));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn verify(bundle: &Path, policy: &Path, sigstore: &LocalSigstore) -> Run {
-    Run::from_output(
-        airlock()
-            .arg("verify")
-            .arg(bundle)
-            .arg("--policy")
-            .arg(policy)
-            .arg("--trusted-root")
-            .arg(sigstore.trusted_root())
-            .args(["--output", "json"])
-            .output()
-            .unwrap(),
-    )
 }
 
 #[test]
@@ -75,7 +60,7 @@ fn cosign_v3_keyless_signatures_made_against_the_local_sigstore_are_bundled_and_
     let summary = format!("{}{}", run.stdout, run.stderr);
     assert!(summary.contains("fetched with a fresh proof"), "{summary}");
 
-    let run = verify(&bundle, &policy, &sigstore);
+    let run = verify_json(&bundle, &policy, &sigstore.trusted_root());
     assert_eq!(run.code, 0, "verify refused:\n{}\n{}", run.stdout, run.stderr);
     let report = run.json();
     let mut roles = Vec::new();
@@ -100,7 +85,7 @@ fn cosign_v3_keyless_signatures_made_against_the_local_sigstore_are_bundled_and_
     }
 
     let stranger = write_policy(dir.path(), &host, sigstore.issuer(), "https://github.com/example/other/.github/workflows/x.yml@refs/heads/main");
-    let run = verify(&bundle, &stranger, &sigstore);
+    let run = verify_json(&bundle, &stranger, &sigstore.trusted_root());
     assert_eq!(run.code, 1, "another identity must be refused:\n{}", run.stdout);
     assert_eq!(run.json()["images"][0]["failure"]["check"], "identity");
 }

@@ -150,6 +150,21 @@ impl VerifyBlob {
     }
 }
 
+/// `airlock verify BUNDLE --policy POLICY --trusted-root ROOT --output json`.
+pub fn verify_json(bundle: &Path, policy: &Path, trusted_root: &Path) -> Run {
+    let output = airlock()
+        .arg("verify")
+        .arg(bundle)
+        .arg("--policy")
+        .arg(policy)
+        .arg("--trusted-root")
+        .arg(trusted_root)
+        .args(["--output", "json"])
+        .output()
+        .expect("run airlock");
+    Run::from_output(output)
+}
+
 /// Write line `n` (1-based) of a JSON-lines file to its own file in `dir`.
 pub fn jsonl_line(file: &Path, n: usize, dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(file).unwrap();
