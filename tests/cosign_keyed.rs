@@ -5,11 +5,12 @@
 //! --policy`: accepted exactly where the key authority waives the log (as
 //! `cosign verify --insecure-ignore-tlog` and policy-controller without
 //! `ctlog` do), refused naming the log where it is required, refused under
-//! another key.
+//! another key. The same for `cosign sign-blob --key` and `airlock
+//! verify-blob --insecure-ignore-tlog`.
 
 mod common;
 
-use common::{airlock, site_trusted_root, tempdir, verify_json, Run, CREATED};
+use common::{airlock, site_trusted_root, tempdir, verify_json, Run, VerifyBlob, CREATED};
 use std::path::{Path, PathBuf};
 use testbed::{Cosign, Registry};
 
@@ -183,4 +184,24 @@ fn a_cluster_image_policy_waives_the_log_for_a_key_authority_without_ctlog_and_r
     let with = published.write("cip-ctlog.yaml", &cip("      ctlog: {url: https://rekor.sigstore.dev}\n"));
     let (check, _) = refusal(&published.verify(&bundle, &with));
     assert_eq!(check, "transparency-log");
+}
+
+#[test]
+fn a_blob_signed_with_a_key_and_no_log_verifies_with_insecure_ignore_tlog_as_in_cosign() {
+    let cosign = Cosign::new();
+    let (key, public_key) = cosign.generate_key_pair("publisher");
+    let dir = tempdir();
+    let file = dir.path().join("release.tar");
+    std::fs::write(&file, "a release artifact").unwrap();
+    let bundle = dir.path().join("release.sigstore.json");
+    cosign.sign_blob_key_only(&key, &file, &bundle);
+
+    let doc = VerifyBlob::new(&bundle).key(&public_key).arg("--insecure-ignore-tlog").verified(&file);
+    assert_eq!(doc["result"]["signer"]["kind"], "key", "{doc}");
+    assert_eq!(doc["relaxations"][0], "transparency-log", "{doc}");
+    let error = VerifyBlob::new(&bundle).key(&public_key).refused_by("transparency-log", &file);
+    assert!(error.contains("--insecure-ignore-tlog"), "{error}");
+    let other = dir.path().join("other.tar");
+    std::fs::write(&other, "another artifact").unwrap();
+    VerifyBlob::new(&bundle).key(&public_key).arg("--insecure-ignore-tlog").refused_by("artifact-binding", &other);
 }

@@ -79,6 +79,17 @@ impl Cosign {
         ]);
     }
 
+    /// `cosign sign-blob --key --bundle OUT` with a key-only signing config:
+    /// a message-signature Sigstore bundle with no log entry.
+    pub fn sign_blob_key_only(&self, key: &Path, file: &Path, bundle: &Path) {
+        let config = self.key_only_signing_config();
+        let trusted_root = offline_trusted_root();
+        self.run(&[
+            "sign-blob", "--yes", "--key", path(key), "--signing-config", path(&config), "--trusted-root",
+            path(&trusted_root), "--bundle", path(bundle), path(file),
+        ]);
+    }
+
     /// `cosign attest --key --new-bundle-format=false` with no log: cosign's
     /// legacy `sha256-<hex>.att` tag holding a DSSE envelope.
     pub fn attest_legacy_key_only(&self, key: &Path, image: &str, predicate_type: &str, predicate: &Path) {

@@ -34,10 +34,11 @@ pub(super) fn verify(bundle: &Bundle, artifact: Artifact<'_>, key: &PublicKey, r
         return Err(Error::failed(
             Check::TransparencyLog,
             format!(
-                "the signature carries no transparency-log entry and no timestamp (signed with a key and never \
-                 logged), and this authority (key {}) requires a transparency-log entry; a key authority accepts \
-                 unlogged signatures only with `require: {{transparencyLog: false}}`, or in a ClusterImagePolicy \
-                 without `ctlog`",
+                "the signature carries no transparency-log entry and no timestamp (made with a key, never logged), \
+                 and a transparency-log entry is required for key {}; to accept it, waive the log for that key as \
+                 `cosign verify --insecure-ignore-tlog` does (`require: {{transparencyLog: false}}` in an \
+                 ImportPolicy, a ClusterImagePolicy key authority without `ctlog`, `--insecure-ignore-tlog` for \
+                 verify-blob)",
                 key.fingerprint()
             ),
         ));
