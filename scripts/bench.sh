@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh [verify-blob|verify|bundle|load] — airlock's benchmarks, each
+# bench.sh [verify-blob|verify|bundle|load|scan] — airlock's benchmarks, each
 # against the physical limit or a peer in the same run, printing ratios.
 # Not a test: numbers are for people; nothing here asserts a timing.
 #
@@ -24,6 +24,12 @@
 #                 another; then a second load of the same bundle. Targets:
 #                 airlock <= 0.5x skopeo; the second load uploads nothing and
 #                 takes < 5% of the first. IMAGES, UNIQUE_MIB, BASE_MIB tune it.
+#   scan          `airlock scan` of a PACKAGES-package SBOM (default 1,000)
+#                 against a snapshot of RECORDS synthetic OSV records (default
+#                 40,000, six ecosystems' all.zip, testdata/bench/gen-osv.py)
+#                 fetched from loopback: fetch time, scan wall time and peak
+#                 RSS (best of RUNS_SCAN, default 3). osv-scanner's figures on
+#                 the same data come with the comparison (issue 14).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-verify-blob}
@@ -260,10 +266,48 @@ print(f"airlock load, again     {again:8.2f} s  ({100 * again / ours:.1f}% of th
 PY
 }
 
+bench_scan() {
+  [ -x /usr/bin/time ] || apt-get install -y -q time >/dev/null
+  cargo build --release --locked --bin airlock -q
+  local airlock=target/release/airlock
+  work=$(mktemp -d /tmp/airlock-bench.XXXXXX)
+  scan_server=""
+  trap '[ -n "$scan_server" ] && kill "$scan_server" 2>/dev/null; rm -rf "$work"' EXIT
+  python3 testdata/bench/gen-osv.py "$work/data" --records "${RECORDS:-40000}" --packages "${PACKAGES:-1000}" >"$work/gen.json"
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/data/osv" >/dev/null 2>&1 &
+  scan_server=$!
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  local sources=()
+  for eco in "$work"/data/osv/*/; do sources+=(--source "http://127.0.0.1:$port/$(basename "$eco")/all.zip"); done
+  /usr/bin/time -f '%e %M %U %S' -o "$work/fetch.time" "$airlock" advisories fetch --out "$work/snapshot" "${sources[@]}" >/dev/null
+  for n in $(seq "${RUNS_SCAN:-3}"); do
+    /usr/bin/time -f '%e %M %U %S' -o "$work/scan$n.time" "$airlock" scan --sbom "$work/data/sbom.cdx.json" \
+      --advisories "$work/snapshot" --output json >"$work/scan.json"
+  done
+  python3 - "$work" "${RUNS_SCAN:-3}" <<'PY'
+import json, sys
+work, runs = sys.argv[1], int(sys.argv[2])
+gen = json.load(open(f"{work}/gen.json"))
+scan = json.load(open(f"{work}/scan.json"))
+fetch = [float(x) for x in open(f"{work}/fetch.time").read().split()]
+times = [[float(x) for x in open(f"{work}/scan{n}.time").read().split()] for n in range(1, runs + 1)]
+best = min(times, key=lambda t: t[0])
+print(f"data: {gen['records']} OSV records in {len(gen['ecosystems'])} ecosystems, SBOM of {gen['packages']} packages")
+# Wall time depends on what else the machine runs; CPU time (user + system) less so.
+print(f"airlock advisories fetch  {fetch[0]:7.2f} s wall  {fetch[2] + fetch[3]:6.2f} s CPU  peak RSS {fetch[1] / 1024:7.1f} MiB")
+print(f"airlock scan (best of {runs})  {best[0]:7.2f} s wall  {best[2] + best[3]:6.2f} s CPU  peak RSS {best[1] / 1024:7.1f} MiB  "
+      f"({scan['scanned']} packages scanned, {len(scan['findings'])} findings, {len(scan['notEvaluated'])} not evaluated)")
+print("osv-scanner on the same data: not measured yet (issue 14's comparison)")
+PY
+}
+
 case "$what" in
   verify-blob) bench_verify_blob ;;
   verify) bench_verify ;;
   bundle) bench_bundle ;;
   load) bench_load ;;
-  *) echo "usage: scripts/bench.sh [verify-blob|verify|bundle|load]" >&2; exit 2 ;;
+  scan) bench_scan ;;
+  *) echo "usage: scripts/bench.sh [verify-blob|verify|bundle|load|scan]" >&2; exit 2 ;;
 esac

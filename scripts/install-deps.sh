@@ -5,12 +5,14 @@
 #   scripts/install-deps.sh --quickstart  # only what scripts/quickstart.sh runs
 #
 # Both: Debian's docker-registry (CNCF distribution 2.8) and skopeo, python3,
-# Node.js and npm, openssl, zstd (apt-get: needs root when one is missing), and the
-# local Sigstore of scripts/sigstore-local (npm ci). --quickstart then builds
-# only cosign and crane from the Go module proxy (scripts/install-peers.sh;
-# needs Go); the suite adds apache2-utils (bcrypt htpasswd entries), the
-# sigstore-lab beside the repository in ../shared (node + python signers and
-# verifiers the tests compare against) and every Go peer.
+# Node.js and npm, openssl (the test bed's private CA and token-server keys),
+# zstd (apt-get: needs root when one is missing), and the local Sigstore of
+# scripts/sigstore-local (npm ci). --quickstart then builds only cosign and
+# crane from the Go module proxy (scripts/install-peers.sh; needs Go); the
+# suite adds apache2-utils (bcrypt htpasswd entries), tinyproxy (the proxy
+# tests), the sigstore-lab beside the repository in ../shared (node + python
+# signers and verifiers the tests compare against) and every Go peer (cosign,
+# crane, oras, olareg, policy-controller's tester, kyverno, osv-scanner).
 # Idempotent and quiet when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ case "${1:-}" in
 esac
 
 wanted=(docker-registry:docker-registry skopeo:skopeo python3:python3 nodejs:node npm:npm openssl:openssl zstd:zstd)
-[ $mode = suite ] && wanted+=(apache2-utils:htpasswd)
+[ $mode = suite ] && wanted+=(apache2-utils:htpasswd tinyproxy:tinyproxy)
 missing=()
 for pkg_bin in "${wanted[@]}"; do
     pkg=${pkg_bin%%:*} bin=${pkg_bin##*:}
@@ -35,8 +37,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
-    # docker-registry's package enables a system service on :5000 (all
-    # interfaces); airlock never uses it, and policy-rc.d keeps it stopped.
+    # docker-registry's and tinyproxy's packages enable system services
+    # (:5000 on all interfaces, :8888); the tests never use them, and
+    # policy-rc.d keeps them stopped.
     ours=0
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && ours=1

@@ -40,6 +40,19 @@ pub enum Command {
     #[command(subcommand)]
     Trust(TrustCommand),
 
+    /// OSV advisories: fetch a snapshot to carry across the air gap
+    /// (connected side).
+    #[command(subcommand)]
+    Advisories(AdvisoriesCommand),
+
+    /// Match an SBOM's packages against an advisories snapshot, offline.
+    ///
+    /// The snapshot is checked first (every file against its index); each
+    /// package URL is matched by its ecosystem's own version rules. Exit 0
+    /// when the scan ran, whatever it found (a gate decides elsewhere); 1
+    /// when the snapshot or the SBOM was refused; 2 if it could not run.
+    Scan(ScanArgs),
+
     /// Transfer bundles: images by digest with all their evidence.
     #[command(subcommand)]
     Bundle(BundleCommand),
@@ -140,8 +153,10 @@ pub struct BundleCreateArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
-    /// Sign the bundle manifest with this ECDSA P-256 key (PKCS#8 PEM,
-    /// unencrypted), in cosign sign-blob format, as airlock/manifest.json.sig.
+    /// Sign the bundle manifest with this ECDSA P-256 key (PKCS#8 PEM, or
+    /// cosign's encrypted key as `airlock key generate` writes it: password
+    /// from COSIGN_PASSWORD or a prompt), in cosign sign-blob format, as
+    /// airlock/manifest.json.sig.
     #[arg(long, value_name = "KEY")]
     pub sign_key: Option<PathBuf>,
 
@@ -159,9 +174,12 @@ pub struct BundleCreateArgs {
     #[arg(long, value_name = "PREVIOUS_BUNDLE_MANIFEST")]
     pub since: Option<PathBuf>,
 
-    /// Rekor, for the inclusion proofs of cosign signatures that carry only a SET.
-    #[arg(long, value_name = "URL", default_value = "https://rekor.sigstore.dev")]
-    pub rekor_url: String,
+    /// Rekor, for the inclusion proofs of cosign signatures that carry only
+    /// a SET (default: the log the trust root lists under the SET's log ID,
+    /// `tlogs[].baseUrl`; so a private Sigstore's own trusted root needs no
+    /// flag).
+    #[arg(long, value_name = "URL")]
+    pub rekor_url: Option<String>,
 
     /// The TUF repository to fetch the trust root from (default: Sigstore
     /// public-good, https://tuf-repo-cdn.sigstore.dev).
@@ -178,9 +196,8 @@ pub struct BundleCreateArgs {
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
 
-    /// Reach this registry over plain HTTP (repeatable; e.g. 127.0.0.1:5000).
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    pub insecure_registries: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 
     /// Fetches in flight at once (default: the number of CPUs).
     #[arg(long, value_name = "N")]
@@ -488,15 +505,22 @@ pub struct KeyGenerateArgs {
 
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
-    /// Reach this registry (host[:port]) over plain HTTP (repeatable).
-    #[arg(long = "insecure-registry", value_name = "HOST")]
+    /// Reach this registry (host[:port]) over plain HTTP (repeatable). Every
+    /// other registry is HTTPS.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
 
     /// Registry credentials: a docker config.json (default:
-    /// $DOCKER_CONFIG/config.json, else ~/.docker/config.json). Only
-    /// `auths` entries are read; credential helpers are not run.
+    /// $DOCKER_CONFIG/config.json, else ~/.docker/config.json). Its
+    /// credHelpers and credsStore run docker-credential-NAME helpers; auths
+    /// entries give auth, username/password or identitytoken.
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
+
+    /// Also trust these CA certificates (PEM) for registries' HTTPS, beside
+    /// the system's (repeatable; for a registry behind a private CA).
+    #[arg(long = "registry-ca", value_name = "FILE")]
+    pub registry_cas: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -674,4 +698,49 @@ pub struct ServeArgs {
     /// `airlock verify`; not used for dir:STORE).
     #[command(flatten)]
     pub verify: VerifyFlags,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdvisoriesCommand {
+    /// Download OSV advisory data and write a snapshot directory: the files
+    /// as fetched plus an index.json of sources, fetch time, record counts
+    /// and every file's sha256 and size (connected side).
+    ///
+    /// Each --source is an OSV all.zip URL or a directory URL (tried as
+    /// DIR/all.zip, then DIR/modified_id.csv, then DIR/'s listing). Every
+    /// record is parsed before anything is written. Exit 0 when written, 1
+    /// when a source was refused (not OSV data, too large), 2 if it could
+    /// not run (network, disk, usage, or a build without `connected`).
+    Fetch(AdvisoriesFetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AdvisoriesFetchArgs {
+    /// The snapshot directory to create (must be absent or empty).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Where to fetch from (repeatable), e.g.
+    /// https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip
+    #[arg(long = "source", value_name = "URL", required = true)]
+    pub sources: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The SBOM to scan (SPDX 2.2/2.3 JSON or tag-value, CycloneDX JSON).
+    #[arg(long, value_name = "FILE")]
+    pub sbom: PathBuf,
+
+    /// The advisories snapshot (written by `airlock advisories fetch`).
+    #[arg(long, value_name = "DIR")]
+    pub advisories: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
 }

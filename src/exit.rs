@@ -42,4 +42,13 @@ impl Outcome {
             _ => Self::Refused,
         }
     }
+
+    /// The outcome for an advisories error: I/O, network and usage are
+    /// "could not run"; data that was refused is "refused".
+    pub fn for_advisories_error(error: &advisories::Error) -> Self {
+        match error.kind() {
+            advisories::ErrorKind::Environment => Self::CouldNotRun,
+            _ => Self::Refused,
+        }
+    }
 }

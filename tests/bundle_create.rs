@@ -274,3 +274,178 @@ fn with_a_policy_every_image_is_checked_as_the_site_will_before_the_bundle_is_fi
     assert!(!error.contains("test/app:v1"), "the passing image is not named as refused: {error}");
     assert!(!refused_out.join("airlock/manifest.json").exists(), "a refused bundle must not be finished");
 }
+
+const KEY_PASSWORD: &str = "transfer-key-pw";
+
+/// `airlock key generate --output-key-prefix DIR/NAME`: the key, the public
+/// key, and the fingerprint it prints.
+fn generate_key(env: &Env, name: &str) -> (PathBuf, PathBuf, String) {
+    let prefix = env.path(name);
+    let run = Run::from_output(
+        common::airlock().args(["key", "generate", "--output-key-prefix"]).arg(&prefix).env("COSIGN_PASSWORD", KEY_PASSWORD).output().unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    (env.path(&format!("{name}.key")), env.path(&format!("{name}.pub")), run.stdout.trim().to_string())
+}
+
+/// `airlock verify BUNDLE --transfer-key PUBLIC` under the lab's policy
+/// and trusted root: the exit code and the transfer-signature step.
+fn verify_transfer(env: &Env, bundle: &Path, public: &Path) -> (i32, serde_json::Value) {
+    let root = env.lab.trust_dir().join("trusted_root.json");
+    let run = Run::from_output(
+        common::airlock()
+            .arg("verify")
+            .arg(bundle)
+            .arg("--transfer-key")
+            .arg(public)
+            .arg("--policy")
+            .arg(lab_policy(env))
+            .arg("--trusted-root")
+            .arg(root)
+            .args(["--output", "json"])
+            .output()
+            .unwrap(),
+    );
+    let report = run.json();
+    let step = report["steps"].as_array().unwrap().iter().find(|s| s["check"] == "transfer-signature").unwrap().clone();
+    (run.code, step)
+}
+
+/// A test bed with `test/app:v1` pushed and signed by the lab.
+fn env_with_signed_app() -> Env {
+    let env = Env::start();
+    let app = env.registry.push_image("test/app:v1", "app");
+    env.sign("test/app", &app, SignMode::Legacy);
+    env
+}
+
+/// The site's key and the transfer key are one kind of key: what `key
+/// generate` writes (cosign's encrypted format) signs a bundle, with the
+/// password from COSIGN_PASSWORD, and `verify` accepts the bundle with its
+/// public key and with no other.
+#[test]
+fn a_generated_key_signs_bundles_that_verify_accepts_only_with_its_public_key() {
+    let env = env_with_signed_app();
+    let (key, public, fingerprint) = generate_key(&env, "transfer");
+    let (_, other_public, _) = generate_key(&env, "other");
+    let out = env.path("signed");
+    let sign = |password: &str| {
+        let args = [&env.reference("test/app:v1"), "--out", out.to_str().unwrap(), "--sign-key", key.to_str().unwrap(), "--output", "json"];
+        Run::from_output(env.bundle(&args).env("COSIGN_PASSWORD", password).output().unwrap())
+    };
+    let run = sign(KEY_PASSWORD);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["transferKey"], fingerprint.as_str());
+
+    let (code, step) = verify_transfer(&env, &out, &public);
+    assert_eq!((code, step["outcome"].as_str()), (0, Some("passed")), "{step}");
+    let (code, step) = verify_transfer(&env, &out, &other_public);
+    assert_eq!((code, step["outcome"].as_str()), (1, Some("failed")), "{step}");
+    assert!(step["detail"].as_str().unwrap().contains("not signed by transfer key"), "{step}");
+
+    // A wrong password stops the run before anything is fetched, and is never shown.
+    let wrong = sign("not-the-password");
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    let all = format!("{}{}", wrong.stdout, wrong.stderr);
+    assert!(all.contains("wrong password") && !all.contains("not-the-password"), "{all}");
+}
+
+/// Without COSIGN_PASSWORD the password is asked for on the terminal, as
+/// `load --resign-key` asks (one code path); with no terminal the command
+/// says so instead of signing with nothing.
+#[test]
+fn the_transfer_key_password_is_asked_on_the_terminal() {
+    let env = env_with_signed_app();
+    let (key, public, _) = generate_key(&env, "transfer");
+    let out = env.path("signed");
+    let args = [&env.reference("test/app:v1"), "--out", out.to_str().unwrap(), "--sign-key", key.to_str().unwrap()];
+
+    let no_tty = Run::from_output(env.bundle(&args).env_remove("COSIGN_PASSWORD").stdin(Stdio::null()).output().unwrap());
+    assert_eq!(no_tty.code, 2, "{}", no_tty.stderr);
+    assert!(no_tty.stderr.contains("no COSIGN_PASSWORD and no terminal"), "{}", no_tty.stderr);
+
+    // script(1) gives the command a terminal; the password is typed into it.
+    let command = env.bundle(&args);
+    let line: Vec<String> = std::iter::once(command.get_program()).chain(command.get_args()).map(|a| shell_quote(&a.to_string_lossy())).collect();
+    let mut script = std::process::Command::new("script");
+    script.args(["-q", "-e", "-c", &line.join(" "), "/dev/null"]).env_remove("COSIGN_PASSWORD").env("DOCKER_CONFIG", env.dir.path());
+    let mut child = script.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let typed = std::thread::spawn(move || {
+        // Typed once the prompt is up, as a person would.
+        std::thread::sleep(Duration::from_secs(2));
+        std::io::Write::write_all(&mut stdin, format!("{KEY_PASSWORD}\n").as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_secs(60));
+    });
+    let output = child.wait_with_output().unwrap();
+    drop(typed);
+    let run = Run::from_output(output);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("Enter password for key"), "{}", run.stdout);
+    let (code, step) = verify_transfer(&env, &out, &public);
+    assert_eq!((code, step["outcome"].as_str()), (0, Some("passed")), "{step}");
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Keys airlock cannot sign with are refused with what is wrong, before
+/// any registry is contacted, and nothing of the key or a password shows.
+#[test]
+fn an_unusable_sign_key_is_refused_before_any_network_and_never_shown() {
+    let env = Env::start();
+    let dir = env.dir.path();
+    let openssl = |args: &[&str], out: &Path| {
+        let status = std::process::Command::new("openssl").args(args).arg(out).status().unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    let sec1 = dir.join("sec1.pem");
+    openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out"], &sec1);
+    let p384 = dir.join("p384.pem");
+    openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out"], &p384);
+    let encrypted = dir.join("encrypted.pem");
+    openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes-128-cbc", "-pass", "pass:hunter2", "-out"], &encrypted);
+    let garbage = dir.join("garbage.pem");
+    std::fs::write(&garbage, "-----BEGIN PRIVATE KEY-----\nTm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----\n").unwrap();
+    let missing = dir.join("missing.pem");
+    // An unreachable registry: the key must be refused before it matters.
+    let unreachable = format!("127.0.0.1:{}/x:v1", testbed::free_port());
+    for (key, says) in [
+        (&sec1, "EC PRIVATE KEY"),
+        (&p384, "P-256"),
+        (&encrypted, "encrypted PKCS#8"),
+        (&garbage, "not a usable PKCS#8"),
+        (&missing, "cannot read"),
+    ] {
+        let run = env.run(&[&unreachable, "--out", env.path("b").to_str().unwrap(), "--sign-key", key.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("signing key") && run.stderr.contains(says), "{says}: {}", run.stderr);
+        assert!(!run.stderr.contains("127.0.0.1"), "the registry was contacted: {}", run.stderr);
+        if let Ok(pem) = std::fs::read_to_string(key) {
+            for line in pem.lines().filter(|l| !l.starts_with("-----") && l.len() > 8) {
+                assert!(!run.stderr.contains(line), "key material in the error: {}", run.stderr);
+            }
+        }
+        assert!(!run.stderr.contains("hunter2"));
+    }
+}
+
+#[test]
+fn set_only_signatures_get_their_proofs_from_the_log_the_trusted_root_names_unless_rekor_url_overrides_it() {
+    let env = Env::start();
+    let app = env.registry.push_image("test/app:v1", "app");
+    env.sign("test/app", &app, SignMode::Legacy);
+    // The lab's trusted_root.json lists its own Rekor as tlogs[].baseUrl;
+    // no --rekor-url is given (Env never passes one).
+    let trusted = std::fs::read_to_string(env.lab.trust_dir().join("trusted_root.json")).unwrap();
+    assert!(trusted.contains(env.lab.url()), "{trusted}");
+    let run = env.run(&[&env.reference("test/app:v1"), "--out", env.path("b").to_str().unwrap(), "--output", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["images"][0]["logEntriesFetched"], 1, "{}", run.stdout);
+    // --rekor-url wins over the trusted root, for every log.
+    let dead = format!("http://127.0.0.1:{}", testbed::free_port());
+    let run = env.run(&[&env.reference("test/app:v1"), "--out", env.path("c").to_str().unwrap(), "--rekor-url", &dead]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&dead), "{}", run.stderr);
+}

@@ -77,7 +77,7 @@ fn fixture() -> Fixture {
     // A registry with a port: its name has a colon no repository name may have.
     w.add_image("127.0.0.1:5000/team/tool:v3", &amd);
     let multi = w.add_index("quay.io/team/multi:v2", &[("linux/amd64", &amd), ("linux/arm64/v8", &arm)]);
-    let publisher = verifier::keys::SigningKey::generate().unwrap();
+    let publisher = keys::SigningKey::generate().unwrap();
     w.add_cosign_signature("ghcr.io/org/app:v1", app.digest(), &publisher, "ghcr.io/org/app");
     let app_raw = app.manifest.clone();
     let referrer = w.add_referrer("ghcr.io/org/app:v1", &app_raw, "application/vnd.example.sbom+json", b"{}");
@@ -140,6 +140,10 @@ fn skopeo_pulls_a_served_bundle_byte_for_byte_and_cannot_push() {
     let (_, headers, body) = request(a, "GET", &format!("/v2/ghcr.io/org/app/referrers/{}?artifactType=application%2Fother", f.app.digest()), None);
     assert!(headers.contains("oci-filters-applied: artifacttype"));
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["manifests"], serde_json::json!([]));
+    // The filter is percent-decoded (`%2F` is `/`, `%2B` is `+`) before it is compared.
+    let (_, _, body) = request(a, "GET", &format!("/v2/ghcr.io/org/app/referrers/{}?artifactType=application%2Fvnd.example.sbom%2Bjson", f.app.digest()), None);
+    let index: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(index["manifests"][0]["digest"], f.referrer.digest().to_string(), "{index}");
 
     // Scoped per repository; unknown names and digests are the spec's errors.
     let (status, _, body) = request(a, "GET", &format!("/v2/quay.io/team/multi/blobs/{}", f.app.layers[0].digest), None);

@@ -238,9 +238,13 @@ fn policy_export_writes_both_policies_for_the_site_key() {
     let (_, public) = site_key(dir.path());
     let r = run(airlock().args(["policy", "export", "--registry", "reg.site:5000/mirror", "--identity", "https://accounts.google.com=alice@example.com", "--key"]).arg(&public));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("kind: ClusterImagePolicy") && r.stdout.contains("kind: ClusterPolicy"));
-    assert!(r.stdout.contains("  - glob: \"reg.site:5000/mirror/**\"\n"), "{}", r.stdout);
-    assert_eq!(r.stdout.matches("\n---\n").count(), 1);
+    let documents: Vec<serde_yaml_ng::Value> =
+        serde_yaml_ng::Deserializer::from_str(&r.stdout).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect();
+    assert_eq!(documents.len(), 2, "{}", r.stdout);
+    assert_eq!((documents[0]["kind"].as_str(), documents[1]["kind"].as_str()), (Some("ClusterImagePolicy"), Some("ClusterPolicy")));
+    assert_eq!(documents[0]["spec"]["images"][0]["glob"].as_str(), Some("reg.site:5000/mirror/**"), "{}", r.stdout);
+    let key = std::fs::read_to_string(&public).unwrap();
+    assert_eq!(documents[0]["spec"]["authorities"][0]["key"]["data"].as_str(), Some(key.as_str()));
     let r = run(airlock().args(["policy", "export", "--registry", "not a registry", "--key"]).arg(&public));
     assert_eq!(r.code, 2);
 }

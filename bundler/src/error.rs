@@ -134,15 +134,6 @@ pub enum Error {
         source: Box<trust_roots::Error>,
     },
 
-    /// The transfer signing key is unusable. Never holds key material.
-    #[error("signing key {path}: {reason}")]
-    SignKey {
-        /// The key file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-
     /// The previous bundle's manifest (`--since`) is unusable.
     #[error("--since {path}: {source}")]
     Since {
@@ -209,7 +200,7 @@ impl Error {
     /// Who is at fault.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Usage(_) | Self::SignKey { .. } | Self::Since { .. } | Self::Sbom { .. } | Self::Output { .. } => {
+            Self::Usage(_) | Self::Since { .. } | Self::Sbom { .. } | Self::Output { .. } => {
                 ErrorKind::Usage
             }
             Self::Unsupported(_) => ErrorKind::Unsupported,

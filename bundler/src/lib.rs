@@ -73,7 +73,6 @@ pub use report::Report;
 pub use request::{Created, OperatorSbom, Output, Request};
 pub use trust::TrustInput;
 pub use verifier::bundle::archive::Compression;
-pub use write::manifest::SigningKey;
 
 use request::Inputs;
 use std::sync::Arc;
@@ -88,12 +87,13 @@ pub async fn create(request: &Request, progress: Arc<dyn Progress>) -> Result<Re
     let images = resolve::images(&inputs.images, &request.platforms, &request.remote, jobs, progress).await?;
     let images = collect::evidence(images, jobs, progress).await?;
     let fetched = fetch::blobs(layout, &images, inputs.previous.as_ref(), jobs, progress).await?;
-    let images = selfcheck::images(images, &trust.root, &inputs.rekor, layout, progress).await?;
+    let rekors = collect::rekor::Rekors::new(inputs.rekor.clone(), &trust.root);
+    let images = selfcheck::images(images, &trust.root, &rekors, layout, progress).await?;
     progress.start(Phase::Write, 4, Unit::Items);
     let images = sboms::carry(images, &inputs.operator_sboms, layout, progress).await?;
     let staged = write::stage(layout, &images, &trust, inputs.previous.as_ref(), request.created, progress)?;
     let policy = selfcheck::against_policy(&staged, inputs.policy.as_ref(), &trust.root, jobs)?;
-    let signature = sign::manifest(&staged, inputs.sign_key.as_ref(), progress)?;
+    let signature = sign::manifest(&staged, inputs.sign_key.as_deref(), progress)?;
     // One progress phase covers SBOMs, the tree and the signature: each is quick.
     progress.finish(Phase::Write);
     let output = archive::write(&request.output, &staged, signature.is_some(), progress)?;

@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::incremental::Previous;
 use crate::sboms::OperatorFile;
 use crate::trust::TrustInput;
-use crate::write::manifest::SigningKey;
+use keys::SigningKey;
+use std::sync::Arc;
 use oci::{ImageRef, Layout, Platform};
 use std::path::{Path, PathBuf};
 use verifier::bundle::archive::Compression;
@@ -139,12 +140,13 @@ pub struct Request {
     pub platforms: Vec<Platform>,
     /// `--policy FILE`: the site's policy, checked before the bundle is final.
     pub policy: Option<PathBuf>,
-    /// `--sign-key KEY`.
-    pub sign_key: Option<PathBuf>,
+    /// `--sign-key KEY`: the transfer key, read (and decrypted) by the caller.
+    pub sign_key: Option<Arc<SigningKey>>,
     /// `--since PREVIOUS/airlock/manifest.json`.
     pub since: Option<PathBuf>,
-    /// Rekor's base URL, for SET-only cosign layers.
-    pub rekor_url: String,
+    /// `--rekor-url`: the Rekor for SET-only cosign layers, whatever their
+    /// log; by default each log is read at the URL the trust root lists.
+    pub rekor_url: Option<String>,
     /// The trust material to carry and check with.
     pub trust: TrustInput,
     /// Registry credentials, insecure hosts, retries.
@@ -165,14 +167,14 @@ pub(crate) struct Inputs {
     pub policy: Option<verifier::policy::Policy>,
     /// The requested images, each once.
     pub images: Vec<ImageRef>,
-    /// `--sign-key`, read.
-    pub sign_key: Option<SigningKey>,
+    /// `--sign-key`, read (and decrypted) by the caller.
+    pub sign_key: Option<Arc<SigningKey>>,
     /// `--since`, read.
     pub previous: Option<Previous>,
     /// `--sbom FILE=IMAGE`, read and recognised.
     pub operator_sboms: Vec<OperatorFile>,
-    /// For SET-only cosign layers.
-    pub rekor: RekorClient,
+    /// `--rekor-url`, for SET-only cosign layers of every log.
+    pub rekor: Option<RekorClient>,
     /// Where the bundle is assembled (the output directory, or the work
     /// directory beside an archive), ready for a run: an earlier run's
     /// blobs kept.
@@ -186,10 +188,14 @@ impl Inputs {
     pub fn read(request: &Request) -> Result<Self> {
         let policy = request.policy.as_deref().map(crate::selfcheck::load_policy).transpose()?;
         let images = unique_images(&request.images)?;
-        let sign_key = request.sign_key.as_deref().map(SigningKey::from_file).transpose()?;
+        let sign_key = request.sign_key.clone();
         let previous = request.since.as_deref().map(Previous::read).transpose()?;
         let operator_sboms = OperatorFile::read_all(&request.sboms, &images)?;
-        let rekor = RekorClient::new(&request.rekor_url).map_err(|e| Error::Usage(format!("--rekor-url {}: {e:?}", request.rekor_url)))?;
+        let rekor = request
+            .rekor_url
+            .as_deref()
+            .map(|url| RekorClient::new(url).map_err(|e| Error::Usage(format!("--rekor-url {url}: {e:?}"))))
+            .transpose()?;
         if let Output::Archive { path, .. } = &request.output {
             if path.is_dir() {
                 return Err(Error::Output {

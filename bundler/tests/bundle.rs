@@ -416,7 +416,11 @@ fn since_leaves_out_what_the_previous_bundle_carried() {
     let state = env.path("state");
     let ledger = verifier::ledger::Ledger::new(&state);
     assert!(ledger.check_chain(manifest).is_err(), "the first bundle was never imported");
-    ledger.record(&first_report.bundle_id, &first_manifest, "2026-11-23T11:00:00Z".parse().unwrap()).unwrap();
+    // The site imports the first bundle (as site::ledger records it).
+    let record = verifier::ledger::ImportRecord::new(&first_report.bundle_id, &first_manifest, "2026-11-23T11:00:00Z".parse().unwrap());
+    let path = ledger.record_path(&first_report.bundle_id);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, serde_json::to_vec(&record).unwrap()).unwrap();
     ledger.check_chain(manifest).unwrap();
 }
 
@@ -457,6 +461,11 @@ fn same_images_and_evidence_give_a_byte_identical_bundle() {
     assert_eq!(differing, ["airlock/manifest.json"]);
 }
 
+/// An unencrypted PKCS#8 key file (openssl's), read as the CLI reads it.
+fn transfer_key(path: &std::path::Path) -> std::sync::Arc<keys::SigningKey> {
+    std::sync::Arc::new(keys::SigningKey::from_pem(&std::fs::read(path).unwrap(), None).unwrap())
+}
+
 #[test]
 fn a_signed_bundle_verifies_with_the_transfer_key_and_with_openssl() {
     let env = Env::start();
@@ -467,9 +476,9 @@ fn a_signed_bundle_verifies_with_the_transfer_key_and_with_openssl() {
     testbed::run(std::process::Command::new("openssl").arg("pkey").arg("-in").arg(&key).arg("-pubout").arg("-out").arg(&public));
     let out = env.path("bundle");
     let mut request = env.request(&["test/app:v1"], Output::Directory(out.clone()));
-    request.sign_key = Some(key.clone());
+    request.sign_key = Some(transfer_key(&key));
     let report = create(&request).unwrap();
-    let pinned = verifier::check::signature::PublicKey::from_pem(&std::fs::read_to_string(&public).unwrap()).unwrap();
+    let pinned = keys::PublicKey::from_pem(&std::fs::read_to_string(&public).unwrap()).unwrap();
     assert_eq!(report.transfer_key.as_deref(), Some(pinned.fingerprint()));
     let checked = open(&out, Some(&pinned)).unwrap();
     assert!(matches!(checked.transfer_signature, verifier::bundle::content::TransferSignature::Verified { .. }));
@@ -493,13 +502,13 @@ fn a_signed_bundle_verifies_with_the_transfer_key_and_with_openssl() {
     let other = env.path("other.key");
     testbed::run(std::process::Command::new("openssl").args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"]).arg(&other));
     let other_pub = String::from_utf8(testbed::run(std::process::Command::new("openssl").arg("pkey").arg("-in").arg(&other).arg("-pubout")).into_bytes()).unwrap();
-    let other_pub = verifier::check::signature::PublicKey::from_pem(&other_pub).unwrap();
+    let other_pub = keys::PublicKey::from_pem(&other_pub).unwrap();
     assert!(open(&out, Some(&other_pub)).is_err());
 
     // The archive form puts the signature first.
     let tar = env.path("signed.tar");
     let mut request = env.request(&["test/app:v1"], Output::Archive { path: tar.clone(), compression: Compression::None, split: None });
-    request.sign_key = Some(key);
+    request.sign_key = Some(transfer_key(&key));
     create(&request).unwrap();
     let bytes = std::fs::read(&tar).unwrap();
     let mut archive = verifier::bundle::archive::ArchiveReader::new(&bytes[..]);
@@ -525,7 +534,7 @@ fn a_registry_with_basic_auth_is_read_with_the_operators_credentials() {
     // With a wrong password: no secret in the error either.
     let mut request = env.request(&["test/app:v1"], Output::Directory(env.path("wrong")));
     let mut creds = oci::remote::Credentials::anonymous();
-    creds.insert(&env.registry.host(), oci::remote::Auth::Basic { username: "alice".into(), password: oci::remote::Secret::new("wrong-Pa55word") });
+    creds.insert(&env.registry.host(), oci::remote::Auth::Basic { username: "alice".into(), password: "wrong-Pa55word".into() });
     request.remote.credentials = creds;
     let err = create(&request).unwrap_err();
     let text = format!("{err} {err:?}");
@@ -605,7 +614,7 @@ fn a_key_signed_and_logged_signature_gets_its_log_entry_verified() {
     let cosign = verifier::evidence::cosign::CosignLayer { media_type: layer.media_type.clone(), payload: layer.bytes.clone(), annotations: layer.annotations.clone() };
     let root = trust_roots::VerifiedTrustRoot::from_hand_managed_file(&env.trusted_root()).unwrap();
     let verifier = verifier::check::signature::SignatureVerifier::new(&root).unwrap();
-    let pinned = verifier::check::signature::PublicKey::from_pem(&std::fs::read_to_string(&public).unwrap()).unwrap();
+    let pinned = keys::PublicKey::from_pem(&std::fs::read_to_string(&public).unwrap()).unwrap();
     let facts = verifier::check::cosign::verify_layer_with_log_entry(&verifier, &cosign, Some(fetched), &image, &verifier::check::signature::Authority::Key(pinned), &Default::default()).unwrap();
     assert!(facts.signature.log_entries[0].inclusion_proof_verified);
 }

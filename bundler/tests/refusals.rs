@@ -115,52 +115,13 @@ fn an_unreachable_rekor_is_named() {
     let env = Env::start();
     env.signed_image("test/app:v1", "app", SignMode::Legacy);
     let mut request = env.request(&["test/app:v1"], Output::Directory(env.path("b")));
-    request.rekor_url = format!("http://127.0.0.1:{}", testbed::free_port());
+    // The operator's Rekor overrides the trust root's, which would answer.
+    let dead = format!("http://127.0.0.1:{}", testbed::free_port());
+    request.rekor_url = Some(dead.clone());
     let err = create(&request).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Environment);
     assert!(matches!(err, Error::Rekor { .. }), "{err:?}");
-    assert!(err.to_string().contains(&request.rekor_url), "{err}");
-}
-
-#[test]
-fn an_unusable_sign_key_is_refused_before_any_network_and_never_shown() {
-    let env = Env::start();
-    let dir = env.dir.path();
-    let sec1 = dir.join("sec1.pem");
-    testbed::run(std::process::Command::new("openssl").args(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out"]).arg(&sec1));
-    let p384 = dir.join("p384.pem");
-    testbed::run(std::process::Command::new("openssl").args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out"]).arg(&p384));
-    let encrypted = dir.join("encrypted.pem");
-    testbed::run(
-        std::process::Command::new("openssl")
-            .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes-128-cbc", "-pass", "pass:hunter2", "-out"])
-            .arg(&encrypted),
-    );
-    let garbage = dir.join("garbage.pem");
-    std::fs::write(&garbage, "-----BEGIN PRIVATE KEY-----\nTm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----\n").unwrap();
-    let missing = dir.join("missing.pem");
-    for (key, says) in [
-        (&sec1, "EC PRIVATE KEY"),
-        (&p384, "P-256"),
-        (&encrypted, "encrypted"),
-        (&garbage, "not a usable PKCS#8"),
-        (&missing, "cannot read"),
-    ] {
-        // An unreachable registry: the key must be refused before it matters.
-        let mut request = env.request(&["test/app:v1"], Output::Directory(env.path("b")));
-        request.images = vec![format!("127.0.0.1:{}/x:v1", testbed::free_port()).parse().unwrap()];
-        request.sign_key = Some(key.clone());
-        let err = create(&request).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Usage, "{err}");
-        let text = format!("{err} {err:?}");
-        assert!(text.contains(says), "{says}: {text}");
-        if let Ok(pem) = std::fs::read_to_string(key) {
-            for line in pem.lines().filter(|l| !l.starts_with("-----") && l.len() > 8) {
-                assert!(!text.contains(line), "key material in the error: {text}");
-            }
-        }
-        assert!(!text.contains("hunter2"));
-    }
+    assert!(err.to_string().contains(&dead), "{err}");
 }
 
 #[test]

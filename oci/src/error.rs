@@ -144,6 +144,27 @@ pub enum Error {
         reason: String,
     },
 
+    /// A credential helper could not give the credentials for a registry.
+    /// Never holds anything the helper printed.
+    #[error("registry {registry}: credential helper {helper}: {reason}")]
+    CredentialHelper {
+        /// The registry host.
+        registry: String,
+        /// `docker-credential-NAME`, and where it was configured.
+        helper: String,
+        /// What went wrong.
+        reason: String,
+    },
+
+    /// A file of CA certificates could not be used.
+    #[error("CA certificates {path}: {reason}")]
+    Certificates {
+        /// The PEM file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+
     /// A graph of manifests is larger or deeper than airlock walks.
     #[error("{location}: {reason}")]
     Limit {

@@ -16,7 +16,11 @@
 //! Nothing in this crate decides whether content is *trusted*; that is the
 //! verifier's job. It never prints, reads environment variables, or reads
 //! the clock to decide anything; progress reaches callers through
-//! [`copy::Progress`].
+//! [`copy::Progress`]. Two things it does on its users' behalf: it runs the
+//! docker credential helpers a docker config names ([`remote::Credentials`]),
+//! and its HTTP clients (reqwest's defaults) honour the proxy and
+//! certificate variables of the environment; a monotonic clock times token
+//! reuse and helper timeouts.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,18 +1,23 @@
 //! A repository in an OCI registry as a [`Store`], over `oci-client`.
 //!
-//! - **Auth**: anonymous, or from a docker `config.json` whose path the
-//!   caller passes ([`Credentials::from_docker_config`]): `auths.<host>.auth`
-//!   (base64 `user:pass`) or `username`/`password`. Basic credentials are
-//!   sent as is to registries that ask for basic auth, or exchanged for a
-//!   bearer token when the registry's challenge says so (oci-client's token
-//!   flow). Credential helpers and identity tokens are not run or used; a
-//!   host configured only through a helper is an error, not a silent
-//!   anonymous pull.
-//! - **Secrets** live in [`Secret`], whose `Debug` and `Display` redact,
-//!   and every registry message is scrubbed of them before it becomes an
-//!   [`Error`].
-//! - **Transport**: HTTPS, except for hosts the caller lists as insecure
-//!   (plain HTTP, e.g. `127.0.0.1:5000` test registries).
+//! - **Credentials** ([`Credentials`]): anonymous, or from a docker
+//!   `config.json` whose path the caller passes: `credHelpers` and
+//!   `credsStore` run the `docker-credential-NAME` helper protocol;
+//!   `auths` entries give `auth` (base64 `user:pass`), `username` /
+//!   `password` or an `identitytoken`. An entry airlock cannot use is an
+//!   error naming the registry, never an anonymous pull.
+//! - **Authentication** (`auth`): the registry's challenge is answered
+//!   with basic auth, or with a bearer token from its token server (basic
+//!   credentials, an identity token as OAuth2 refresh token, or anonymous).
+//! - **Secrets** live in [`secrecy::SecretString`] (wiped on drop,
+//!   `[REDACTED]` in `Debug`, no `Display`),
+//!   and every registry message is scrubbed of them (and of tokens) before
+//!   it becomes an [`Error`]. A credential helper's output never reaches
+//!   a message.
+//! - **Transport** (`transport`): HTTPS with the system's trust anchors
+//!   plus [`CaCertificates`], except for hosts the caller lists as
+//!   insecure (plain HTTP, e.g. `127.0.0.1:5000` test registries); proxies
+//!   from `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`.
 //! - **Streaming**: blobs are pulled and pushed as streams, hashed while
 //!   they pass; pushes are one monolithic `PUT` with a streaming body.
 //! - **Push economy**: [`Store::has_blob`] (HEAD) before upload;
@@ -20,8 +25,12 @@
 //!   process has already seen the blob.
 //! - **Retries** with exponential backoff on transient errors (connection
 //!   refused or reset, timeouts, 5xx, 429).
-//! - **Referrers**: the referrers API, falling back to the tag schema on
-//!   registries without it (distribution 2.x).
+//! - **Referrers**: the referrers API (an absent or `null` list is empty,
+//!   pages followed, each bounded), falling back to the tag schema on
+//!   registries without it (distribution 2.x). Whether a registry indexes
+//!   referrers itself is probed once per repository after the first push
+//!   of a manifest with a subject; only where it does not is the
+//!   tag-schema index maintained.
 //!
 //! Limits: `oci-client` reads manifest and tag-list bodies whole before this
 //! crate can check their size; the 4 MiB manifest limit is enforced after
@@ -30,52 +39,31 @@
 use crate::copy::RetryPolicy;
 use crate::digest::{AsyncDigestReader, Digest, DigestError};
 use crate::error::{Error, Result};
-use crate::manifest::{media_type, Descriptor, RawManifest};
+use crate::manifest::{media_type, Descriptor, RawManifest, MAX_MANIFEST_SIZE};
 use crate::reference::{ImageRef, Tag};
 use crate::store::{BlobReader, Store, MAX_TAGS};
-use base64::Engine as _;
+use auth::{Access, Authenticator, Authorization};
 use futures_util::TryStreamExt;
-use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::Reference;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A secret string. `Debug` and `Display` print `<redacted>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+mod auth;
+mod credentials;
+mod helper;
+mod transport;
 
-impl Secret {
-    /// Wrap a secret.
-    pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
-    }
-
-    /// The secret itself. Never log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use credentials::Credentials;
+pub use transport::CaCertificates;
 
 /// How to authenticate to one registry.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub enum Auth {
     /// No credentials.
@@ -86,118 +74,15 @@ pub enum Auth {
         /// User name.
         username: String,
         /// Password.
-        password: Secret,
+        password: SecretString,
     },
-}
-
-/// Credentials per registry host.
-#[derive(Clone, Debug, Default)]
-pub struct Credentials {
-    by_host: BTreeMap<String, Auth>,
-    helpers: BTreeMap<String, String>,
-    /// The file they came from, for messages.
-    source: Option<std::path::PathBuf>,
-}
-
-impl Credentials {
-    /// No credentials for any registry.
-    pub fn anonymous() -> Self {
-        Self::default()
-    }
-
-    /// Add credentials for `host` (`registry.example:5000`).
-    pub fn insert(&mut self, host: &str, auth: Auth) {
-        self.by_host.insert(normalise_host(host), auth);
-    }
-
-    /// Read a docker `config.json`. A file that does not exist means no
-    /// credentials (as docker treats it); a malformed one is an error.
-    pub fn from_docker_config(path: &Path) -> Result<Self> {
-        let bad = |reason: String| Error::Credentials {
-            path: path.to_path_buf(),
-            reason,
-        };
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(Error::io(path, "read docker config", e)),
-        };
-        if bytes.len() > 1024 * 1024 {
-            return Err(bad("larger than 1 MiB".into()));
-        }
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Config {
-            #[serde(default)]
-            auths: BTreeMap<String, Entry>,
-            #[serde(default)]
-            cred_helpers: BTreeMap<String, String>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Entry {
-            auth: Option<String>,
-            username: Option<String>,
-            password: Option<String>,
-            identitytoken: Option<String>,
-        }
-        // Error messages from serde name positions, not values, so no
-        // secret can appear in them.
-        let config: Config = serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON: line {} column {}", e.line(), e.column())))?;
-        let mut out = Self {
-            source: Some(path.to_path_buf()),
-            ..Self::default()
-        };
-        for (key, entry) in config.auths {
-            let host = normalise_host(&key);
-            let auth = match (entry.auth.filter(|a| !a.is_empty()), entry.username, entry.password) {
-                (Some(encoded), _, _) => {
-                    let decoded = base64::engine::general_purpose::STANDARD
-                        .decode(encoded.trim())
-                        .map_err(|_| bad(format!("auths.{key:?}.auth is not base64")))?;
-                    let decoded = String::from_utf8(decoded).map_err(|_| bad(format!("auths.{key:?}.auth is not UTF-8")))?;
-                    let (user, pass) = decoded
-                        .split_once(':')
-                        .ok_or_else(|| bad(format!("auths.{key:?}.auth is not user:password")))?;
-                    Auth::Basic {
-                        username: user.to_string(),
-                        password: Secret::new(pass),
-                    }
-                }
-                (None, Some(username), Some(password)) if !username.is_empty() => Auth::Basic {
-                    username,
-                    password: Secret::new(password),
-                },
-                _ if entry.identitytoken.is_some() => {
-                    return Err(bad(format!("auths.{key:?}: identity tokens are not supported")));
-                }
-                _ => continue,
-            };
-            out.by_host.insert(host, auth);
-        }
-        for (host, helper) in config.cred_helpers {
-            out.helpers.insert(normalise_host(&host), helper);
-        }
-        Ok(out)
-    }
-
-    /// The credentials for `host`; anonymous when none are configured.
-    /// Fails when the host is configured only through a credential helper,
-    /// which airlock does not run.
-    pub fn for_host(&self, host: &str) -> Result<Auth> {
-        let host = normalise_host(host);
-        if let Some(auth) = self.by_host.get(&host) {
-            return Ok(auth.clone());
-        }
-        if let Some(helper) = self.helpers.get(&host) {
-            return Err(Error::Credentials {
-                path: self.source.clone().unwrap_or_default(),
-                reason: format!(
-                    "{host} uses credential helper docker-credential-{helper}, which airlock does not run; add an auths entry"
-                ),
-            });
-        }
-        Ok(Auth::Anonymous)
-    }
+    /// An identity token (docker's `identitytoken`, or a helper's answer
+    /// with the user name `<token>`): an OAuth2 refresh token exchanged at
+    /// the registry's token server.
+    IdentityToken {
+        /// The token.
+        token: SecretString,
+    },
 }
 
 /// `https://index.docker.io/v1/` → `docker.io`; `http://h:5000/x` → `h:5000`.
@@ -228,6 +113,9 @@ pub struct RemoteOptions {
     pub connect_timeout: Duration,
     /// Longest silence while reading a response.
     pub read_timeout: Duration,
+    /// Trust anchors for registries' TLS certificates beside the system's
+    /// (a private CA).
+    pub ca_certificates: CaCertificates,
 }
 
 impl Default for RemoteOptions {
@@ -238,6 +126,7 @@ impl Default for RemoteOptions {
             retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(120),
+            ca_certificates: CaCertificates::default(),
         }
     }
 }
@@ -252,11 +141,14 @@ pub struct Registry {
 struct RegistryInner {
     host: String,
     client: oci_client::Client,
-    auth: RegistryAuth,
-    secrets: Vec<String>,
+    /// Challenge, credentials and tokens; the HTTP client for what
+    /// oci-client cannot do.
+    access: Authenticator,
     retry: RetryPolicy,
     /// Where this process has seen each blob, for cross-repository mounts.
     known_blobs: Mutex<HashMap<Digest, String>>,
+    /// Per repository: whether the registry lists referrers itself.
+    referrers_api: Mutex<HashMap<String, bool>>,
 }
 
 impl fmt::Debug for Registry {
@@ -266,24 +158,14 @@ impl fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// A client for `host` (`ghcr.io`, `127.0.0.1:5000`).
+    /// A client for `host` (`ghcr.io`, `127.0.0.1:5000`). Its credentials
+    /// are resolved now (a credential helper runs here), so a registry
+    /// whose credentials cannot be had fails before any request.
     pub fn new(host: &str, options: &RemoteOptions) -> Result<Self> {
         // Validate the host with the reference grammar.
         let probe = ImageRef::new(host, "x", None, None)?;
         let host = probe.registry().to_string();
-        let auth = options.credentials.for_host(&host)?;
-        let (auth, secrets) = match auth {
-            Auth::Anonymous => (RegistryAuth::Anonymous, Vec::new()),
-            Auth::Basic { username, password } => {
-                let pair = format!("{username}:{}", password.expose());
-                let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
-                let secrets = vec![password.expose().to_string(), encoded]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                (RegistryAuth::Basic(username, password.expose().to_string()), secrets)
-            }
-        };
+        let credential = options.credentials.for_host(&host)?;
         let insecure: Vec<String> = options
             .insecure_hosts
             .iter()
@@ -297,30 +179,26 @@ impl Registry {
                 }
             })
             .collect();
-        let config = ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(insecure),
-            use_monolithic_push: true,
-            platform_resolver: None,
-            connect_timeout: Some(options.connect_timeout),
-            read_timeout: Some(options.read_timeout),
-            ..ClientConfig::default()
-        };
-        let client = oci_client::Client::try_from(config).map_err(|e| Error::Registry {
+        let client_error = |message: String| Error::Registry {
             registry: host.clone(),
             repository: String::new(),
             operation: "create client",
             status: None,
             transient: false,
-            message: e.to_string(),
-        })?;
+            message,
+        };
+        let api_host = Reference::with_tag(host.clone(), "x".into(), "latest".into()).resolve_registry().to_string();
+        let base = format!("{}://{api_host}", transport::scheme(&api_host, &insecure));
+        let http = transport::http_client(options).map_err(|e| client_error(crate::error_chain(&e)))?;
+        let client = oci_client::Client::try_from(transport::oci_client_config(options, insecure)).map_err(|e| client_error(e.to_string()))?;
         Ok(Self {
             inner: Arc::new(RegistryInner {
+                access: Authenticator::new(http, base, host.clone(), credential),
                 host,
                 client,
-                auth,
-                secrets,
                 retry: options.retry,
                 known_blobs: Mutex::new(HashMap::new()),
+                referrers_api: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -340,11 +218,7 @@ impl Registry {
     }
 
     fn redact(&self, message: &str) -> String {
-        let mut out = message.to_string();
-        for secret in &self.inner.secrets {
-            out = out.replace(secret.as_str(), "<redacted>");
-        }
-        out
+        self.inner.access.redact(message)
     }
 }
 
@@ -358,6 +232,28 @@ pub struct Repository {
 impl fmt::Debug for Repository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Repository({}/{})", self.registry.inner.host, self.name)
+    }
+}
+
+/// One operation on a repository: what it needs the registry to allow,
+/// and its names for messages.
+struct Op<'a> {
+    access: Access<'a>,
+    /// `pull manifest`, `push blob`, ...
+    operation: &'static str,
+    /// `manifest`, `blob`, ... (what a 404 did not find).
+    what: &'static str,
+    /// `:tag` or `@digest`, after the repository in messages.
+    at: &'a str,
+}
+
+impl<'a> Op<'a> {
+    fn pull(operation: &'static str, what: &'static str, at: &'a str) -> Self {
+        Self { access: Access::Pull, operation, what, at }
+    }
+
+    fn push(operation: &'static str, what: &'static str, at: &'a str) -> Self {
+        Self { access: Access::Push, operation, what, at }
     }
 }
 
@@ -465,31 +361,46 @@ impl Repository {
         }
     }
 
-    /// Run one oci-client future on its own task, credentials registered
-    /// first. oci-client 0.18 can panic on a hostile answer (a bearer token
-    /// that is not a valid header value, for one); on its own task that
-    /// panic becomes an error here instead of bringing the caller down.
-    async fn guarded<T, Fut>(&self, operation: &'static str, what: &'static str, at: &str, fut: Fut) -> Result<T>
+    /// Run one oci-client call on its own task, with the credentials `op`
+    /// needs registered first: basic credentials as the client's own, a
+    /// bearer token placed in its token cache for this repository and
+    /// operation. oci-client 0.18 can panic on a hostile answer; on its
+    /// own task that panic becomes an error here instead of bringing the
+    /// caller down.
+    async fn guarded<T, F, Fut>(&self, op: &Op<'_>, reference: &Reference, f: F) -> Result<T>
     where
         T: Send + 'static,
+        F: FnOnce(oci_client::Client, Reference, RegistryAuth) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>> + Send + 'static,
     {
         let inner = &self.registry.inner;
+        // For a token registry the client's own credentials stay anonymous:
+        // should it ever miss the seeded token (a token whose `exp` our clock
+        // has passed), its fallback is an anonymous token for this very
+        // repository, never another repository's or a password.
+        let (stored, token) = match inner.access.authorization(&self.name, op.access).await? {
+            Authorization::Anonymous => (RegistryAuth::Anonymous, None),
+            Authorization::Basic { username, password } => (RegistryAuth::Basic(username, password.expose_secret().to_string()), None),
+            Authorization::Bearer(token) => (RegistryAuth::Anonymous, Some(RegistryAuth::Bearer(token.expose_secret().to_string()))),
+        };
         let client = inner.client.clone();
-        let auth = inner.auth.clone();
-        let registry = Reference::with_tag(inner.host.clone(), self.name.clone(), "latest".into())
-            .resolve_registry()
-            .to_string();
+        let registry = reference.resolve_registry().to_string();
+        let fut = f(client.clone(), reference.clone(), stored.clone());
+        let (reference, operation) = (reference.clone(), op.access.operation());
         let joined = tokio::spawn(async move {
-            client.store_auth_if_needed(&registry, &auth).await;
+            client.store_auth_if_needed(&registry, &stored).await;
+            if let Some(token) = token {
+                // A bearer token is cached without a request; this cannot fail.
+                let _ = client.auth(&reference, &token, operation).await;
+            }
             fut.await
         })
         .await;
         match joined {
-            Ok(result) => result.map_err(|e| self.error(operation, what, at, e)),
+            Ok(result) => result.map_err(|e| self.error(op.operation, op.what, op.at, e)),
             Err(_) => Err(Error::Protocol {
-                location: format!("{}{at}", self.location()),
-                operation,
+                location: format!("{}{}", self.location(), op.at),
+                operation: op.operation,
                 reason: "the registry client failed on the registry's answer (panicked)".into(),
             }),
         }
@@ -497,25 +408,18 @@ impl Repository {
 
     /// One registry call, retried with backoff on transient failures. `f`
     /// gets the client, the reference and the credentials, owned.
-    async fn call<T, F, Fut>(&self, reference: &Reference, operation: &'static str, what: &'static str, at: &str, f: F) -> Result<T>
+    async fn call<T, F, Fut>(&self, op: Op<'_>, reference: &Reference, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(oci_client::Client, Reference, RegistryAuth) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<T, OciDistributionError>> + Send + 'static,
     {
-        let inner = &self.registry.inner;
-        inner
-            .retry
-            .run(
-                || self.guarded(operation, what, at, f(inner.client.clone(), reference.clone(), inner.auth.clone())),
-                |_, _, _| {},
-            )
-            .await
+        self.registry.inner.retry.run(|| self.guarded(&op, reference, &f), |_, _, _| {}).await
     }
 
     async fn pull_manifest(&self, reference: &Reference, expected: Option<&Digest>, what: &'static str, at: &str) -> Result<RawManifest> {
         let (bytes, digest) = self
-            .call(reference, "pull manifest", what, at, |c, r, auth| async move {
+            .call(Op::pull("pull manifest", what, at), reference, |c, r, auth| async move {
                 c.pull_manifest_raw(&r, &auth, &media_type::ALL_MANIFESTS).await
             })
             .await?;
@@ -582,7 +486,7 @@ impl Store for Repository {
         let at = format!("@{}", descriptor.digest);
         let oci = oci_descriptor(descriptor);
         let sized = self
-            .call(&reference, "pull blob", "blob", &at, |c, r, _| {
+            .call(Op::pull("pull blob", "blob", &at), &reference, |c, r, _| {
                 let oci = oci.clone();
                 async move { c.pull_blob_stream(&r, &oci).await }
             })
@@ -613,7 +517,7 @@ impl Store for Repository {
         let digest = descriptor.digest.to_string();
         let at = format!("@{digest}");
         let present = self
-            .call(&reference, "check blob", "blob", &at, |c, r, _| {
+            .call(Op::pull("check blob", "blob", &at), &reference, |c, r, _| {
                 let digest = digest.clone();
                 async move { c.blob_exists(&r, &digest).await }
             })
@@ -635,9 +539,8 @@ impl Store for Repository {
         // One monolithic PUT with a streaming body: constant memory, one
         // request. A body that fails verification aborts the request, and
         // the registry checks the digest again before committing.
-        let client = self.registry.inner.client.clone();
         let (digest, size) = (descriptor.digest.to_string(), descriptor.size);
-        self.guarded("push blob", "blob", &at, async move {
+        self.guarded(&Op::push("push blob", "blob", &at), &reference, |client, reference, _| async move {
             client.push_blob_stream(&reference, stream, &digest, Some(size)).await
         })
         .await?;
@@ -654,14 +557,19 @@ impl Store for Repository {
             return Ok(false);
         };
         let target = self.reference_digest(&descriptor.digest);
-        let from = Reference::with_digest(self.registry.inner.host.clone(), source, descriptor.digest.to_string());
+        let from = Reference::with_digest(self.registry.inner.host.clone(), source.clone(), descriptor.digest.to_string());
         // A registry that cannot mount answers 202 and opens an upload;
         // oci-client reports that as an error, and we upload instead.
-        let client = self.registry.inner.client.clone();
         let digest = descriptor.digest.to_string();
         let at = format!("@{digest}");
+        let op = Op {
+            access: Access::Mount { from: &source },
+            operation: "mount blob",
+            what: "blob",
+            at: &at,
+        };
         let mounted = self
-            .guarded("mount blob", "blob", &at, async move { client.mount_blob(&target, &from, &digest).await })
+            .guarded(&op, &target, |client, target, _| async move { client.mount_blob(&target, &from, &digest).await })
             .await;
         Ok(mounted.is_ok())
     }
@@ -684,11 +592,14 @@ impl Store for Repository {
             media_type: manifest.media_type().to_string(),
         })?;
         let bytes = bytes::Bytes::copy_from_slice(manifest.bytes());
-        self.call(&reference, "push manifest", "manifest", &at, |c, r, _| {
+        self.call(Op::push("push manifest", "manifest", &at), &reference, |c, r, _| {
             let (bytes, content_type) = (bytes.clone(), content_type.clone());
             async move { c.push_manifest_raw(&r, bytes, content_type).await }
         })
         .await?;
+        if let Some(subject) = manifest.manifest().subject() {
+            self.learn_referrers_api(&subject.digest).await?;
+        }
         Ok(())
     }
 
@@ -699,7 +610,7 @@ impl Store for Repository {
         let mut last: Option<String> = None;
         loop {
             let page = self
-                .call(&reference, "list tags", "repository", "", |c, r, auth| {
+                .call(Op::pull("list tags", "repository", ""), &reference, |c, r, auth| {
                     let last = last.clone();
                     async move { c.list_tags(&r, &auth, Some(PAGE), last.as_deref()).await }
                 })
@@ -739,37 +650,178 @@ impl Store for Repository {
     }
 
     async fn referrers(&self, digest: &Digest) -> Result<Vec<Descriptor>> {
-        let reference = self.reference_digest(digest);
         let at = format!("@{digest}");
-        let index = self
-            .call(&reference, "list referrers", "manifest", &at, |c, r, _| async move {
-                c.pull_referrers(&r, None).await
-            })
-            .await?;
-        let mut out = Vec::new();
-        for entry in index.manifests {
-            // Through JSON into our Descriptor, which validates the digest.
-            let value = serde_json::to_value(&entry).map_err(|e| Error::Protocol {
-                location: format!("{}{at}", self.location()),
-                operation: "list referrers",
-                reason: e.to_string(),
-            })?;
-            let desc: Descriptor = serde_json::from_value(value).map_err(|e| Error::Protocol {
-                location: format!("{}{at}", self.location()),
-                operation: "list referrers",
-                reason: format!("malformed referrer descriptor: {e}"),
-            })?;
-            out.push(desc);
+        let op = Op::pull("list referrers", "referrers", &at);
+        let mut url = format!("{}/v2/{}/referrers/{digest}", self.registry.inner.access.base(), self.name);
+        let mut found: BTreeMap<Digest, Descriptor> = BTreeMap::new();
+        for _ in 0..MAX_REFERRER_PAGES {
+            // 404: no referrers API (distribution 2.x); the tag-schema
+            // fallback is store::attachments' to read.
+            let Some((headers, listing)) = self.get_referrers_page(&op, &url).await? else {
+                return Ok(Vec::new());
+            };
+            for desc in listing.manifests.unwrap_or_default() {
+                found.entry(desc.digest.clone()).or_insert(desc);
+            }
+            if found.len() > MAX_REFERRERS {
+                return Err(Error::Limit {
+                    location: format!("{}{at}", self.location()),
+                    reason: format!("more than {MAX_REFERRERS} referrers"),
+                });
+            }
+            match self.next_page(&op, &headers)? {
+                Some(next) => url = next,
+                None => return Ok(found.into_values().collect()),
+            }
         }
-        out.sort_by(|a, b| a.digest.cmp(&b.digest));
-        Ok(out)
+        Err(Error::Limit {
+            location: format!("{}{at}", self.location()),
+            reason: format!("more than {MAX_REFERRER_PAGES} pages of referrers"),
+        })
     }
 
     fn indexes_referrers(&self) -> bool {
-        // oci-client does not show us the OCI-Subject header by which a
-        // registry says it indexed the subject, so act as the spec asks of
-        // clients when it is absent: maintain the tag-schema index.
-        false
+        // Learnt by put_manifest when it pushed a manifest with a subject,
+        // which put_referrer does before asking; unknown means no.
+        let known = self.registry.inner.referrers_api.lock().unwrap_or_else(|p| p.into_inner());
+        known.get(&self.name).copied().unwrap_or(false)
+    }
+}
+
+/// Pages of a referrers listing followed at most.
+const MAX_REFERRER_PAGES: usize = 100;
+/// Referrers of one subject accepted at most.
+const MAX_REFERRERS: usize = 10_000;
+
+/// A referrers API answer: an image index whose `manifests` olareg sends
+/// as `null` when there are none.
+#[derive(serde::Deserialize)]
+struct ReferrersListing {
+    #[serde(default)]
+    manifests: Option<Vec<Descriptor>>,
+}
+
+impl Repository {
+    /// One page of `GET /v2/<name>/referrers/<digest>`, bounded like a
+    /// manifest; `None` when the registry has no referrers API (404).
+    async fn get_referrers_page(&self, op: &Op<'_>, url: &str) -> Result<Option<(http::HeaderMap, ReferrersListing)>> {
+        let inner = &self.registry.inner;
+        let location = format!("{}{}", self.location(), op.at);
+        let fetched = inner
+            .retry
+            .run(
+                || async {
+                    let authorization = inner.access.authorization(&self.name, op.access).await?;
+                    let request = inner.access.http().get(url).header(http::header::ACCEPT, media_type::OCI_INDEX);
+                    let response = authorization.apply(request).send().await.map_err(|e| self.http_error(op, e))?;
+                    let status = response.status();
+                    if status == http::StatusCode::NOT_FOUND {
+                        return Ok(None);
+                    }
+                    let headers = response.headers().clone();
+                    let body = self.bounded_body(op, response, MAX_MANIFEST_SIZE).await?;
+                    if !status.is_success() {
+                        return Err(self.status_error(op, status, &body));
+                    }
+                    Ok(Some((headers, body)))
+                },
+                |_, _, _| {},
+            )
+            .await?;
+        let Some((headers, body)) = fetched else { return Ok(None) };
+        let listing = serde_json::from_slice(&body).map_err(|e| Error::Protocol {
+            location,
+            operation: op.operation,
+            reason: format!("the referrers listing is not an image index: {e}"),
+        })?;
+        Ok(Some((headers, listing)))
+    }
+
+    /// The `Link: <…>; rel="next"` of a paginated listing, on this
+    /// registry only: the request carries its credentials.
+    fn next_page(&self, op: &Op<'_>, headers: &http::HeaderMap) -> Result<Option<String>> {
+        let base = self.registry.inner.access.base();
+        for value in headers.get_all(http::header::LINK) {
+            let Ok(value) = value.to_str() else { continue };
+            for link in value.split(',') {
+                let Some((target, params)) = link.trim().strip_prefix('<').and_then(|l| l.split_once('>')) else { continue };
+                if !params.split(';').any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next")) {
+                    continue;
+                }
+                if target.starts_with('/') {
+                    return Ok(Some(format!("{base}{target}")));
+                }
+                if target.strip_prefix(base).is_some_and(|rest| rest.starts_with('/')) {
+                    return Ok(Some(target.to_string()));
+                }
+                return Err(Error::Protocol {
+                    location: format!("{}{}", self.location(), op.at),
+                    operation: op.operation,
+                    reason: format!("the next page of referrers is on another server ({target:?})"),
+                });
+            }
+        }
+        Ok(None)
+    }
+
+    /// After pushing a manifest with `subject`: does the registry list it
+    /// through the referrers API? Asked once per repository (a 200 with an
+    /// image index: yes; 404: no), as the `OCI-Subject` header that would
+    /// say so per push is hidden by oci-client.
+    async fn learn_referrers_api(&self, subject: &Digest) -> Result<()> {
+        let known = |name: &str| {
+            let known = self.registry.inner.referrers_api.lock().unwrap_or_else(|p| p.into_inner());
+            known.contains_key(name)
+        };
+        if known(&self.name) {
+            return Ok(());
+        }
+        let at = format!("@{subject}");
+        let op = Op::pull("probe referrers API", "referrers", &at);
+        let url = format!("{}/v2/{}/referrers/{subject}", self.registry.inner.access.base(), self.name);
+        let supported = self.get_referrers_page(&op, &url).await?.is_some();
+        let mut known = self.registry.inner.referrers_api.lock().unwrap_or_else(|p| p.into_inner());
+        known.insert(self.name.clone(), supported);
+        Ok(())
+    }
+
+    async fn bounded_body(&self, op: &Op<'_>, mut response: reqwest::Response, limit: u64) -> Result<Vec<u8>> {
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.http_error(op, e))? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(Error::ManifestTooLarge {
+                    location: format!("{}{}", self.location(), op.at),
+                    size: (body.len() + chunk.len()) as u64,
+                    limit,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    fn http_error(&self, op: &Op<'_>, e: reqwest::Error) -> Error {
+        Error::Registry {
+            registry: self.registry.inner.host.clone(),
+            repository: self.name.clone(),
+            operation: op.operation,
+            status: e.status().map(|s| s.as_u16()),
+            transient: e.is_connect() || e.is_timeout() || e.is_request() || e.is_body(),
+            message: self.registry.redact(&crate::error_chain(&e)),
+        }
+    }
+
+    fn status_error(&self, op: &Op<'_>, status: http::StatusCode, body: &[u8]) -> Error {
+        let code = status.as_u16();
+        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        Error::Registry {
+            registry: self.registry.inner.host.clone(),
+            repository: self.name.clone(),
+            operation: op.operation,
+            status: Some(code),
+            transient: code >= 500 || code == 429,
+            message: self.registry.redact(&format!("HTTP {status}: {}", text.trim())),
+        }
     }
 }
 
@@ -779,48 +831,11 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let s = Secret::new("hunter2");
-        assert_eq!(format!("{s} {s:?}"), "<redacted> <redacted>");
         let auth = Auth::Basic {
             username: "u".into(),
-            password: s,
+            password: "hunter2".into(),
         };
         assert!(!format!("{auth:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn reads_docker_config_auths() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.json");
-        let encoded = base64::engine::general_purpose::STANDARD.encode("alice:s3cret");
-        std::fs::write(
-            &path,
-            format!(
-                r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{encoded}"}},"127.0.0.1:5000":{{"username":"bob","password":"pw"}},"empty.example":{{}}}},"credHelpers":{{"gcr.io":"gcloud"}}}}"#
-            ),
-        )
-        .unwrap();
-        let creds = Credentials::from_docker_config(&path).unwrap();
-        assert_eq!(
-            creds.for_host("docker.io").unwrap(),
-            Auth::Basic { username: "alice".into(), password: Secret::new("s3cret") }
-        );
-        assert_eq!(
-            creds.for_host("127.0.0.1:5000").unwrap(),
-            Auth::Basic { username: "bob".into(), password: Secret::new("pw") }
-        );
-        assert_eq!(creds.for_host("empty.example").unwrap(), Auth::Anonymous);
-        assert_eq!(creds.for_host("quay.io").unwrap(), Auth::Anonymous);
-        let e = creds.for_host("gcr.io").unwrap_err().to_string();
-        assert!(e.contains("credential helper"), "{e}");
-        assert!(!format!("{creds:?}").contains("s3cret"));
-        // Missing file: anonymous. Malformed: an error without the secret.
-        assert!(Credentials::from_docker_config(&dir.path().join("none.json")).is_ok());
-        std::fs::write(&path, format!(r#"{{"auths":{{"h":{{"auth":"{encoded}"#)).unwrap();
-        let e = Credentials::from_docker_config(&path).unwrap_err().to_string();
-        assert!(!e.contains(&encoded) && !e.contains("s3cret"), "{e}");
-        std::fs::write(&path, r#"{"auths":{"h":{"auth":"not base64!"}}}"#).unwrap();
-        assert!(Credentials::from_docker_config(&path).is_err());
     }
 
     #[test]

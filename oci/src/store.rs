@@ -106,6 +106,16 @@ pub async fn resolve<S: Store>(store: &S, reference: &ImageRef) -> Result<Descri
     store.resolve_tag(&tag).await
 }
 
+/// The manifest `tag` points to, or `None` when the tag does not exist
+/// (any other failure is an error).
+pub async fn tagged_manifest<S: Store>(store: &S, tag: &Tag) -> Result<Option<RawManifest>> {
+    match store.resolve_tag(tag).await {
+        Ok(desc) => Ok(Some(store.get_manifest(&desc.digest).await?)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// An image or index with everything it refers to.
 #[derive(Debug, Clone)]
 pub struct Graph {
@@ -132,6 +142,18 @@ impl Graph {
     }
 }
 
+/// Where a repository's content starts: a manifest a repository serves and
+/// the tag that names it, if any. What a server is given to serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    /// The repository name (`ghcr.io/org/app`).
+    pub repository: String,
+    /// The tag, for tagged roots.
+    pub tag: Option<Tag>,
+    /// The manifest.
+    pub descriptor: Descriptor,
+}
+
 /// Walk `root` and everything it refers to.
 ///
 /// With `platforms` non-empty, an index entry that declares a platform is
@@ -141,38 +163,89 @@ impl Graph {
 /// manifests themselves are fetched and checked against their descriptors'
 /// digest, size and media type.
 pub async fn walk<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform]) -> Result<Graph> {
+    walk_with(store, root, platforms, Missing::Refuse).await
+}
+
+/// Walk `root` and the children `store` holds: an index entry the store
+/// does not have (a platform a bundle left out) is listed in
+/// [`Graph::dropped`], as a registry answers 404 for it, instead of failing
+/// the walk. The root itself must be there. What a server walks to learn
+/// what it can serve.
+pub async fn walk_held<S: Store>(store: &S, root: &Descriptor) -> Result<Graph> {
+    walk_with(store, root, &[], Missing::Skip).await
+}
+
+/// What a walk does with an index child the store does not hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    Refuse,
+    Skip,
+}
+
+async fn walk_with<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform], missing: Missing) -> Result<Graph> {
+    let (nodes, absent) = fetch_nodes(store, root, platforms, missing).await?;
+    let (manifests, blobs, mut dropped) = post_order(root, &nodes);
+    dropped.extend(absent);
+    Ok(Graph {
+        root: root.clone(),
+        manifests,
+        blobs,
+        dropped,
+    })
+}
+
+/// A fetched manifest and its index entries, split by the platform filter.
+struct Node {
+    manifest: RawManifest,
+    kept: Vec<Descriptor>,
+    dropped: Vec<Descriptor>,
+}
+
+/// Fetch `root` and its children level by level, WALK_FETCHES manifests at
+/// a time (a registry round trip per manifest adds up on a many-platform
+/// index). Returns the nodes by digest and the children found absent (only
+/// with [`Missing::Skip`]).
+async fn fetch_nodes<S: Store>(
+    store: &S,
+    root: &Descriptor,
+    platforms: &[Platform],
+    missing: Missing,
+) -> Result<(BTreeMap<Digest, Node>, Vec<Descriptor>)> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     let location = format!("{}@{}", store.location(), root.digest);
     let limit = |reason: String| Error::Limit {
         location: location.clone(),
         reason,
     };
-
-    // 1. Fetch, level by level, WALK_FETCHES manifests at a time: a
-    //    registry round trip per manifest adds up on a many-platform index.
-    struct Node {
-        manifest: RawManifest,
-        kept: Vec<Descriptor>,
-        dropped: Vec<Descriptor>,
-    }
     let mut nodes: BTreeMap<Digest, Node> = BTreeMap::new();
+    let mut absent: Vec<Descriptor> = Vec::new();
     let mut frontier = vec![root.clone()];
     let mut depth = 0;
     while !frontier.is_empty() {
         if depth > MAX_DEPTH {
             return Err(limit(format!("indexes nested deeper than {MAX_DEPTH}")));
         }
-        let fetched: Vec<(Descriptor, RawManifest)> = stream::iter(frontier)
+        let fetched: Vec<(Descriptor, Option<RawManifest>)> = stream::iter(frontier)
             .map(|desc| async move {
-                let manifest = store.get_manifest(&desc.digest).await?;
+                let manifest = match store.get_manifest(&desc.digest).await {
+                    Ok(manifest) => manifest,
+                    Err(e) if e.is_not_found() && missing == Missing::Skip && desc.digest != root.digest => {
+                        return Ok((desc, None))
+                    }
+                    Err(e) => return Err(e),
+                };
                 check_descriptor(store, &desc, &manifest)?;
-                Ok::<_, Error>((desc, manifest))
+                Ok::<_, Error>((desc, Some(manifest)))
             })
             .buffered(WALK_FETCHES)
             .try_collect()
             .await?;
         let mut next = Vec::new();
         for (desc, manifest) in fetched {
+            let Some(manifest) = manifest else {
+                absent.push(desc);
+                continue;
+            };
             let (kept, dropped) = match manifest.manifest() {
                 Manifest::Image(_) => (Vec::new(), Vec::new()),
                 Manifest::Index(index) => filter_platforms(&index.manifests, platforms),
@@ -197,9 +270,14 @@ pub async fn walk<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform]
         frontier = next;
         depth += 1;
     }
+    Ok((nodes, absent))
+}
 
-    // 2. Order, without I/O: depth-first post-order from the root, children
-    //    in index order, so children come before the indexes that list them.
+/// Order the fetched nodes without I/O: depth-first post-order from the
+/// root, children in index order, so children come before the indexes that
+/// list them. Returns the manifests, the blobs (each once, first-seen
+/// order) and the entries the platform filter dropped.
+fn post_order(root: &Descriptor, nodes: &BTreeMap<Digest, Node>) -> (Vec<RawManifest>, Vec<Descriptor>, Vec<Descriptor>) {
     let mut manifests = Vec::new();
     let mut blobs = Vec::new();
     let mut seen_blobs = BTreeSet::new();
@@ -228,12 +306,7 @@ pub async fn walk<S: Store>(store: &S, root: &Descriptor, platforms: &[Platform]
             stack.push((child.digest.clone(), false));
         }
     }
-    Ok(Graph {
-        root: root.clone(),
-        manifests,
-        blobs,
-        dropped,
-    })
+    (manifests, blobs, dropped)
 }
 
 /// Docker's annotation naming what an index entry is (buildx writes

@@ -68,7 +68,7 @@ async fn registry_with_basic_auth_passes_the_suite_and_never_leaks_secrets() {
     let mut creds = Credentials::anonymous();
     creds.insert(
         &registry.host(),
-        oci::remote::Auth::Basic { username: "alice".into(), password: oci::remote::Secret::new("wrong-secret-xyz") },
+        oci::remote::Auth::Basic { username: "alice".into(), password: "wrong-secret-xyz".into() },
     );
     wrong.credentials = creds;
     let r = repo(&registry, "suite/auth", &wrong);
@@ -275,8 +275,10 @@ fn hostile_registry(size: usize, connections: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manifest_pushes_survive_registries_that_send_no_location() {
-    // ECR-like: 201 Created without a Location header.
-    let host = fake_registry(4, |_, request_line| {
+    // ECR-like: 201 Created without a Location header. Five requests:
+    // airlock's GET /v2/ (the challenge), and oci-client's GET /v2/ before
+    // each PUT.
+    let host = fake_registry(5, |_, request_line| {
         if request_line.starts_with("PUT ") {
             ("201 Created", String::new(), Vec::new())
         } else {
@@ -305,6 +307,61 @@ async fn a_hostile_token_server_gives_an_error_not_a_crash() {
     let r = Repository::open(&format!("{host}/token/app").parse().unwrap(), &o).unwrap();
     let e = r.resolve_tag(&"v1".parse().unwrap()).await.unwrap_err();
     assert!(matches!(e, Error::Protocol { .. }), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrers_listings_may_be_null_or_paged_and_are_bounded() {
+    let subject = |n: u8| Digest::sha256_of(&[n]);
+    let referrer = |n: u8| {
+        format!(
+            r#"{{"mediaType":"{}","digest":"{}","size":2,"artifactType":"application/example"}}"#,
+            media_type::OCI_MANIFEST,
+            Digest::sha256_of(&[100 + n])
+        )
+    };
+    let index = |entries: &str| format!(r#"{{"schemaVersion":2,"mediaType":"{}","manifests":{entries}}}"#, media_type::OCI_INDEX).into_bytes();
+    let (paged, null, huge, elsewhere, missing) = (subject(1), subject(2), subject(3), subject(4), subject(5));
+    let (r1, r2) = (referrer(1), referrer(2));
+    let answers = (paged.clone(), null.clone(), huge.clone(), elsewhere.clone(), missing.clone());
+    let host = fake_registry(16, move |_, line| {
+        let (paged, null, huge, elsewhere, missing) = &answers;
+        let json = format!("Content-Type: {}\r\n", media_type::OCI_INDEX);
+        if line.contains(&format!("/referrers/{paged}?last=")) {
+            ("200 OK", json, index(&format!("[{r2}]")))
+        } else if line.contains(&format!("/referrers/{paged}")) {
+            let link = format!("Link: </v2/page/app/referrers/{paged}?last=1>; rel=\"next\"\r\n");
+            ("200 OK", format!("{json}{link}"), index(&format!("[{r1}]")))
+        } else if line.contains(&format!("/referrers/{null}")) {
+            ("200 OK", json, index("null"))
+        } else if line.contains(&format!("/referrers/{huge}")) {
+            let mut body = index(&format!("[{r1}]"));
+            body.resize(5 * 1024 * 1024, b' ');
+            ("200 OK", json, body)
+        } else if line.contains(&format!("/referrers/{elsewhere}")) {
+            let link = format!("Link: <http://198.51.100.7/v2/page/app/referrers/{elsewhere}?last=1>; rel=\"next\"\r\n");
+            ("200 OK", format!("{json}{link}"), index(&format!("[{r1}]")))
+        } else if line.contains(&format!("/referrers/{missing}")) {
+            ("404 Not Found", String::new(), Vec::new())
+        } else {
+            ("200 OK", String::new(), b"{}".to_vec())
+        }
+    });
+    let o = RemoteOptions { insecure_hosts: vec![host.clone()], retry: RetryPolicy::none(), ..RemoteOptions::default() };
+    let r = Repository::open(&format!("{host}/page/app").parse().unwrap(), &o).unwrap();
+    // Two pages, merged.
+    let listed: Vec<String> = r.referrers(&paged).await.unwrap().iter().map(|d| d.digest.to_string()).collect();
+    let mut want = vec![Digest::sha256_of(&[101]).to_string(), Digest::sha256_of(&[102]).to_string()];
+    want.sort();
+    assert_eq!(listed, want);
+    // olareg's "manifests": null, and a registry without the API: nothing.
+    assert!(r.referrers(&null).await.unwrap().is_empty());
+    assert!(r.referrers(&missing).await.unwrap().is_empty());
+    // A page larger than a manifest may be, and a next page on another
+    // server (which would get our credentials): refused.
+    let e = r.referrers(&huge).await.unwrap_err();
+    assert!(matches!(e, Error::ManifestTooLarge { .. }), "{e}");
+    let e = r.referrers(&elsewhere).await.unwrap_err();
+    assert!(matches!(e, Error::Protocol { .. }) && e.to_string().contains("another server"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 
 use crate::{Error, Result};
 use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Digest as _;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -66,8 +67,8 @@ impl Htpasswd {
             return false;
         };
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else { return false };
-        let Ok(decoded) = String::from_utf8(decoded) else { return false };
-        let Some((user, password)) = decoded.split_once(':') else { return false };
+        let Ok(decoded) = String::from_utf8(decoded).map(SecretString::from) else { return false };
+        let Some((user, password)) = decoded.expose_secret().split_once(':') else { return false };
         let Some(hash) = self.users.get(user) else { return false };
         let key: [u8; 32] = sha2::Sha256::new().chain_update(user).chain_update([0]).chain_update(password).chain_update([0]).chain_update(hash).finalize().into();
         if self.verified.lock().map(|v| v.contains(&key)).unwrap_or(false) {

@@ -1,17 +1,14 @@
 //! What each repository holds: built once, at startup, by walking from the
-//! repository's roots through the store.
+//! repository's roots through the store with `oci::store`'s walker.
 
 use crate::Result;
-use oci::manifest::{media_type, Manifest};
+use oci::store::Root;
 use oci::{Descriptor, Digest, Store, Tag};
 use std::collections::{BTreeMap, HashMap};
 
-/// Manifests one catalog holds at most.
+/// Manifests one catalog holds at most (each root's walk has its own,
+/// smaller limit: [`oci::store::MAX_MANIFESTS`]).
 const MAX_MANIFESTS: usize = 200_000;
-/// How deep indexes may nest.
-const MAX_DEPTH: usize = 8;
-
-pub use verifier::load::Root;
 
 /// One repository's content.
 #[derive(Debug, Default)]
@@ -25,6 +22,25 @@ pub struct Repository {
     pub(crate) referrers: HashMap<Digest, Vec<Descriptor>>,
 }
 
+impl Repository {
+    /// Everything a walked graph holds: its manifests (with referrers
+    /// indexed by subject) and its blobs.
+    fn add(&mut self, graph: &oci::store::Graph) {
+        for manifest in &graph.manifests {
+            self.manifests.insert(manifest.digest().clone(), (manifest.media_type().to_string(), manifest.size()));
+            if let Some(subject) = manifest.manifest().subject() {
+                let list = self.referrers.entry(subject.digest.clone()).or_default();
+                list.push(oci::store::referrer_descriptor(manifest));
+                list.sort_by(|a, b| a.digest.cmp(&b.digest));
+                list.dedup_by(|a, b| a.digest == b.digest);
+            }
+        }
+        for blob in &graph.blobs {
+            self.blobs.insert(blob.digest.clone(), blob.size);
+        }
+    }
+}
+
 /// Every repository a server serves.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -32,9 +48,10 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Walk every root through `store`. Index children the store does not
-    /// hold (platforms a bundle left out) are skipped, as a registry would
-    /// answer 404 for them; anything else that fails stops the build.
+    /// Walk every root through `store` ([`oci::store::walk_held`]). Index
+    /// children the store does not hold (platforms a bundle left out) are
+    /// skipped, as a registry would answer 404 for them; anything else that
+    /// fails stops the build.
     pub async fn build<S: Store>(store: &S, roots: &[Root]) -> Result<Self> {
         let mut catalog = Catalog::default();
         let mut visited = 0usize;
@@ -43,44 +60,15 @@ impl Catalog {
             if let Some(tag) = &root.tag {
                 repo.tags.insert(tag.clone(), root.descriptor.digest.clone());
             }
-            let mut stack = vec![(root.descriptor.digest.clone(), 0usize)];
-            while let Some((digest, depth)) = stack.pop() {
-                if repo.manifests.contains_key(&digest) {
-                    continue;
-                }
-                let manifest = match store.get_manifest(&digest).await {
-                    Ok(m) => m,
-                    Err(e) if e.is_not_found() && depth > 0 => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                visited += 1;
-                if visited > MAX_MANIFESTS || depth > MAX_DEPTH {
-                    return Err(oci::Error::Limit {
-                        location: store.location(),
-                        reason: format!("more than {MAX_MANIFESTS} manifests, or indexes nested deeper than {MAX_DEPTH}"),
-                    }
-                    .into());
-                }
-                repo.manifests.insert(digest.clone(), (manifest.media_type().to_string(), manifest.size()));
-                if let Some(subject) = manifest.manifest().subject() {
-                    let list = repo.referrers.entry(subject.digest.clone()).or_default();
-                    list.push(oci::store::referrer_descriptor(&manifest));
-                    list.sort_by(|a, b| a.digest.cmp(&b.digest));
-                    list.dedup_by(|a, b| a.digest == b.digest);
-                }
-                match manifest.manifest() {
-                    Manifest::Image(image) => {
-                        for blob in std::iter::once(&image.config).chain(&image.layers) {
-                            repo.blobs.insert(blob.digest.clone(), blob.size);
-                        }
-                    }
-                    Manifest::Index(index) => {
-                        for child in index.manifests.iter().filter(|c| media_type::is_manifest(&c.media_type)) {
-                            stack.push((child.digest.clone(), depth + 1));
-                        }
-                    }
-                }
+            if repo.manifests.contains_key(&root.descriptor.digest) {
+                continue;
             }
+            let graph = oci::store::walk_held(store, &root.descriptor).await?;
+            visited += graph.manifests.len();
+            if visited > MAX_MANIFESTS {
+                return Err(oci::Error::Limit { location: store.location(), reason: format!("more than {MAX_MANIFESTS} manifests") }.into());
+            }
+            repo.add(&graph);
         }
         Ok(catalog)
     }

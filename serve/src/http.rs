@@ -10,6 +10,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use oci::{Descriptor, Digest, Store, Tag};
+use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,10 +112,10 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
 async fn handle<S: Store>(state: &State<S>, request: Request<Incoming>) -> Response<Body> {
     let method = request.method().clone();
     if let Some(htpasswd) = &state.htpasswd {
-        let header = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(String::from);
+        let header = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(SecretString::from);
         // bcrypt is slow by design: off the async workers.
         let htpasswd = htpasswd.clone();
-        let ok = tokio::task::spawn_blocking(move || htpasswd.check(header.as_deref())).await.unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || htpasswd.check(header.as_ref().map(|h| h.expose_secret()))).await.unwrap_or(false);
         if !ok {
             let mut response = error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "authentication required");
             response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"airlock\""));
@@ -128,7 +129,7 @@ async fn handle<S: Store>(state: &State<S>, request: Request<Incoming>) -> Respo
     }
     let head = method == Method::HEAD;
     let path = request.uri().path().to_string();
-    let query = parse_query(request.uri().query().unwrap_or(""));
+    let query: Vec<(String, String)> = form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()).into_owned().collect();
     let response = route(state, &path, &query, head).await;
     if head {
         let (parts, _) = response.into_parts();
@@ -272,53 +273,4 @@ fn paged(items: &[&str], query: &[(String, String)], field: &str, name: Option<&
         builder = builder.header("Link", format!("<{path}?n={n}&last={last}>; rel=\"next\""));
     }
     builder.body(full(serde_json::Value::Object(body).to_string())).unwrap_or_else(|_| Response::new(empty()))
-}
-
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queries_decode() {
-        assert_eq!(
-            parse_query("artifactType=application%2Fvnd.example%2Bjson&n=2&x"),
-            vec![("artifactType".into(), "application/vnd.example+json".into()), ("n".into(), "2".into()), ("x".into(), "".into())]
-        );
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-        assert_eq!(percent_decode("a%41"), "aA");
-    }
 }

@@ -27,7 +27,7 @@ mod catalog;
 mod http;
 
 pub use auth::Htpasswd;
-pub use catalog::{Catalog, Root};
+pub use catalog::Catalog;
 pub use http::{serve, ServeOptions};
 
 /// Why the server could not be set up.

@@ -27,7 +27,7 @@ mod connected {
     use anyhow::Context as _;
     use bundler::{Compression, Created, ErrorKind, OperatorSbom, Output, Phase, Progress, Report, Request, TrustInput, Unit};
     use std::io::{IsTerminal, Write};
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
@@ -146,9 +146,7 @@ mod connected {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let mut remote = oci::remote::RemoteOptions::default();
-        remote.credentials = oci::remote::Credentials::from_docker_config(&docker_config())?;
-        remote.insecure_hosts = args.insecure_registries.clone();
+        let remote = crate::cmd::common::remote_options(&args.registry)?;
         let created = match args.created {
             Some(at) => Created::Pinned(at),
             None => {
@@ -167,7 +165,7 @@ mod connected {
             output,
             platforms,
             policy: args.policy,
-            sign_key: args.sign_key,
+            sign_key: args.sign_key.as_deref().map(crate::cmd::common::signing_key).transpose()?.map(Arc::new),
             since: args.since,
             rekor_url: args.rekor_url,
             trust,
@@ -176,17 +174,6 @@ mod connected {
             created,
             sboms,
         })
-    }
-
-    /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-    fn docker_config() -> PathBuf {
-        match std::env::var_os("DOCKER_CONFIG") {
-            Some(dir) => Path::new(&dir).join("config.json"),
-            None => {
-                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-                home.join(".docker").join("config.json")
-            }
-        }
     }
 
     /// A bar per phase on a terminal, plain lines otherwise (on stderr).

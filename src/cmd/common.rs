@@ -5,7 +5,8 @@ use crate::cli::RegistryArgs;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 use trust_roots::{PinnedRoot, ReferenceTime, TimePolicy};
-use verifier::keys::{Password, SigningKey};
+use keys::{Password, PublicKey, SigningKey};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 /// The password for an encrypted key: `COSIGN_PASSWORD` (as cosign reads
 /// it, an empty value included), else a prompt on the terminal; `confirm`
@@ -13,42 +14,52 @@ use verifier::keys::{Password, SigningKey};
 pub fn password(purpose: &str, confirm: bool) -> anyhow::Result<Password> {
     if let Some(value) = std::env::var_os("COSIGN_PASSWORD") {
         let value = value.into_string().map_err(|_| anyhow::anyhow!("COSIGN_PASSWORD is not UTF-8"))?;
-        return Ok(Password::new(value));
+        return Ok(Password::from(value));
     }
-    let first = zeroize::Zeroizing::new(
+    let first = SecretString::from(
         rpassword::prompt_password(format!("Enter password for {purpose}: "))
             .context("no COSIGN_PASSWORD and no terminal to ask for the key password on")?,
     );
     if confirm {
-        let second = zeroize::Zeroizing::new(
+        let second = SecretString::from(
             rpassword::prompt_password(format!("Enter password for {purpose} again: ")).context("reading the password")?,
         );
-        if *first != *second {
+        if first.expose_secret() != second.expose_secret() {
             bail!("the passwords do not match");
         }
     }
-    Ok(Password::new(first.as_bytes().to_vec()))
+    Ok(first)
 }
 
 /// Read a signing key file, asking for its password only when it is
 /// encrypted.
 pub fn signing_key(path: &Path) -> anyhow::Result<SigningKey> {
-    let bytes = zeroize::Zeroizing::new(std::fs::read(path).with_context(|| format!("cannot read key {}", path.display()))?);
-    let encrypted = SigningKey::is_encrypted(&bytes).with_context(|| format!("key {}", path.display()))?;
+    let bytes = SecretSlice::from(std::fs::read(path).with_context(|| format!("cannot read signing key {}", path.display()))?);
+    let bytes = bytes.expose_secret();
+    let encrypted = SigningKey::is_encrypted(bytes).with_context(|| format!("signing key {}", path.display()))?;
     let password = if encrypted { Some(password(&format!("key {}", path.display()), false)?) } else { None };
-    SigningKey::from_pem(&bytes, password.as_ref()).with_context(|| format!("key {}", path.display()))
+    SigningKey::from_pem(bytes, password.as_ref()).with_context(|| format!("signing key {}", path.display()))
 }
 
 /// A PEM public key file.
-pub fn public_key(path: &Path) -> anyhow::Result<verifier::check::signature::PublicKey> {
+pub fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
     let pem = std::fs::read_to_string(path).with_context(|| format!("cannot read public key {}", path.display()))?;
-    verifier::check::signature::PublicKey::from_pem(&pem).with_context(|| format!("public key {}", path.display()))
+    PublicKey::from_pem(&pem).with_context(|| format!("public key {}", path.display()))
 }
 
-/// Registry client settings from the flags and the environment.
+/// Registry client settings from the flags and the environment: the
+/// docker config `--registry-config` names (which must exist), else
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (either may
+/// be absent: anonymous); `--registry-ca` files read now, so a bad one
+/// fails before any network.
 pub fn remote_options(args: &RegistryArgs) -> anyhow::Result<oci::remote::RemoteOptions> {
     let config = match &args.registry_config {
-        Some(path) => Some(path.clone()),
+        Some(path) => {
+            if !path.is_file() {
+                bail!("--registry-config {}: no such file", path.display());
+            }
+            Some(path.clone())
+        }
         None => std::env::var_os("DOCKER_CONFIG")
             .map(|d| PathBuf::from(d).join("config.json"))
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json"))),
@@ -57,9 +68,14 @@ pub fn remote_options(args: &RegistryArgs) -> anyhow::Result<oci::remote::Remote
         Some(path) => oci::remote::Credentials::from_docker_config(&path)?,
         None => oci::remote::Credentials::anonymous(),
     };
+    let mut ca_certificates = oci::remote::CaCertificates::default();
+    for path in &args.registry_cas {
+        ca_certificates.extend(oci::remote::CaCertificates::from_pem_file(path).with_context(|| format!("--registry-ca {}", path.display()))?);
+    }
     Ok(oci::remote::RemoteOptions {
         credentials,
         insecure_hosts: args.insecure_registries.clone(),
+        ca_certificates,
         ..oci::remote::RemoteOptions::default()
     })
 }

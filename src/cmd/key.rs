@@ -4,7 +4,8 @@ use crate::cli::KeyGenerateArgs;
 use crate::exit::Outcome;
 use anyhow::{bail, Context};
 use std::io::Write;
-use verifier::keys::SigningKey;
+use keys::SigningKey;
+use secrecy::ExposeSecret;
 
 pub fn generate(args: KeyGenerateArgs) -> anyhow::Result<Outcome> {
     let prefix = args.output_key_prefix.as_os_str().to_string_lossy().into_owned();
@@ -18,7 +19,7 @@ pub fn generate(args: KeyGenerateArgs) -> anyhow::Result<Outcome> {
     let password = super::common::password("the new private key", true)?;
     let key = SigningKey::generate()?;
     let encrypted = key.to_encrypted_pem(&password)?;
-    write_new(&key_path, encrypted.as_bytes(), 0o600)?;
+    write_new(&key_path, encrypted.expose_secret().as_bytes(), 0o600)?;
     write_new(&pub_path, key.public_key_pem().as_bytes(), 0o644)?;
     eprintln!("Private key written to {}", key_path.display());
     eprintln!("Public key written to {}", pub_path.display());

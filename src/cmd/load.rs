@@ -4,7 +4,8 @@ use crate::cli::LoadArgs;
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};
 use anyhow::Context;
-use verifier::load::{self, BundleStore, LoadOptions, LoadReport, RepositoryMapping, Resign, Target};
+use site::load::{self, LoadOptions, LoadReport, RepositoryMapping, Resign, Target};
+use verifier::store::BundleStore;
 
 pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
     // Typed inputs first: nothing is opened or pushed with a bad flag.
@@ -50,9 +51,11 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
     let result = super::common::runtime()?.block_on(load::load(&store, &target, &options, &oci::copy::NoProgress));
     let report = match result {
         Ok(report) => report,
+        // The bundle verified; what fails now is the target, the mapping or
+        // the key: the command could not run.
         Err(e) => {
             eprintln!("airlock: load: {e}");
-            return Ok(Outcome::for_error(&e));
+            return Ok(Outcome::CouldNotRun);
         }
     };
     let elapsed = started.elapsed();
@@ -62,9 +65,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
     // Only a complete import is recorded: a later increment may rely on
     // every blob of this bundle being at the site.
     if let (Some(state), false) = (&args.verify.state, partial) {
-        let content = bundle.content();
-        verifier::ledger::Ledger::new(state)
-            .record(&content.manifest.id, &content.manifest.manifest, super::common::now())
+        site::ledger::record(&verifier::ledger::Ledger::new(state), bundle, super::common::now())
             .context("recording the import in the ledger")?;
     }
     match args.output {

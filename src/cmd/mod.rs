@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+mod advisories;
 mod bundle;
 mod common;
 mod inspect;
@@ -8,13 +9,14 @@ mod load;
 mod pin;
 mod policy;
 mod sbom;
+mod scan;
 mod serve;
 mod trust;
 mod verify;
 mod verify_blob;
 mod verify_image;
 
-use crate::cli::{BundleCommand, Cli, Command, KeyCommand, PolicyCommand, TrustCommand};
+use crate::cli::{AdvisoriesCommand, BundleCommand, Cli, Command, KeyCommand, PolicyCommand, TrustCommand};
 use crate::exit::Outcome;
 
 /// Dispatch a parsed command line.
@@ -26,6 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sbom(command) => sbom::run(command),
         Command::Trust(TrustCommand::Fetch(args)) => trust::fetch(args),
         Command::Trust(TrustCommand::Verify(args)) => trust::verify(args),
+        Command::Advisories(AdvisoriesCommand::Fetch(args)) => advisories::fetch(args),
+        Command::Scan(args) => scan::run(args),
         Command::Bundle(BundleCommand::Create(args)) => bundle::create(args),
         Command::Key(KeyCommand::Generate(args)) => key::generate(args),
         Command::Load(args) => load::run(args),

@@ -5,7 +5,7 @@ use crate::exit::Outcome;
 use crate::output::{print_json, Format};
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
-use verifier::pin::{pin_text, Mapping, PinResult};
+use site::pin::{pin_text, Mapping, PinResult};
 
 /// The largest YAML file read.
 const MAX_FILE: u64 = 16 * 1024 * 1024;

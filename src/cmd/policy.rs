@@ -3,12 +3,12 @@
 use crate::cli::{PolicyExportArgs, PolicyFormat};
 use crate::exit::Outcome;
 use anyhow::Context;
-use verifier::admission::{Identity, MirrorPolicy};
+use site::admission::{Identity, MirrorPolicy};
 
 pub fn export(args: PolicyExportArgs) -> anyhow::Result<Outcome> {
     let pem = std::fs::read_to_string(&args.key).with_context(|| format!("cannot read {}", args.key.display()))?;
-    let key = verifier::check::signature::PublicKey::from_pem(&pem).with_context(|| format!("public key {}", args.key.display()))?;
-    let identities = args.identities.iter().map(|i| Identity::parse(i)).collect::<verifier::Result<Vec<_>>>()?;
+    let key = keys::PublicKey::from_pem(&pem).with_context(|| format!("public key {}", args.key.display()))?;
+    let identities = args.identities.iter().map(|i| Identity::parse(i)).collect::<site::Result<Vec<_>>>()?;
     let policy = MirrorPolicy::new(&args.name, &args.registry, &key, &pem, identities)?;
     let documents = match args.format {
         PolicyFormat::Cip => vec![policy.cluster_image_policy()],

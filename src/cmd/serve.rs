@@ -4,7 +4,7 @@ use crate::cli::ServeArgs;
 use crate::exit::Outcome;
 use anyhow::Context;
 use std::io::Write;
-use verifier::load::{self, BundleStore};
+use verifier::store::BundleStore;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     // Decisions about exposure come first, before any work.
@@ -18,7 +18,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     let runtime = super::common::runtime()?;
     if let Some(path) = args.source.strip_prefix("dir:") {
         let layout = oci::Layout::open(path).with_context(|| format!("store {path}"))?;
-        let roots = load::layout_roots(&layout);
+        let roots = layout.repository_roots();
         let catalog = runtime.block_on(serve::Catalog::build(&layout, &roots))?;
         return listen(&runtime, &args, layout, catalog, options);
     }
@@ -30,7 +30,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Refused);
     };
     let store = BundleStore::verified(bundle);
-    let roots = runtime.block_on(load::bundle_roots(&store))?;
+    let roots = runtime.block_on(site::load::bundle_roots(&store))?;
     let catalog = runtime.block_on(serve::Catalog::build(&store, &roots))?;
     listen(&runtime, &args, store, catalog, options)
 }

@@ -6,7 +6,7 @@ use crate::output::{print_json, Format};
 use anyhow::{bail, Context};
 use verifier::check::identity::{IdentityPolicy, Matcher};
 use verifier::check::signature::{
-    Artifact, Authority, PublicKey, Requirements, SignatureFacts, SignatureVerifier, Signer,
+    Artifact, Authority, Requirements, SignatureFacts, SignatureVerifier, Signer,
 };
 use verifier::evidence::sigstore::SigstoreBundle;
 use trust_roots::VerifiedTrustRoot;
@@ -64,11 +64,7 @@ pub fn run(args: VerifyBlobArgs) -> anyhow::Result<Outcome> {
 
 fn authority(args: &VerifyBlobArgs) -> anyhow::Result<Authority> {
     if let Some(path) = &args.key {
-        let pem = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read public key {}", path.display()))?;
-        return Ok(Authority::Key(
-            PublicKey::from_pem(&pem).with_context(|| format!("public key {}", path.display()))?,
-        ));
+        return Ok(Authority::Key(super::common::public_key(path)?));
     }
     let subject = match (&args.certificate_identity, &args.certificate_identity_regexp) {
         (Some(id), None) => Matcher::exact(id),

@@ -17,7 +17,7 @@ pub fn run(args: VerifyImageArgs) -> anyhow::Result<Outcome> {
     let key = super::common::public_key(&args.key)?;
     let options = super::common::remote_options(&args.registry)?;
     let repository = oci::remote::Repository::open(&reference, &options)?;
-    let result = super::common::runtime()?.block_on(verifier::resign::verify_image(&repository, &digest, &key));
+    let result = super::common::runtime()?.block_on(verifier::signed_image::verify_image(&repository, &digest, &key));
     let outcome = match &result {
         Ok(_) => Outcome::Success,
         Err(e) => Outcome::for_error(e),

@@ -28,7 +28,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const INSTALL_HINT: &str = "run scripts/install-deps.sh (as root) to install docker-registry, skopeo, apache2-utils and the sigstore-lab";
+mod peers;
+mod proxy;
+mod tls;
+mod token;
+
+pub use peers::{peer, write_credential_helper, Olareg};
+pub use proxy::Proxy;
+pub use tls::TestCa;
+pub use token::{Grant, TokenRequest, TokenServer};
+
+const INSTALL_HINT: &str =
+    "run scripts/install-deps.sh (as root) to install docker-registry, skopeo, apache2-utils, openssl, tinyproxy and the sigstore-lab";
 
 /// The workspace root (where `Cargo.toml` with `[workspace]` is).
 pub fn workspace_root() -> PathBuf {
@@ -90,41 +101,104 @@ pub struct Registry {
     port: u16,
     dir: tempfile::TempDir,
     credentials: Option<(String, String)>,
+    tls: bool,
+}
+
+/// How a [`Registry`] authenticates and serves: [`Registry::builder`].
+#[derive(Default)]
+pub struct RegistryBuilder<'a> {
+    basic: Option<(String, String)>,
+    token: Option<&'a TokenServer>,
+    tls: Option<&'a TestCa>,
+}
+
+impl<'a> RegistryBuilder<'a> {
+    /// Require HTTP basic auth (htpasswd, bcrypt).
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
+        self.basic = Some((user.to_string(), password.to_string()));
+        self
+    }
+
+    /// Require bearer tokens from `server` (distribution's `auth.token`);
+    /// the test bed's own pushes use the server's basic credentials.
+    pub fn token_auth(mut self, server: &'a TokenServer) -> Self {
+        self.token = Some(server);
+        self
+    }
+
+    /// Serve HTTPS with a certificate for 127.0.0.1 issued by `ca`.
+    pub fn tls(mut self, ca: &'a TestCa) -> Self {
+        self.tls = Some(ca);
+        self
+    }
+
+    /// Start it.
+    pub fn start(self) -> Registry {
+        Registry::launch(self)
+    }
 }
 
 impl Registry {
     /// Start an anonymous registry.
     pub fn start() -> Self {
-        Self::launch(None)
+        Self::builder().start()
     }
 
     /// Start a registry that requires HTTP basic auth (htpasswd, bcrypt).
     pub fn start_with_basic_auth(user: &str, password: &str) -> Self {
-        Self::launch(Some((user.to_string(), password.to_string())))
+        Self::builder().basic_auth(user, password).start()
     }
 
-    fn launch(credentials: Option<(String, String)>) -> Self {
+    /// A registry with token auth, TLS or basic auth.
+    pub fn builder<'a>() -> RegistryBuilder<'a> {
+        RegistryBuilder::default()
+    }
+
+    /// The `auth:` and `http.tls` parts of the configuration, and the
+    /// credentials the test bed pushes with.
+    fn security(setup: &RegistryBuilder<'_>, dir: &Path) -> (String, String, Option<(String, String)>) {
+        let mut auth = String::new();
+        let mut credentials = setup.basic.clone();
+        if let Some((user, password)) = &setup.basic {
+            let htpasswd = require("htpasswd");
+            let line = run(Command::new(htpasswd).args(["-nbB", "-C", "4", user, password]));
+            let path = dir.join("htpasswd");
+            std::fs::write(&path, line.trim()).expect("write htpasswd");
+            auth = format!("auth:\n  htpasswd:\n    realm: airlock-test\n    path: {}\n", path.display());
+        }
+        if let Some(server) = setup.token {
+            auth = format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                server.realm(),
+                token::SERVICE,
+                token::ISSUER,
+                server.root_cert().display()
+            );
+            let (user, password) = server.credentials();
+            credentials = Some((user.to_string(), password.to_string()));
+        }
+        let tls = match setup.tls {
+            Some(ca) => {
+                let (cert, key) = ca.issue_server_cert(dir, "127.0.0.1");
+                format!("  tls:\n    certificate: {}\n    key: {}\n", cert.display(), key.display())
+            }
+            None => String::new(),
+        };
+        (auth, tls, credentials)
+    }
+
+    fn launch(setup: RegistryBuilder<'_>) -> Self {
         let binary = require("docker-registry");
         let dir = tempfile::Builder::new().prefix("airlock-registry-").tempdir().expect("tempdir");
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).expect("storage dir");
-        let mut auth = String::new();
-        if let Some((user, password)) = &credentials {
-            let htpasswd = require("htpasswd");
-            let line = run(Command::new(htpasswd).args(["-nbB", "-C", "4", user, password]));
-            let path = dir.path().join("htpasswd");
-            std::fs::write(&path, line.trim()).expect("write htpasswd");
-            auth = format!(
-                "auth:\n  htpasswd:\n    realm: airlock-test\n    path: {}\n",
-                path.display()
-            );
-        }
+        let (auth, tls, credentials) = Self::security(&setup, dir.path());
         // A taken port (the free_port race) makes the registry exit; try
         // another.
         for _ in 0..5 {
             let port = free_port();
             let config = format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: airlock-testbed\n{auth}",
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: airlock-testbed\n{tls}{auth}",
                 storage.display()
             );
             let config_path = dir.path().join("config.yml");
@@ -145,6 +219,7 @@ impl Registry {
                     port,
                     dir,
                     credentials,
+                    tls: setup.tls.is_some(),
                 };
             }
             let _ = child.kill();
@@ -167,9 +242,10 @@ impl Registry {
         self.port
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.host())
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.host())
     }
 
     /// The registry's storage root (to assert it was left untouched).
@@ -238,12 +314,7 @@ impl Registry {
     /// `dest` (`repo:tag`), with `--all` for indexes. Returns nothing;
     /// panics with skopeo's output on failure.
     pub fn skopeo_push(&self, src: &str, dest: &str) {
-        let skopeo = require("skopeo");
-        run(Command::new(skopeo)
-            .args(["copy", "--all", "--quiet", "--dest-tls-verify=false", "--preserve-digests"])
-            .args(self.creds_args("dest"))
-            .arg(src)
-            .arg(format!("docker://{}/{dest}", self.host())));
+        skopeo_push_to(&self.host(), &self.creds_args("dest"), src, dest);
     }
 
     /// `skopeo copy` from this registry's `src` (`repo:tag` or
@@ -260,10 +331,7 @@ impl Registry {
     /// Make a one-layer image whose file says `text` and push it as
     /// `repo_tag` (`test/app:v1`). Returns the manifest digest.
     pub fn push_image(&self, repo_tag: &str, text: &str) -> String {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let digest = make_image(dir.path(), text);
-        self.skopeo_push(&format!("oci:{}:v1", dir.path().display()), repo_tag);
-        digest
+        push_image_to(&self.host(), &self.creds_args("dest"), repo_tag, text)
     }
 
     /// Push a single-platform image of `layers` pseudo-random
@@ -293,10 +361,31 @@ impl Drop for Registry {
     }
 }
 
-/// A minimal base64 encoder, so the test bed needs no crate for it.
+/// `skopeo copy` from `src` (any transport) into the registry at `host` as
+/// `dest` (`repo:tag`), with `--all` for indexes; `creds` are skopeo's
+/// `--dest-creds` arguments, if any.
+fn skopeo_push_to(host: &str, creds: &[String], src: &str, dest: &str) {
+    run(Command::new(require("skopeo"))
+        .args(["copy", "--all", "--quiet", "--dest-tls-verify=false", "--preserve-digests"])
+        .args(creds)
+        .arg(src)
+        .arg(format!("docker://{host}/{dest}")));
+}
+
+/// Make a one-layer image whose file says `text` and push it to `host` as
+/// `repo_tag`; returns the manifest digest.
+fn push_image_to(host: &str, creds: &[String], repo_tag: &str, text: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let digest = make_image(dir.path(), text);
+    skopeo_push_to(host, creds, &format!("oci:{}:v1", dir.path().display()), repo_tag);
+    digest
+}
+
+/// Minimal base64, so the test bed needs no crate for it.
 mod base64_lite {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
     pub fn encode(input: &[u8]) -> String {
-        const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut out = String::new();
         for chunk in input.chunks(3) {
             let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
@@ -311,21 +400,63 @@ mod base64_lite {
         }
         out
     }
+
+    /// The URL-safe alphabet without padding (JWTs).
+    pub fn encode_url(input: &[u8]) -> String {
+        encode(input).trim_end_matches('=').replace('+', "-").replace('/', "_")
+    }
+
+    /// Standard alphabet, padded; `None` on anything else.
+    pub fn decode(text: &str) -> Option<Vec<u8>> {
+        let text = text.trim_end_matches('=');
+        let mut out = Vec::new();
+        let (mut acc, mut bits) = (0u32, 0);
+        for c in text.bytes() {
+            acc = (acc << 6) | T.iter().position(|&t| t == c)? as u32;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+        Some(out)
+    }
 }
 
-/// Poll `GET /v2/` until the registry answers (200, or 401 with auth).
+/// Poll `GET /v2/` until the registry answers (200, or 401 with auth; 400
+/// from a TLS registry to plain HTTP).
 fn wait_ready(child: &mut Child, port: u16) -> bool {
+    wait_until(child, || matches!(http_status(port, "/v2/"), Some(200 | 400 | 401)))
+}
+
+/// Poll `ready` for up to 15 s while `child` runs; false if it exits or
+/// never gets ready (the caller then kills it and may try another port).
+fn wait_until(child: &mut Child, ready: impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if let Some(200 | 401) = http_status(port, "/v2/") {
+        if ready() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// `GET path` on 127.0.0.1:`port` (HTTP/1.0): status and body.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).ok()?;
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, answer[split + 4..].to_vec()))
 }
 
 fn http_status(port: u16, path: &str) -> Option<u16> {

@@ -209,7 +209,8 @@ impl Env {
     }
 
     /// `airlock bundle create` with this test bed's registry, lab and a
-    /// pinned creation time, the lab's trusted root carried as is, plus `args`.
+    /// pinned creation time, the lab's trusted root carried as is, plus
+    /// `args`. No `--rekor-url`: the lab's trusted root names its Rekor.
     pub fn bundle(&self, args: &[&str]) -> Command {
         let root = self.lab.trust_dir().join("trusted_root.json");
         self.bundle_trusting(&["--trusted-root", root.to_str().expect("utf-8 path")], args)
@@ -220,7 +221,6 @@ impl Env {
         let mut cmd = airlock();
         cmd.args(["bundle", "create", "--insecure-registry", &self.registry.host(), "--created", CREATED])
             .args(trust)
-            .args(["--rekor-url", self.lab.url()])
             .args(args)
             // No operator's docker config leaks into the test.
             .env("DOCKER_CONFIG", self.dir.path());

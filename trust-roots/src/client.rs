@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::fetch::HttpSource;
 use crate::names;
 use crate::refresh::{LocalStore, Updater};
-use crate::snapshot::{read_blob, read_bounded, write_atomic};
+use crate::files::{read_blob, read_bounded, write_atomic};
 use crate::time::ReferenceTime;
 use std::path::{Path, PathBuf};
 

@@ -15,9 +15,8 @@ use crate::error::{Error, Result};
 use crate::names;
 use crate::pinned::{PinnedRoot, TRUSTED_ROOT_TARGET};
 use crate::refresh::{Source, Updater};
-use crate::snapshot::{
-    target_summaries, write_atomic, IndexClaims, PinnedSummary, TargetSummary, INDEX_MEDIA_TYPE,
-};
+use crate::files::write_atomic;
+use crate::snapshot::{target_summaries, IndexClaims, PinnedSummary, TargetSummary, INDEX_MEDIA_TYPE};
 use crate::time::ReferenceTime;
 use jiff::Timestamp;
 use std::future::Future;

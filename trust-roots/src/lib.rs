@@ -34,6 +34,7 @@
 
 mod chain;
 mod error;
+mod files;
 mod names;
 mod pinned;
 mod refresh;

@@ -2,7 +2,7 @@
 
 use crate::chain::{Limits, TrustedSet};
 use crate::error::Result;
-use crate::snapshot::read_bounded;
+use crate::files::read_bounded;
 use sha2::{Digest as _, Sha256};
 use std::path::{Path, PathBuf};
 

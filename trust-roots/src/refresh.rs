@@ -89,7 +89,7 @@ impl LocalStore {
         if let Some(pending) = &self.pending {
             let pending = std::mem::take(&mut *pending.lock().unwrap_or_else(|e| e.into_inner()));
             for (name, bytes) in pending {
-                crate::snapshot::write_atomic(&self.dir.join(name), &bytes)?;
+                crate::files::write_atomic(&self.dir.join(name), &bytes)?;
             }
         }
         Ok(())
@@ -104,7 +104,7 @@ impl LocalStore {
             }
         }
         let path = self.dir.join(name);
-        match crate::snapshot::read_bounded(&path, limit) {
+        match crate::files::read_bounded(&path, limit) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 Ok(None)
@@ -121,7 +121,7 @@ impl LocalStore {
                 pending.push((name.to_string(), bytes.to_vec()));
                 Ok(())
             }
-            None => crate::snapshot::write_atomic(&self.dir.join(name), bytes),
+            None => crate::files::write_atomic(&self.dir.join(name), bytes),
         }
     }
 }

@@ -117,7 +117,7 @@ impl VerifiedTrustRoot {
     /// returned root's [`TrustSource::File`] makes reports say that no TUF
     /// chain was checked.
     pub fn from_hand_managed_file(path: &Path) -> Result<Self> {
-        let bytes = crate::snapshot::read_bounded(path, MAX_TRUSTED_ROOT_BYTES)?;
+        let bytes = crate::files::read_bounded(path, MAX_TRUSTED_ROOT_BYTES)?;
         Self::parse(
             &bytes,
             TrustSource::File {

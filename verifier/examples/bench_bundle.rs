@@ -15,7 +15,7 @@ fn main() {
     let base_mib: usize = args.get(4).map_or(448, |n| n.parse().expect("BASE_MIB"));
     const MIB: usize = 1024 * 1024;
     let mut w = support::BundleWriter::new(&dir);
-    let publisher = verifier::keys::SigningKey::generate().unwrap();
+    let publisher = keys::SigningKey::generate().unwrap();
     // Three shared base layers (1/2, 1/3, 1/6 of BASE_MIB), as images built
     // on one distribution and one runtime share theirs.
     let bases: Vec<Vec<u8>> = [3, 2, 1].iter().enumerate().map(|(i, part)| support::noise(1000 + i as u64, base_mib * MIB * part / 6)).collect();

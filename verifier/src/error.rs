@@ -181,17 +181,10 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// A signing key could not be read or used.
-    #[error("signing key: {0}")]
-    Key(#[from] crate::keys::KeyError),
-    /// Reading from or writing to an image store (a registry or a layout)
+    /// Reading from an image store (the registry `verify-image` checks)
     /// failed.
     #[error("{0}")]
     Store(#[from] oci::Error),
-    /// The caller asked for something that cannot be done as asked (two
-    /// images mapped to one repository and tag, an unparsable reference).
-    #[error("{0}")]
-    Invalid(String),
 }
 
 fn list(values: &[String]) -> String {
@@ -258,7 +251,7 @@ impl Error {
             | Self::IssuerMismatch { .. }
             | Self::WorkflowClaimMismatch { .. } => Some(Check::Identity),
             Self::Unsupported(_) | Self::TrustRoot(_) | Self::Io { .. } | Self::Policy(_) => None,
-            Self::Key(_) | Self::Store(_) | Self::Invalid(_) => None,
+            Self::Store(_) => None,
         }
     }
 
@@ -274,7 +267,7 @@ impl Error {
             // A policy file that cannot be used keeps verification from
             // running, like unusable trust material.
             Self::TrustRoot(_) | Self::Io { .. } | Self::Policy(_) => ErrorKind::Environment,
-            Self::Key(_) | Self::Store(_) | Self::Invalid(_) => ErrorKind::Environment,
+            Self::Store(_) => ErrorKind::Environment,
         }
     }
 }

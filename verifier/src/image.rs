@@ -6,7 +6,8 @@
 //! referrer whose `subject` names another image.
 
 use crate::bundle::content::CheckedContent;
-use crate::bundle::manifest::{EvidenceEntry, EvidenceKind, FetchedLogEntry, ImageEntry};
+use crate::bundle::manifest::{EvidenceEntry, EvidenceKind, ImageEntry};
+use crate::evidence::rekor::FetchedLogEntry;
 use crate::evidence::cosign::CosignLayer;
 use crate::evidence::sigstore::SigstoreBundle;
 use crate::{Check, Error, Result};

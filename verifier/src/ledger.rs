@@ -4,7 +4,9 @@
 //! received that earlier bundle, so a lost increment is detected.
 //!
 //! The ledger is the site's own state (`--state DIR`), not part of any
-//! bundle: `STATE/imported/<bundle id hex>.json` per imported bundle.
+//! bundle: `STATE/imported/<bundle id hex>.json` per imported bundle. This
+//! module defines the record and reads it; `site::ledger` writes it after a
+//! load.
 
 use crate::bundle::manifest::BundleManifest;
 use crate::{Check, Error, Result};
@@ -36,6 +38,21 @@ pub struct ImportRecord {
     pub blobs: BTreeSet<Digest>,
 }
 
+impl ImportRecord {
+    /// The record of bundle `id` (with manifest `manifest`) imported at
+    /// `imported`: every blob it carried or inherited is then at the site.
+    pub fn new(id: &Digest, manifest: &BundleManifest, imported: jiff::Timestamp) -> Self {
+        Self {
+            media_type: RECORD_MEDIA_TYPE.into(),
+            bundle: id.clone(),
+            created: manifest.created,
+            imported,
+            extends: manifest.extends.as_ref().map(|e| e.bundle.clone()),
+            blobs: manifest.blobs.iter().map(|b| b.digest.clone()).collect(),
+        }
+    }
+}
+
 /// What the incremental-chain check established.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -64,7 +81,8 @@ impl Ledger {
         Self { dir: state_dir.join("imported") }
     }
 
-    fn record_path(&self, bundle: &Digest) -> PathBuf {
+    /// Where the record of `bundle` lives.
+    pub fn record_path(&self, bundle: &Digest) -> PathBuf {
         self.dir.join(format!("{}.json", bundle.hex()))
     }
 
@@ -114,29 +132,6 @@ impl Ledger {
         }
         Ok(ChainFacts::Extends { bundle: extends.bundle.clone(), imported: previous.imported, inherited_blobs: inherited.len() })
     }
-
-    /// Record a bundle as imported (after a successful load).
-    pub fn record(&self, bundle: &Digest, manifest: &BundleManifest, imported: jiff::Timestamp) -> Result<ImportRecord> {
-        let record = ImportRecord {
-            media_type: RECORD_MEDIA_TYPE.into(),
-            bundle: bundle.clone(),
-            created: manifest.created,
-            imported,
-            extends: manifest.extends.as_ref().map(|e| e.bundle.clone()),
-            blobs: manifest.blobs.iter().map(|b| b.digest.clone()).collect(),
-        };
-        let io_error = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| Error::Io { path, source }
-        };
-        std::fs::create_dir_all(&self.dir).map_err(io_error(&self.dir))?;
-        let path = self.record_path(bundle);
-        let partial = path.with_extension("json.partial");
-        let bytes = serde_json::to_vec_pretty(&record).expect("record serialises");
-        std::fs::write(&partial, bytes).map_err(io_error(&partial))?;
-        std::fs::rename(&partial, &path).map_err(io_error(&path))?;
-        Ok(record)
-    }
 }
 
 #[cfg(test)]
@@ -175,7 +170,10 @@ mod tests {
         assert_eq!(err.check(), Some(Check::IncrementalChain));
         assert!(err.to_string().contains("has not imported"), "{err}");
 
-        ledger.record(&first_id, &first, "2026-11-02T00:00:00Z".parse().unwrap()).unwrap();
+        // As site::ledger records an import.
+        let record = ImportRecord::new(&first_id, &first, "2026-11-02T00:00:00Z".parse().unwrap());
+        std::fs::create_dir_all(dir.path().join("imported")).unwrap();
+        std::fs::write(ledger.record_path(&first_id), serde_json::to_vec(&record).unwrap()).unwrap();
         assert!(matches!(ledger.check_chain(&second).unwrap(), ChainFacts::Extends { inherited_blobs: 1, .. }));
 
         let greedy = manifest(&[("never-sent", false)], Some(first_id));

@@ -11,6 +11,13 @@
 //! - [`policy`] reads the import policy (airlock's own format and
 //!   policy-controller ClusterImagePolicies) into one typed model that
 //!   says which images need which evidence. It decides; it verifies nothing.
+//! - [`verify`] runs every check over a transfer bundle in the documented
+//!   order and, only when everything passed, returns a
+//!   [`verify::VerifiedBundle`]; [`store::BundleStore`], made only from one,
+//!   is what the site's tools (the `site` crate: load, re-sign) read images
+//!   from. [`signed_image`] checks a site re-signature in a registry
+//!   (`verify-image`); [`ledger`] reads the site's import ledger (`site`
+//!   writes it).
 //!
 //! Nothing here touches the network, reads the clock for a decision other
 //! than the engine's "not in the future" sanity checks, prints, or exits.
@@ -20,19 +27,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod admission;
 pub mod bundle;
 pub mod check;
 mod error;
 pub mod evidence;
 pub mod image;
-pub mod keys;
 pub mod ledger;
-pub mod load;
-pub mod pin;
 pub mod policy;
 pub mod report;
-pub mod resign;
+pub mod signed_image;
+pub mod store;
 pub mod verify;
 mod verified;
 

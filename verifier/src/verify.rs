@@ -9,7 +9,8 @@
 
 use crate::bundle::content::{self, CheckedContent, OpenOptions, Progress, TransferSignature};
 use crate::bundle::manifest::{ImageEntry, TrustMaterial};
-use crate::check::signature::{PublicKey, SignatureVerifier};
+use crate::check::signature::SignatureVerifier;
+use keys::PublicKey;
 use crate::image::read_image;
 use crate::ledger::{ChainFacts, Ledger};
 use crate::policy::eval::{self, ImageVerdict, Outcome};

@@ -8,7 +8,7 @@ use verifier::bundle::archive::ArchiveWriter;
 use verifier::bundle::content::{self, NoProgress, OpenOptions, TransferSignature};
 use verifier::bundle::manifest::{self, BlobEntry, BundleManifest, FileEntry, Tool, TrustMaterial};
 use verifier::bundle::volumes::VolumeWriter;
-use verifier::check::signature::PublicKey;
+use keys::PublicKey;
 use verifier::Check;
 
 /// A small but complete bundle, written by hand through the manifest types.

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use trust_roots::VerifiedTrustRoot;
 use verifier::check::cosign::verify_layer;
 use verifier::check::identity::{IdentityPolicy, Matcher};
-use verifier::check::signature::{Authority, PublicKey, Requirements, SignatureVerifier};
+use keys::PublicKey;
+use verifier::check::signature::{Authority, Requirements, SignatureVerifier};
 use verifier::evidence::cosign::{annotation, CosignLayer};
 use verifier::{Check, Error};
 

@@ -183,7 +183,7 @@ fn cip_key_with_inline_pem() {
     let v = verify(rule, 0);
     assert_eq!(v.requirements, Requirements::default(), "ctlog with the public Rekor url requires the log");
     let SignerRule::Key(keys) = &v.signer else { panic!() };
-    let site = verifier::check::signature::PublicKey::from_pem(
+    let site = keys::PublicKey::from_pem(
         &std::fs::read_to_string(fixture("keys/site.pub")).unwrap(),
     )
     .unwrap();

@@ -2,10 +2,10 @@
 //! `sha256-<hex>` tag-schema index that clients maintain where the API is
 //! missing.
 //!
-//! The registry client falls back to the tag schema by itself when the API
-//! answers 404, so a registry's "API" listing can be the tag index. The
-//! source recorded is therefore: `referrers-tag` for every referrer listed in
-//! the tag-schema index, `referrers-api` for the others.
+//! A registry without the API (404) lists nothing through it; one with it
+//! may still hold a tag-schema index some client pushed. The source recorded
+//! is `referrers-tag` for every referrer listed in the tag-schema index,
+//! `referrers-api` for the others.
 
 use super::Found;
 use oci::{Descriptor, Digest, ImageIndex, Manifest, Store, Tag};

@@ -7,17 +7,21 @@
 //! keeps its fresh inclusion proof and signed checkpoint, so the disconnected
 //! side can check that the entry really is in the log.
 //!
+//! Which Rekor is asked ([`Rekors`]): the operator's `--rekor-url` when
+//! given, else the log the trust root lists under the SET's log ID
+//! (`tlogs[].baseUrl`), so a private Sigstore's own trusted root is all a
+//! bundle run needs.
+//!
 //! Here the answer is only compared with the SET: the same body, log index,
 //! log ID and integrated time. The proof and checkpoint are verified by the
 //! self-check through `verifier::check` before anything is stored.
 
 use oci::Digest;
+use std::collections::BTreeMap;
 use std::time::Duration;
-use verifier::bundle::manifest::{FetchedLogEntry, InclusionProofJson};
+use trust_roots::VerifiedTrustRoot;
+use verifier::evidence::rekor::{FetchedLogEntry, InclusionProofJson};
 use verifier::evidence::cosign::{leaf_hash, SetEntry};
-
-/// Sigstore's public Rekor.
-pub const PUBLIC_GOOD_REKOR: &str = "https://rekor.sigstore.dev";
 
 /// A Rekor entry with its proof is a few kilobytes; an intoto entry with a
 /// large attestation stays far below this.
@@ -39,6 +43,60 @@ pub enum FetchError {
         /// What Rekor returned.
         found: String,
     },
+}
+
+/// The Rekor each SET's log is read from.
+#[derive(Debug)]
+pub struct Rekors {
+    /// `--rekor-url`: every log is read there.
+    operator: Option<RekorClient>,
+    /// Hex log ID → the log's `baseUrl` in the trust root, or why it is
+    /// not a URL airlock can read.
+    by_log_id: BTreeMap<String, Result<RekorClient, NoRekor>>,
+}
+
+/// Why no Rekor can be asked for a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoRekor {
+    /// The URL the trust root gives, if any.
+    pub url: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Rekors {
+    /// The operator's Rekor for every log when `operator` is given, else
+    /// each log at the URL `trust` lists for it.
+    pub fn new(operator: Option<RekorClient>, trust: &VerifiedTrustRoot) -> Self {
+        let by_log_id = trust
+            .trusted_root()
+            .tlogs
+            .iter()
+            .map(|log| {
+                let client = RekorClient::new(&log.base_url).map_err(|e| NoRekor {
+                    url: log.base_url.clone(),
+                    reason: format!("the trust root's baseUrl for this log cannot be read: {e:?}"),
+                });
+                (hex::encode(log.log_id.key_id.as_bytes()), client)
+            })
+            .collect();
+        Self { operator, by_log_id }
+    }
+
+    /// The Rekor to read the log with hex ID `log_id` from.
+    pub fn for_log(&self, log_id: &str) -> Result<&RekorClient, NoRekor> {
+        if let Some(operator) = &self.operator {
+            return Ok(operator);
+        }
+        match self.by_log_id.get(&log_id.to_ascii_lowercase()) {
+            Some(Ok(client)) => Ok(client),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(NoRekor {
+                url: String::new(),
+                reason: format!("log {log_id} is not in the trust root, and no --rekor-url was given"),
+            }),
+        }
+    }
 }
 
 /// A Rekor v1 read-API client.

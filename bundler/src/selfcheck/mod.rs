@@ -31,19 +31,20 @@ mod policy;
 
 pub use policy::{against_policy, load_policy};
 
-use crate::collect::rekor::{FetchError, RekorClient};
+use crate::collect::rekor::{FetchError, Rekors};
 use crate::collect::{Collected, ImageEvidence};
 use crate::error::{Error, Result};
 use crate::progress::{Phase, Progress, Unit};
 use crate::resolve::Resolved;
 use oci::{Descriptor, Digest, ImageRef, Layout, Manifest, Store};
 use trust_roots::VerifiedTrustRoot;
-use verifier::bundle::manifest::{EvidenceKind, FetchedLogEntry, SbomFormat, SbomSource};
+use keys::PublicKey;
+use verifier::bundle::manifest::{EvidenceKind, SbomFormat, SbomSource};
 use verifier::check::cosign::{signed_payload_for, verify_layer_with_log_entry};
 use verifier::check::identity::{IdentityPolicy, Matcher};
-use verifier::check::signature::{Artifact, Authority, PublicKey, Requirements, SignatureFacts, SignatureVerifier, Signer};
+use verifier::check::signature::{Artifact, Authority, Requirements, SignatureFacts, SignatureVerifier, Signer};
 use verifier::evidence::cosign::{CosignLayer, CosignSignature, LayerKind, SetEntry};
-use verifier::evidence::rekor::EntryBody;
+use verifier::evidence::rekor::{EntryBody, FetchedLogEntry};
 use verifier::evidence::sbom::{is_sbom_media_type, predicate_document, Sbom};
 use verifier::evidence::sigstore::{is_bundle_media_type, SigstoreBundle};
 use verifier::evidence::statement::Statement;
@@ -192,7 +193,7 @@ pub struct CheckedImage {
 pub async fn images(
     images: Vec<ImageEvidence>,
     trust: &VerifiedTrustRoot,
-    rekor: &RekorClient,
+    rekor: &Rekors,
     layout: &Layout,
     progress: &dyn Progress,
 ) -> Result<Vec<CheckedImage>> {
@@ -217,14 +218,14 @@ pub async fn images(
 pub struct Checker<'a> {
     trust: &'a VerifiedTrustRoot,
     verifier: SignatureVerifier,
-    rekor: &'a RekorClient,
+    rekor: &'a Rekors,
     layout: &'a Layout,
 }
 
 impl<'a> Checker<'a> {
     /// A checker over `trust`, fetching Rekor entries from `rekor` and
     /// reading evidence blobs from `layout`.
-    pub fn new(trust: &'a VerifiedTrustRoot, rekor: &'a RekorClient, layout: &'a Layout) -> Result<Self> {
+    pub fn new(trust: &'a VerifiedTrustRoot, rekor: &'a Rekors, layout: &'a Layout) -> Result<Self> {
         let verifier = SignatureVerifier::new(trust).map_err(|e| Error::Usage(format!("the bundle's trust material cannot verify: {e}")))?;
         Ok(Self { trust, verifier, rekor, layout })
     }
@@ -414,7 +415,13 @@ impl<'a> Checker<'a> {
 
     async fn fetch(&self, ctx: &Context<'_>, layer: &Descriptor, set: &SetEntry) -> Result<FetchedLogEntry> {
         let at = || ctx.at(Some(layer));
-        self.rekor.fetch(set, &layer.digest).await.map_err(|e| match e {
+        let rekor = self.rekor.for_log(&set.log_id).map_err(|e| Error::Rekor {
+            at: at(),
+            url: e.url,
+            log_index: set.log_index,
+            reason: e.reason,
+        })?;
+        rekor.fetch(set, &layer.digest).await.map_err(|e| match e {
             FetchError::Mismatch { field, expected, found } => Error::RekorMismatch {
                 at: at(),
                 log_index: set.log_index,
@@ -423,13 +430,13 @@ impl<'a> Checker<'a> {
             },
             FetchError::NotFound => Error::Rekor {
                 at: at(),
-                url: self.rekor.url().to_string(),
+                url: rekor.url().to_string(),
                 log_index: set.log_index,
                 reason: "Rekor has no such entry (by log index nor by UUID)".into(),
             },
             FetchError::Transport(reason) => Error::Rekor {
                 at: at(),
-                url: self.rekor.url().to_string(),
+                url: rekor.url().to_string(),
                 log_index: set.log_index,
                 reason,
             },

@@ -1,12 +1,12 @@
 //! The bundle manifest, written only through `verifier::bundle::manifest`
 //! (the reader's own types and canonical JSON): its images, blobs and
-//! files; and the transfer signing key that signs its exact bytes.
+//! files. The transfer signature over its exact bytes is made in `sign`
+//! with a `keys::SigningKey`.
 
 use crate::error::{Error, Result};
 use crate::incremental::Previous;
 use crate::resolve::Child;
 use crate::sboms::BundleImage;
-use base64::Engine as _;
 use oci::Digest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -161,88 +161,6 @@ pub fn files_under(root: &Path, dir: &str) -> Result<Vec<String>> {
     }
     out.sort();
     Ok(out)
-}
-
-/// The transfer signing key: ECDSA P-256, PKCS#8 PEM. Its `Debug` shows
-/// only the public key's fingerprint; no error ever contains key material.
-pub struct SigningKey {
-    pair: sigstore_crypto::KeyPair,
-    fingerprint: String,
-}
-
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SigningKey({})", self.fingerprint)
-    }
-}
-
-impl SigningKey {
-    /// Read and check a key file.
-    pub fn from_file(path: &Path) -> Result<Self> {
-        let bad = |reason: &str| Error::SignKey {
-            path: path.to_path_buf(),
-            reason: reason.to_string(),
-        };
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => return Err(bad(&format!("cannot read it: {}", e.kind()))),
-        };
-        if bytes.len() > 64 * 1024 {
-            return Err(bad("larger than 64 KiB: not a PEM private key"));
-        }
-        let text = std::str::from_utf8(&bytes).map_err(|_| bad("not a PEM file"))?;
-        Self::from_pem(text).map_err(|reason| bad(&reason))
-    }
-
-    /// Parse a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`) ECDSA P-256 key.
-    /// The error says what is wrong without repeating any of the key.
-    pub fn from_pem(text: &str) -> std::result::Result<Self, String> {
-        // pem's own errors name positions and tags only, never content.
-        let block = pem::parse(text).map_err(|_| "not a PEM file".to_string())?;
-        match block.tag() {
-            "PRIVATE KEY" => {}
-            "ENCRYPTED PRIVATE KEY" | "ENCRYPTED SIGSTORE PRIVATE KEY" | "ENCRYPTED COSIGN PRIVATE KEY" => {
-                return Err(format!(
-                    "an encrypted key ({}): give an unencrypted PKCS#8 ECDSA P-256 key (\"PRIVATE KEY\")",
-                    block.tag()
-                ))
-            }
-            other => return Err(format!("a {other:?} PEM block, expected an unencrypted PKCS#8 \"PRIVATE KEY\"")),
-        }
-        let pair = sigstore_crypto::KeyPair::from_pkcs8_der(block.contents())
-            .map_err(|_| "not a usable PKCS#8 ECDSA P-256 private key".to_string())?;
-        if pair.algorithm() != sigstore_crypto::KeyAlgorithm::EcdsaP256 {
-            return Err(format!("a {:?} key; transfer keys are ECDSA P-256", pair.algorithm()));
-        }
-        let public = pair.public_key_der().map_err(|_| "cannot derive the public key".to_string())?;
-        let fingerprint = format!("sha256:{}", Digest::sha256_of(public.as_bytes()).hex());
-        Ok(Self { pair, fingerprint })
-    }
-
-    /// `sha256:<hex>` of the public key (SubjectPublicKeyInfo DER), as the
-    /// verifier reports a transfer key.
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-
-    /// The public key, PEM, for the site to pin.
-    pub fn public_key_pem(&self) -> Result<String> {
-        let der = self
-            .pair
-            .public_key_der()
-            .map_err(|_| Error::Unsupported("cannot derive the transfer public key".into()))?;
-        Ok(pem::encode(&pem::Pem::new("PUBLIC KEY", der.as_bytes().to_vec())))
-    }
-
-    /// `cosign sign-blob --key` format: base64 of the ASN.1 DER ECDSA
-    /// P-256/SHA-256 signature over exactly `message`.
-    pub fn sign(&self, message: &[u8]) -> Result<String> {
-        let signature = self
-            .pair
-            .sign(message)
-            .map_err(|_| Error::Unsupported("signing the bundle manifest failed".into()))?;
-        Ok(base64::engine::general_purpose::STANDARD.encode(signature.as_bytes()))
-    }
 }
 
 /// A path under a bundle root.

@@ -45,7 +45,7 @@ pub fn remote(registry: &Registry) -> RemoteOptions {
             &registry.host(),
             oci::remote::Auth::Basic {
                 username: user.into(),
-                password: oci::remote::Secret::new(password),
+                password: password.into(),
             },
         );
         options.credentials = creds;
@@ -86,8 +86,8 @@ impl Env {
         format!("{}/{repo_tag}", self.registry.host()).parse().unwrap()
     }
 
-    /// A request for `images` into `out`, trusting the lab, with the
-    /// lab's Rekor and a pinned creation time.
+    /// A request for `images` into `out`, trusting the lab (whose trusted
+    /// root names its Rekor), with a pinned creation time.
     pub fn request(&self, images: &[&str], out: Output) -> Request {
         Request {
             images: images.iter().map(|i| self.reference(i)).collect(),
@@ -96,7 +96,7 @@ impl Env {
             policy: None,
             sign_key: None,
             since: None,
-            rekor_url: self.lab.url().to_string(),
+            rekor_url: None,
             trust: TrustInput::TrustedRoot(self.trusted_root()),
             remote: remote(&self.registry),
             jobs: 4,
@@ -149,7 +149,7 @@ pub fn create(request: &Request) -> bundler::Result<bundler::Report> {
 
 /// Open a bundle with the verifier's reader (its content check), optionally
 /// requiring a transfer key.
-pub fn open(path: &Path, key: Option<&verifier::check::signature::PublicKey>) -> verifier::Result<verifier::bundle::content::CheckedContent> {
+pub fn open(path: &Path, key: Option<&keys::PublicKey>) -> verifier::Result<verifier::bundle::content::CheckedContent> {
     let work = tempfile::tempdir().unwrap().keep();
     let options = verifier::bundle::content::OpenOptions {
         transfer_key: key,

@@ -12,7 +12,7 @@
 use super::archive::{ArchiveReader, Compression};
 use super::manifest::{self, BundleManifest, ParsedManifest};
 use super::{transfer, volumes};
-use crate::check::signature::PublicKey;
+use keys::PublicKey;
 use crate::{Check, Error, Result};
 use oci::{Digest, DigestReader};
 use std::collections::BTreeMap;

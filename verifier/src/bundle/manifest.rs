@@ -2,6 +2,7 @@
 //! evidence, blob and file in a bundle, by digest. Its sha256 is the bundle
 //! id, and the transfer signature covers it.
 
+use crate::evidence::rekor::FetchedLogEntry;
 use crate::{Error, Result};
 use oci::Digest;
 use std::collections::BTreeSet;
@@ -171,36 +172,6 @@ pub struct EvidenceEntry {
     /// Rekor entries fetched with fresh proofs for SET-only cosign layers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub log_entries: Vec<FetchedLogEntry>,
-}
-
-/// A Rekor entry fetched at bundle time for a cosign layer carrying only a SET.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FetchedLogEntry {
-    /// The signature layer it belongs to.
-    pub layer: Digest,
-    /// Its global log index.
-    pub log_index: u64,
-    /// Rekor's entry UUID (hex).
-    pub uuid: String,
-    /// The inclusion proof and signed checkpoint Rekor returned.
-    pub inclusion_proof: InclusionProofJson,
-}
-
-/// An inclusion proof as Rekor serves it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InclusionProofJson {
-    /// The shard-local index the proof is for.
-    pub log_index: u64,
-    /// Tree size the proof is against.
-    pub tree_size: u64,
-    /// Root hash at that size (hex).
-    pub root_hash: String,
-    /// Audit path (hex).
-    pub hashes: Vec<String>,
-    /// The signed checkpoint (a signed note).
-    pub checkpoint: String,
 }
 
 /// SBOM document formats (defined where SBOMs are parsed).

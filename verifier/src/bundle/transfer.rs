@@ -2,8 +2,8 @@
 //! side's transfer key, checked against the key the site pinned before
 //! anything else in the bundle is read.
 
-use crate::check::signature::PublicKey;
 use crate::{Check, Error, Result};
+use keys::PublicKey;
 
 /// A signature file is one line of base64.
 pub const MAX_SIGNATURE_BYTES: usize = 4096;
@@ -16,10 +16,7 @@ pub fn verify(manifest_bytes: &[u8], signature_file: &[u8], key: &PublicKey) -> 
     }
     let text = std::str::from_utf8(signature_file)
         .map_err(|_| Error::failed(Check::TransferSignature, "signature file is not text"))?;
-    let b64: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let signature = sigstore_types::SignatureBytes::from_base64(&b64)
-        .map_err(|e| Error::failed(Check::TransferSignature, format!("signature is not base64: {e}")))?;
-    key.verify_message(manifest_bytes, &signature).map_err(|e| {
+    key.verify_base64(manifest_bytes, text).map_err(|e| {
         Error::failed(
             Check::TransferSignature,
             format!("the bundle manifest is not signed by transfer key {}: {e}", key.fingerprint()),

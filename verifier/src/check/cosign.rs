@@ -3,7 +3,7 @@
 //! must name the image it is attached to.
 
 use super::signature::{Artifact, Authority, Requirements, SignatureFacts, SignatureVerifier};
-use crate::bundle::manifest::FetchedLogEntry;
+use crate::evidence::rekor::FetchedLogEntry;
 use crate::evidence::cosign::{CosignLayer, CosignSignature, LayerKind, SimpleSigning};
 use crate::{Check, Error, Result, Verified};
 

@@ -1,7 +1,6 @@
 //! Who signed: certificate subject alternative names and the OIDC issuer,
 //! matched against what the operator expects.
 
-use super::signature::WorkflowClaims;
 use crate::{Check, Error, Result};
 use der::Decode;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -108,6 +107,51 @@ impl std::fmt::Display for Matcher {
         match self {
             Self::Exact(v) => write!(f, "{v:?}"),
             Self::Regex(re) => write!(f, "regexp {:?}", re.as_str()),
+        }
+    }
+}
+
+/// Fulcio's CI claims (extensions 1.3.6.1.4.1.57264.1.9 onwards).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowClaims {
+    /// Build config that requested the signature (with its ref).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_signer_uri: Option<String>,
+    /// Commit of the build config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_signer_digest: Option<String>,
+    /// `github-hosted` or `self-hosted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner_environment: Option<String>,
+    /// Repository the artifact was built from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_repository_uri: Option<String>,
+    /// Commit it was built from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_repository_digest: Option<String>,
+    /// Ref it was built from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_repository_ref: Option<String>,
+    /// Event that triggered the build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_trigger: Option<String>,
+    /// The CI run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_invocation_uri: Option<String>,
+}
+
+impl From<&sigstore_crypto::FulcioCiClaims> for WorkflowClaims {
+    fn from(c: &sigstore_crypto::FulcioCiClaims) -> Self {
+        Self {
+            build_signer_uri: c.build_signer_uri.clone(),
+            build_signer_digest: c.build_signer_digest.clone(),
+            runner_environment: c.runner_environment.clone(),
+            source_repository_uri: c.source_repository_uri.clone(),
+            source_repository_digest: c.source_repository_digest.clone(),
+            source_repository_ref: c.source_repository_ref.clone(),
+            build_trigger: c.build_trigger.clone(),
+            run_invocation_uri: c.run_invocation_uri.clone(),
         }
     }
 }

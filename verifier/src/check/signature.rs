@@ -14,10 +14,11 @@
 
 mod unlogged;
 
-use super::identity::{self, IdentityPolicy, San};
+use super::identity::{self, IdentityPolicy, San, WorkflowClaims};
 use crate::evidence::sigstore::{ContentKind, SigstoreBundle};
 use crate::evidence::statement::{Statement, IN_TOTO_PAYLOAD_TYPE};
 use crate::{Check, Error, Result, Verified};
+use keys::PublicKey;
 use sigstore_types::{ArtifactDigest, Bundle, HashAlgorithm};
 use sigstore_verify::{Policy, PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
 use trust_roots::VerifiedTrustRoot;
@@ -29,39 +30,6 @@ pub enum Authority {
     Keyless(IdentityPolicy),
     /// A public key the site trusts.
     Key(PublicKey),
-}
-
-/// A trusted public key (PEM `PUBLIC KEY`, i.e. SubjectPublicKeyInfo).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey {
-    der: sigstore_types::DerPublicKey,
-    fingerprint: String,
-}
-
-impl PublicKey {
-    /// Parse a PEM public key; refuses key types the engine cannot verify.
-    pub fn from_pem(text: &str) -> Result<Self> {
-        let der = sigstore_types::DerPublicKey::from_pem(text)
-            .map_err(|e| Error::malformed("public key", e))?;
-        sigstore_crypto::KeyAlgorithm::from_spki(&der)
-            .map_err(|e| Error::Unsupported(format!("public key: {e}")))?;
-        let fingerprint = format!("sha256:{}", oci::Digest::sha256_of(der.as_bytes()).hex());
-        Ok(Self { der, fingerprint })
-    }
-
-    /// `sha256:<hex>` of the DER SubjectPublicKeyInfo.
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-
-    /// Verify a raw signature over `message` with this key's default scheme
-    /// (ECDSA with SHA-256 for P-256, as cosign signs).
-    pub(crate) fn verify_message(&self, message: &[u8], signature: &sigstore_types::SignatureBytes) -> std::result::Result<(), String> {
-        let scheme = sigstore_crypto::KeyAlgorithm::from_spki(&self.der)
-            .map_err(|e| e.to_string())?
-            .default_signing_scheme();
-        sigstore_crypto::verify_signature(&self.der, message, signature, scheme).map_err(|e| e.to_string())
-    }
 }
 
 /// What must be present besides a valid signature. The default is strict;
@@ -161,51 +129,6 @@ pub struct CertificateIdentity {
     pub not_before: jiff::Timestamp,
     /// Certificate validity end.
     pub not_after: jiff::Timestamp,
-}
-
-/// Fulcio's CI claims (extensions 1.3.6.1.4.1.57264.1.9 onwards).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkflowClaims {
-    /// Build config that requested the signature (with its ref).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build_signer_uri: Option<String>,
-    /// Commit of the build config.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build_signer_digest: Option<String>,
-    /// `github-hosted` or `self-hosted`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub runner_environment: Option<String>,
-    /// Repository the artifact was built from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_repository_uri: Option<String>,
-    /// Commit it was built from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_repository_digest: Option<String>,
-    /// Ref it was built from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_repository_ref: Option<String>,
-    /// Event that triggered the build.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub build_trigger: Option<String>,
-    /// The CI run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run_invocation_uri: Option<String>,
-}
-
-impl From<&sigstore_crypto::FulcioCiClaims> for WorkflowClaims {
-    fn from(c: &sigstore_crypto::FulcioCiClaims) -> Self {
-        Self {
-            build_signer_uri: c.build_signer_uri.clone(),
-            build_signer_digest: c.build_signer_digest.clone(),
-            runner_environment: c.runner_environment.clone(),
-            source_repository_uri: c.source_repository_uri.clone(),
-            source_repository_digest: c.source_repository_digest.clone(),
-            source_repository_ref: c.source_repository_ref.clone(),
-            build_trigger: c.build_trigger.clone(),
-            run_invocation_uri: c.run_invocation_uri.clone(),
-        }
-    }
 }
 
 /// A verified transparency-log entry.
@@ -379,13 +302,13 @@ impl SignatureVerifier {
                     ));
                 }
                 let signer = Signer::Key {
-                    fingerprint: key.fingerprint.clone(),
+                    fingerprint: key.fingerprint().to_string(),
                 };
                 if !unlogged::has_signing_time_evidence(inner) {
                     unlogged::verify(inner, artifact, key, requirements)?;
                     return Ok((signer, Vec::new()));
                 }
-                let mut policy = PublicKeyVerificationPolicy::new(key.der.clone());
+                let mut policy = PublicKeyVerificationPolicy::new(key.der().clone());
                 if !requirements.transparency_log {
                     policy = policy.skip_tlog_unsafe();
                 }

@@ -9,7 +9,7 @@
 //! `/rfc3161timestamp` becomes a signed timestamp.
 
 use super::sigstore::SigstoreBundle;
-use crate::bundle::manifest::FetchedLogEntry;
+use crate::evidence::rekor::FetchedLogEntry;
 use crate::{Check, Error, Result};
 use base64::Engine as _;
 use sigstore_types::bundle::{
@@ -420,33 +420,27 @@ impl SimpleSigning {
     /// The `critical.type` every cosign signature payload carries.
     pub const TYPE: &'static str = "cosign container image signature";
 
+    /// The payload cosign signs for `digest` pulled as `docker_reference`,
+    /// with signer annotations `optional` (`null` when empty, as cosign
+    /// writes it), in cosign's key order. The same inputs always give the
+    /// same bytes: what the site's re-signing signs.
+    pub fn payload(docker_reference: &str, digest: &oci::Digest, optional: &BTreeMap<String, String>) -> Vec<u8> {
+        let wire = SimpleSigningWire {
+            critical: Critical {
+                identity: Identity { docker_reference: docker_reference.to_string() },
+                image: Image { docker_manifest_digest: digest.to_string() },
+                kind: Self::TYPE.to_string(),
+            },
+            optional: (!optional.is_empty())
+                .then(|| optional.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect()),
+        };
+        serde_json::to_vec(&wire).expect("payload serialises")
+    }
+
     /// Parse a simple-signing payload.
     pub fn parse(payload: &[u8]) -> Result<Self> {
         let what = "cosign simple-signing payload";
-        #[derive(serde::Deserialize)]
-        struct Wire {
-            critical: Critical,
-            #[serde(default)]
-            optional: Option<BTreeMap<String, serde_json::Value>>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Critical {
-            identity: Identity,
-            image: Image,
-            #[serde(rename = "type")]
-            kind: String,
-        }
-        #[derive(serde::Deserialize)]
-        struct Identity {
-            #[serde(rename = "docker-reference")]
-            docker_reference: String,
-        }
-        #[derive(serde::Deserialize)]
-        struct Image {
-            #[serde(rename = "docker-manifest-digest")]
-            docker_manifest_digest: String,
-        }
-        let wire: Wire = serde_json::from_slice(payload).map_err(|e| Error::malformed(what, e))?;
+        let wire: SimpleSigningWire = serde_json::from_slice(payload).map_err(|e| Error::malformed(what, e))?;
         if wire.critical.kind != Self::TYPE {
             return Err(Error::malformed(
                 what,
@@ -467,6 +461,34 @@ impl SimpleSigning {
     }
 }
 
+/// The simple-signing payload as written, fields in cosign's order.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SimpleSigningWire {
+    critical: Critical,
+    #[serde(default)]
+    optional: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Critical {
+    identity: Identity,
+    image: Image,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Identity {
+    #[serde(rename = "docker-reference")]
+    docker_reference: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Image {
+    #[serde(rename = "docker-manifest-digest")]
+    docker_manifest_digest: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -480,6 +502,22 @@ mod tests {
         assert!(SimpleSigning::parse(wrong_type.as_bytes()).is_err());
         let bad_digest = String::from_utf8_lossy(good).replace("sha256:2cf2", "sha256:XXXX");
         assert!(SimpleSigning::parse(bad_digest.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn payload_is_cosigns_shape_and_deterministic() {
+        let d = oci::Digest::sha256_of(b"image");
+        let p = SimpleSigning::payload("reg.site/mirror/app", &d, &BTreeMap::new());
+        assert_eq!(
+            String::from_utf8(p.clone()).unwrap(),
+            format!(r#"{{"critical":{{"identity":{{"docker-reference":"reg.site/mirror/app"}},"image":{{"docker-manifest-digest":"{d}"}},"type":"cosign container image signature"}},"optional":null}}"#)
+        );
+        let parsed = SimpleSigning::parse(&p).unwrap();
+        assert_eq!(parsed.manifest_digest, d);
+        let optional = BTreeMap::from([("b".to_string(), "2".to_string()), ("a".to_string(), "1".to_string())]);
+        let with = String::from_utf8(SimpleSigning::payload("r", &d, &optional)).unwrap();
+        assert!(with.ends_with(r#""optional":{"a":"1","b":"2"}}"#), "{with}");
+        assert_eq!(SimpleSigning::payload("r", &d, &optional), SimpleSigning::payload("r", &d, &optional));
     }
 
     #[test]

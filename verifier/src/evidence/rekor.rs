@@ -1,10 +1,47 @@
-//! Rekor v1 log entry bodies: the canonicalized JSON a SET signs, reduced
-//! to the key the entry records for its signer. The bundler verifies a
-//! key-signed cosign layer's log entry with that key ("log-verified"):
-//! the entry proves which key signed, not whose key it is.
+//! Rekor v1 log entries as the bundle carries them, parsed only:
+//!
+//! - [`FetchedLogEntry`]: the entry fetched on the connected side for a
+//!   cosign layer that carries only a SET (no inclusion proof): its index
+//!   and UUID and the proof and signed checkpoint Rekor returned.
+//!   `check::cosign` verifies the proof against the trusted Rekor key.
+//! - [`EntryBody`]: the canonicalized JSON a SET signs, reduced to the key
+//!   the entry records for its signer. The bundler verifies a key-signed
+//!   cosign layer's log entry with that key ("log-verified"): the entry
+//!   proves which key signed, not whose key it is.
 
 use crate::{Error, Result};
 use base64::Engine as _;
+use oci::Digest;
+
+/// A Rekor entry fetched at bundle time for a cosign layer carrying only a SET.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FetchedLogEntry {
+    /// The signature layer it belongs to.
+    pub layer: Digest,
+    /// Its global log index.
+    pub log_index: u64,
+    /// Rekor's entry UUID (hex).
+    pub uuid: String,
+    /// The inclusion proof and signed checkpoint Rekor returned.
+    pub inclusion_proof: InclusionProofJson,
+}
+
+/// An inclusion proof as Rekor serves it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InclusionProofJson {
+    /// The shard-local index the proof is for.
+    pub log_index: u64,
+    /// Tree size the proof is against.
+    pub tree_size: u64,
+    /// Root hash at that size (hex).
+    pub root_hash: String,
+    /// Audit path (hex).
+    pub hashes: Vec<String>,
+    /// The signed checkpoint (a signed note).
+    pub checkpoint: String,
+}
 
 /// What a log entry body says about its signer.
 #[derive(Debug, Clone, PartialEq, Eq)]

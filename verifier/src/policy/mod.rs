@@ -35,7 +35,7 @@ pub use predicate::{
 };
 
 use crate::check::identity::{IdentityPolicy, Matcher};
-use crate::check::signature::PublicKey;
+use keys::PublicKey;
 use error::{conflict, duplicate, invalid, DocError, DocResult};
 use serde_yaml_ng::Value;
 use std::io::Read;

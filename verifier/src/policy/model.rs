@@ -14,7 +14,8 @@
 use super::glob::{ImageGlob, InvalidReference, NormalisedReference};
 use super::predicate::AttestationRule;
 use crate::check::identity::{IdentityPolicy, WorkflowClaimRule};
-use crate::check::signature::{Authority, PublicKey, Requirements, SignatureFacts};
+use crate::check::signature::{Authority, Requirements, SignatureFacts};
+use keys::PublicKey;
 use std::fmt;
 
 /// A parsed, checked import policy.
@@ -318,7 +319,8 @@ impl Policy {
 mod tests {
     use super::*;
     use crate::check::identity::{Matcher, San, SanKind, WorkflowClaim};
-    use crate::check::signature::{CertificateIdentity, Signer, WorkflowClaims};
+    use crate::check::identity::WorkflowClaims;
+    use crate::check::signature::{CertificateIdentity, Signer};
     use crate::evidence::sigstore::ContentKind;
     use crate::evidence::statement::Statement;
     use crate::policy::predicate::{PredicateRule, SLSA_PROVENANCE_V1};

@@ -137,9 +137,9 @@ impl BundleWriter {
 
     /// A cosign `.sig` manifest for `subject` with one simple-signing layer
     /// signed by `key` as `docker_reference`, carried with `reference`.
-    pub fn add_cosign_signature(&mut self, reference: &str, subject: &Digest, key: &verifier::keys::SigningKey, docker_reference: &str) -> RawManifest {
+    pub fn add_cosign_signature(&mut self, reference: &str, subject: &Digest, key: &keys::SigningKey, docker_reference: &str) -> RawManifest {
         use base64::Engine as _;
-        let payload = verifier::resign::payload(docker_reference, subject, &BTreeMap::new());
+        let payload = verifier::evidence::cosign::SimpleSigning::payload(docker_reference, subject, &BTreeMap::new());
         let signature = base64::engine::general_purpose::STANDARD.encode(key.sign(&payload).unwrap());
         let layer = self.put_blob(SIMPLE_SIGNING_MEDIA_TYPE, payload).with_annotation(annotation::SIGNATURE, signature);
         let config = self.put_blob(media_type::OCI_CONFIG, br#"{"architecture":"","os":""}"#.to_vec());

@@ -53,7 +53,7 @@ pub(super) fn verify(bundle: &Bundle, artifact: Artifact<'_>, key: &PublicKey, r
 /// DSSE: the signature over the envelope's PAE, then the in-toto statement
 /// must name the artifact among its subjects.
 fn verify_envelope(envelope: &DsseEnvelope, artifact: Artifact<'_>, key: &PublicKey) -> Result<()> {
-    key.verify_message(&envelope.pae(), &envelope.signature.sig).map_err(|e| bad_signature(key, e))?;
+    key.verify(&envelope.pae(), envelope.signature.sig.as_bytes()).map_err(|e| bad_signature(key, e))?;
     let statement = Statement::parse(&envelope.payload_type, envelope.payload.as_bytes())?;
     let digest = artifact_digest(artifact, oci::Algorithm::Sha256)?.0;
     if !statement.has_subject(&digest) {
@@ -70,7 +70,7 @@ fn verify_envelope(envelope: &DsseEnvelope, artifact: Artifact<'_>, key: &Public
 /// its digest, prehashed, when only the digest or a stream is at hand).
 fn verify_message(signature: &MessageSignature, artifact: Artifact<'_>, key: &PublicKey) -> Result<()> {
     let unsupported = |e: sigstore_crypto::Error| Error::Unsupported(format!("key {}: {e}", key.fingerprint()));
-    let key_algorithm = KeyAlgorithm::from_spki(&key.der).map_err(unsupported)?;
+    let key_algorithm = KeyAlgorithm::from_spki(key.der()).map_err(unsupported)?;
     let declared = signature.message_digest.as_ref();
     let scheme = match declared {
         Some(digest) => key_algorithm.resolve_signing_scheme(digest.algorithm).map_err(unsupported)?,
@@ -93,9 +93,9 @@ fn verify_message(signature: &MessageSignature, artifact: Artifact<'_>, key: &Pu
         ));
     }
     let verified = match bytes {
-        Some(bytes) => sigstore_crypto::verify_signature(&key.der, bytes, &signature.signature, scheme),
+        Some(bytes) => sigstore_crypto::verify_signature(key.der(), bytes, &signature.signature, scheme),
         None if scheme.supports_prehashed() => {
-            sigstore_crypto::verify_signature_prehashed(&key.der, digest.as_bytes(), &signature.signature, scheme)
+            sigstore_crypto::verify_signature_prehashed(key.der(), digest.as_bytes(), &signature.signature, scheme)
         }
         None => {
             return Err(Error::Unsupported(format!(

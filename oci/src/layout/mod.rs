@@ -27,6 +27,13 @@
 //!
 //! One writer at a time: concurrent processes writing the same layout may
 //! lose each other's `index.json` entries (blobs stay correct).
+//!
+//! A layout may hold many repositories, with tags named `REPOSITORY:TAG`
+//! ([`LayoutRepository`], [`Layout::repository_roots`]).
+
+mod repository;
+
+pub use repository::LayoutRepository;
 
 use crate::digest::{AsyncDigestReader, Digest};
 use crate::error::{from_read_error, Error, Result};

@@ -4,9 +4,10 @@
 //! re-signatures.
 //!
 //! Only verified content is pushed, by construction: [`load`] reads a
-//! [`BundleStore`], which only [`BundleStore::verified`] makes, from the
-//! [`crate::verify::VerifiedBundle`] that `verify_bundle` returns when every
-//! check passed. Every blob is hashed again while it is pushed, so a file
+//! [`BundleStore`], which only `verifier` makes ([`BundleStore::verified`]),
+//! from the [`verifier::verify::VerifiedBundle`] that `verify_bundle`
+//! returns when every check passed. Nothing here decides anything about the
+//! evidence. Every blob is hashed again while it is pushed, so a file
 //! changed after verification fails the push.
 //!
 //! # Order
@@ -33,18 +34,18 @@
 //! A second load of the same bundle uploads no blob and changes nothing.
 
 mod mapping;
-mod stores;
 
 pub use mapping::{Mapped, RepositoryMapping};
-pub use stores::{split_ref_name, BundleStore, LayoutRepository};
 
-use crate::bundle::manifest::{EvidenceEntry, EvidenceKind, ImageEntry};
-use crate::keys::SigningKey;
 use crate::resign::{self, Resigned, TagUpdate};
 use crate::{Error, Result};
+use keys::SigningKey;
+use oci::layout::LayoutRepository;
+use verifier::bundle::manifest::{EvidenceEntry, EvidenceKind, ImageEntry};
+use verifier::store::BundleStore;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use oci::copy::{self, CopyOptions, CopyReport, Progress, RetryPolicy};
-use oci::store::{self, Graph};
+use oci::store::{self, Graph, Root};
 use oci::{Descriptor, Digest, ImageRef, Layout, Platform, Store, Tag};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -257,8 +258,8 @@ impl Destination for Layout {
 
 /// Push the images of a verified bundle (each with all its evidence) to
 /// `target`. A [`BundleStore`] can only be made from a
-/// [`crate::verify::VerifiedBundle`], so nothing reaches a registry that did
-/// not pass verification.
+/// [`verifier::verify::VerifiedBundle`], so nothing reaches a registry that
+/// did not pass verification.
 pub async fn load(
     source: &BundleStore,
     target: &Target,
@@ -348,6 +349,32 @@ fn manifests_only(graph: &Graph) -> Graph {
     Graph { blobs: Vec::new(), ..graph.clone() }
 }
 
+/// A blob to push to a repository (by name).
+type BlobPush<'p> = (&'p str, &'p Descriptor);
+
+/// Which repositories need which blobs: the first repository to need a
+/// blob uploads it (first wave); every other repository that needs it gets
+/// it in the second wave, by mount where the registry allows.
+fn blob_waves<'p>(planned: &'p [Planned<'_>]) -> (Vec<BlobPush<'p>>, Vec<BlobPush<'p>>) {
+    let mut first: BTreeMap<&Digest, BlobPush<'p>> = BTreeMap::new();
+    let mut others: Vec<BlobPush<'p>> = Vec::new();
+    let mut seen: BTreeSet<(&str, &Digest)> = BTreeSet::new();
+    for p in planned {
+        let name = p.mapped.repository.as_str();
+        for blob in p.blobs() {
+            if !seen.insert((name, &blob.digest)) {
+                continue;
+            }
+            if first.contains_key(&blob.digest) {
+                others.push((name, blob));
+            } else {
+                first.insert(&blob.digest, (name, blob));
+            }
+        }
+    }
+    (first.into_values().collect(), others)
+}
+
 async fn push<D: Destination>(
     source: &BundleStore,
     destination: &D,
@@ -363,26 +390,10 @@ async fn push<D: Destination>(
         .collect::<Result<_>>()?;
     let repo = |name: &str| &repos[name];
 
-    // Which repositories need which blobs; the first to need one uploads it.
-    let mut first: BTreeMap<Digest, (&str, &Descriptor)> = BTreeMap::new();
-    let mut others: Vec<(&str, &Descriptor)> = Vec::new();
-    let mut seen: BTreeSet<(&str, &Digest)> = BTreeSet::new();
-    for p in planned {
-        let name = p.mapped.repository.as_str();
-        for blob in p.blobs() {
-            if !seen.insert((name, &blob.digest)) {
-                continue;
-            }
-            if first.contains_key(&blob.digest) {
-                others.push((name, blob));
-            } else {
-                first.insert(blob.digest.clone(), (name, blob));
-            }
-        }
-    }
+    let (first, others) = blob_waves(planned);
 
     // 0. Inherited blobs must already be there: check before pushing anything.
-    for (name, blob) in first.values().chain(others.iter()) {
+    for (name, blob) in first.iter().chain(others.iter()) {
         let carried = source.content().manifest.manifest.blob(&blob.digest).is_some_and(|b| b.carried);
         if !carried && !repo(name).has_blob(blob).await? && !repo(name).mount_blob(blob).await.unwrap_or(false) {
             return Err(Error::Invalid(format!(
@@ -395,7 +406,7 @@ async fn push<D: Destination>(
 
     // 1 and 2. Blobs: first copies in parallel, then the rest (mounts).
     let copy_options = options_for(options, Vec::new());
-    for wave in [first.into_values().collect::<Vec<_>>(), others] {
+    for wave in [first, others] {
         let reports: Vec<CopyReport> = stream::iter(wave)
             .map(|(name, blob)| {
                 let graph = blob_graph(blob);
@@ -531,7 +542,6 @@ async fn push_image<R: Store>(
     Ok((image, totals))
 }
 
-
 fn cosign_suffix(kind: EvidenceKind) -> Option<&'static str> {
     match kind {
         EvidenceKind::CosignSignature => Some("sig"),
@@ -539,17 +549,6 @@ fn cosign_suffix(kind: EvidenceKind) -> Option<&'static str> {
         EvidenceKind::CosignSbom => Some("sbom"),
         EvidenceKind::SigstoreBundle | EvidenceKind::Referrer => None,
     }
-}
-
-/// A manifest a repository serves (`airlock serve`): where its content starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Root {
-    /// The repository name (`ghcr.io/org/app`).
-    pub repository: String,
-    /// The tag, for tagged roots.
-    pub tag: Option<Tag>,
-    /// The manifest.
-    pub descriptor: Descriptor,
 }
 
 /// The repositories of a checked bundle, as a registry would hold them
@@ -577,18 +576,4 @@ pub async fn bundle_roots(source: &BundleStore) -> Result<Vec<Root>> {
         }
     }
     Ok(roots)
-}
-
-/// The repositories of a layout written by `load --to dir:PATH`: one root
-/// per `REPOSITORY:TAG` entry of its `index.json`.
-pub fn layout_roots(layout: &Layout) -> Vec<Root> {
-    layout
-        .entries()
-        .into_iter()
-        .filter_map(|d| {
-            let (repository, tag) = d.ref_name().and_then(split_ref_name)?;
-            let repository = repository.to_string();
-            Some(Root { repository, tag: Some(tag), descriptor: Descriptor { annotations: Default::default(), ..d } })
-        })
-        .collect()
 }

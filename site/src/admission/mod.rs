@@ -19,11 +19,16 @@
 //!   `ctlog.ignoreSCT`: nothing is logged) or by a listed publisher
 //!   identity, pinning the digest (`mutateDigest`, `verifyDigest`).
 //!
-//! YAML is written directly (no serialiser), every string as a JSON string
-//! (a valid YAML double-quoted scalar), keys as block literals.
+//! Each policy is a set of serde structs ([`cip`], [`kyverno`]) written by
+//! serde_yaml_ng, which quotes what needs quoting and writes the key as a
+//! block literal; a comment header saying what the policy admits comes
+//! first.
 
-use crate::check::signature::PublicKey;
+mod cip;
+mod kyverno;
+
 use crate::{Error, Result};
+use keys::PublicKey;
 
 /// A keyless publisher identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,13 +69,40 @@ pub struct MirrorPolicy {
     pub identities: Vec<Identity>,
 }
 
-fn q(text: &str) -> String {
-    serde_json::to_string(text).expect("strings serialise")
+/// `apiVersion`, `kind`, `metadata.name` and a spec: every Kubernetes
+/// object these policies are.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Document<'a, S> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata<'a>,
+    spec: S,
 }
 
-fn block(text: &str, indent: usize) -> String {
-    let pad = " ".repeat(indent);
-    text.trim_end().lines().map(|l| format!("{pad}{l}\n")).collect()
+#[derive(serde::Serialize)]
+struct Metadata<'a> {
+    name: &'a str,
+}
+
+/// A publisher identity as both controllers spell it.
+#[derive(serde::Serialize)]
+struct IdentityRef<'a> {
+    issuer: &'a str,
+    subject: &'a str,
+}
+
+impl<'a> From<&'a Identity> for IdentityRef<'a> {
+    fn from(identity: &'a Identity) -> Self {
+        Self { issuer: &identity.issuer, subject: &identity.subject }
+    }
+}
+
+/// `header` (comment lines) then `document` as YAML.
+fn render<S: serde::Serialize>(header: &[String], document: &Document<'_, S>) -> String {
+    let comments: String = header.iter().map(|line| format!("# {line}\n")).collect();
+    // Only strings, booleans and integers under string keys: always serialisable.
+    comments + &serde_yaml_ng::to_string(document).expect("policies serialise")
 }
 
 impl MirrorPolicy {
@@ -104,65 +136,21 @@ impl MirrorPolicy {
 
     /// The policy-controller `ClusterImagePolicy`.
     pub fn cluster_image_policy(&self) -> String {
-        let mut out = format!(
-            "# airlock policy export: admit images under {mirror}/ only when signed by the\n\
-             # site key {fp} (re-signatures are not logged: no ctlog).\n\
-             # Set no-match-policy: deny in config-policy-controller to refuse other images.\n\
-             apiVersion: policy.sigstore.dev/v1beta1\n\
-             kind: ClusterImagePolicy\n\
-             metadata:\n  name: {name}\n\
-             spec:\n  mode: enforce\n  images:\n  - glob: {glob}\n  authorities:\n\
-             \x20 - name: site-key\n    key:\n      hashAlgorithm: sha256\n      data: |\n{pem}",
-            mirror = self.mirror,
-            fp = self.key_fingerprint,
-            name = q(&self.name),
-            glob = q(&format!("{}/**", self.mirror)),
-            pem = block(&self.key_pem, 8),
-        );
-        for (i, identity) in self.identities.iter().enumerate() {
-            out.push_str(&format!(
-                "  - name: publisher-{n}\n    keyless:\n      identities:\n      - issuer: {issuer}\n        subject: {subject}\n",
-                n = i + 1,
-                issuer = q(&identity.issuer),
-                subject = q(&identity.subject),
-            ));
-        }
-        out
+        let header = [
+            format!("airlock policy export: admit images under {}/ only when signed by the", self.mirror),
+            format!("site key {} (re-signatures are not logged: no ctlog).", self.key_fingerprint),
+            "Set no-match-policy: deny in config-policy-controller to refuse other images.".to_string(),
+        ];
+        render(&header, &cip::document(self))
     }
 
     /// The Kyverno `ClusterPolicy`.
     pub fn kyverno_policy(&self) -> String {
-        let pattern = q(&format!("{}/*", self.mirror));
-        let mut out = format!(
-            "# airlock policy export: Pods may only run images from {mirror}/, and those\n\
-             # must be signed by the site key {fp} (not logged: ignoreTlog, ignoreSCT).\n\
-             apiVersion: kyverno.io/v1\n\
-             kind: ClusterPolicy\n\
-             metadata:\n  name: {name}\n\
-             spec:\n  validationFailureAction: Enforce\n  background: false\n  webhookTimeoutSeconds: 30\n  rules:\n\
-             \x20 - name: only-mirror-images\n    match:\n      any:\n      - resources:\n          kinds:\n          - Pod\n\
-             \x20   validate:\n      message: {message}\n      pattern:\n        spec:\n\
-             \x20         =(ephemeralContainers):\n          - image: {pattern}\n\
-             \x20         =(initContainers):\n          - image: {pattern}\n\
-             \x20         containers:\n          - image: {pattern}\n\
-             \x20 - name: mirror-images-signed\n    match:\n      any:\n      - resources:\n          kinds:\n          - Pod\n\
-             \x20   verifyImages:\n    - imageReferences:\n      - {pattern}\n      mutateDigest: true\n      verifyDigest: true\n      required: true\n\
-             \x20     attestors:\n      - count: 1\n        entries:\n        - keys:\n            publicKeys: |-\n{pem}\
-             \x20           signatureAlgorithm: sha256\n            rekor:\n              ignoreTlog: true\n            ctlog:\n              ignoreSCT: true\n",
-            mirror = self.mirror,
-            fp = self.key_fingerprint,
-            name = q(&self.name),
-            message = q(&format!("images must come from the internal mirror {}/", self.mirror)),
-            pem = block(&self.key_pem, 14),
-        );
-        for identity in &self.identities {
-            out.push_str(&format!(
-                "        - keyless:\n            issuer: {issuer}\n            subject: {subject}\n",
-                issuer = q(&identity.issuer),
-                subject = q(&identity.subject),
-            ));
-        }
-        out
+        let header = [
+            format!("airlock policy export: Pods may only run images from {}/, and those", self.mirror),
+            format!("must be signed by the site key {} (not logged: ignoreTlog, ignoreSCT).", self.key_fingerprint),
+        ];
+        render(&header, &kyverno::document(self))
     }
 }
 
@@ -172,8 +160,8 @@ mod tests {
     use crate::pin::{parse, Node};
 
     fn key() -> (PublicKey, String) {
-        let key = crate::keys::SigningKey::generate().unwrap();
-        (key.public_key().clone(), key.public_key_pem().to_string())
+        let key = keys::SigningKey::generate().unwrap();
+        (key.public_key().clone(), key.public_key_pem())
     }
 
     fn policy(identities: Vec<Identity>) -> MirrorPolicy {

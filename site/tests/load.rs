@@ -1,10 +1,11 @@
-//! `verifier::load` against real registries (Debian's docker-registry,
+//! `site::load` against real registries (Debian's docker-registry,
 //! distribution 2.8: no referrers API), read back with skopeo.
 
+#[path = "../../verifier/tests/support/mod.rs"]
 mod support;
 
 use oci::copy::{Event, NoProgress, Progress, RetryPolicy};
-use oci::remote::{Auth, Credentials, Registry, RemoteOptions, Secret};
+use oci::remote::{Auth, Credentials, Registry, RemoteOptions};
 use oci::{Digest, Store, Tag};
 use std::path::Path;
 use std::process::Command;
@@ -14,8 +15,11 @@ use std::time::Duration;
 use support::{noise, BundleWriter};
 use verifier::bundle::content::CheckedContent;
 use verifier::verify::VerifiedBundle;
-use verifier::keys::SigningKey;
-use verifier::load::{self, BundleStore, LoadOptions, LoadReport, RepositoryMapping, Resign, Target};
+use keys::SigningKey;
+use oci::layout::LayoutRepository;
+use site::load::{self, LoadOptions, LoadReport, RepositoryMapping, Resign, Target};
+use verifier::signed_image::verify_image;
+use verifier::store::BundleStore;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
@@ -60,7 +64,7 @@ fn fixture() -> Fixture {
     Fixture { _dir: dir, bundle, app, multi, amd64, arm64, publisher }
 }
 
-fn do_load(rt: &tokio::runtime::Runtime, bundle: &VerifiedBundle, target: &Target, options: &LoadOptions<'_>, progress: &dyn Progress) -> verifier::Result<LoadReport> {
+fn do_load(rt: &tokio::runtime::Runtime, bundle: &VerifiedBundle, target: &Target, options: &LoadOptions<'_>, progress: &dyn Progress) -> site::Result<LoadReport> {
     let store = BundleStore::verified(bundle);
     rt.block_on(load::load(&store, target, options, progress))
 }
@@ -145,15 +149,15 @@ fn loads_byte_for_byte_with_evidence_and_resignatures_then_is_idempotent() {
     let oci::Manifest::Image(sig) = sig.manifest() else { panic!("image manifest") };
     assert_eq!(sig.layers.len(), 2);
     // Both keys verify over the same digest; an unrelated key does not.
-    rt.block_on(verifier::resign::verify_image(&app_store, f.app.digest(), site.public_key())).unwrap();
-    rt.block_on(verifier::resign::verify_image(&app_store, f.app.digest(), f.publisher.public_key())).unwrap();
+    rt.block_on(verify_image(&app_store, f.app.digest(), site.public_key())).unwrap();
+    rt.block_on(verify_image(&app_store, f.app.digest(), f.publisher.public_key())).unwrap();
     let stranger = SigningKey::generate().unwrap();
-    let e = rt.block_on(verifier::resign::verify_image(&app_store, f.app.digest(), stranger.public_key())).unwrap_err();
+    let e = rt.block_on(verify_image(&app_store, f.app.digest(), stranger.public_key())).unwrap_err();
     assert!(e.to_string().contains("none of the 2 signatures"), "{e}");
     // Each platform child is re-signed too, with the internal name.
     let multi_store = oci::remote::Registry::repository(&remote(&registry, Credentials::anonymous()), multi_repo).unwrap();
     for child in [f.amd64.digest(), f.arm64.digest(), f.multi.digest()] {
-        let facts = rt.block_on(verifier::resign::verify_image(&multi_store, child, site.public_key())).unwrap();
+        let facts = rt.block_on(verify_image(&multi_store, child, site.public_key())).unwrap();
         assert_eq!(facts.docker_reference, format!("{host}/{multi_repo}"));
         assert_eq!(facts.optional["dev.airlock.source"], "quay.io/team/multi");
     }
@@ -228,7 +232,7 @@ fn a_load_interrupted_by_a_registry_crash_completes_when_run_again() {
         let store = oci::remote::Registry::repository(&remote(&registry, Credentials::anonymous()), repo).unwrap();
         let raw = skopeo_raw(&registry, &format!("{repo}:{tag}"));
         assert_eq!(Digest::sha256_of(&raw), image.digest);
-        rt.block_on(verifier::resign::verify_image(&store, &image.digest, site.public_key())).unwrap();
+        rt.block_on(verify_image(&store, &image.digest, site.public_key())).unwrap();
     }
     // Running once more changes nothing.
     let again = do_load(&rt, &content, &target, &options, &NoProgress).unwrap();
@@ -264,7 +268,7 @@ fn loads_into_a_registry_with_basic_auth() {
     let e = do_load(&rt, &content, &anonymous, &LoadOptions::default(), &NoProgress).unwrap_err();
     assert!(e.to_string().contains("401") || e.to_string().to_lowercase().contains("unauthorized"), "{e}");
     let mut credentials = Credentials::anonymous();
-    credentials.insert(&registry.host(), Auth::Basic { username: "site".into(), password: Secret::new("pw-for-test") });
+    credentials.insert(&registry.host(), Auth::Basic { username: "site".into(), password: "pw-for-test".into() });
     let target = Target::Registry(remote(&registry, credentials));
     let report = do_load(&rt, &content, &target, &LoadOptions::default(), &NoProgress).unwrap();
     assert!(!format!("{report:?}").contains("pw-for-test"));
@@ -287,10 +291,10 @@ fn loads_into_a_layout_that_names_repositories_in_its_tags() {
     assert!(names.contains(&format!("ghcr.io/org/app:{}", Tag::cosign_for(f.app.digest(), "sig").unwrap())), "{names:?}");
     assert!(names.contains(&format!("ghcr.io/org/app:{}", Tag::referrers_for(f.app.digest()).unwrap())), "{names:?}");
     // The identity option names the pull name in the signature.
-    let repo = load::LayoutRepository::new(layout.clone(), "quay.io/team/multi");
-    let facts = rt.block_on(verifier::resign::verify_image(&repo, f.multi.digest(), site.public_key())).unwrap();
+    let repo = LayoutRepository::new(layout.clone(), "quay.io/team/multi");
+    let facts = rt.block_on(verify_image(&repo, f.multi.digest(), site.public_key())).unwrap();
     assert_eq!(facts.docker_reference, "registry.site:5000/mirror/quay.io/team/multi");
-    let roots = load::layout_roots(&layout);
+    let roots = layout.repository_roots();
     assert!(roots.iter().any(|r| r.repository == "quay.io/team/multi" && r.tag.as_ref().map(Tag::as_str) == Some("v2")));
     // Idempotent here too.
     let index_before = std::fs::read(out.path().join("store/index.json")).unwrap();

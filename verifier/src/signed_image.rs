@@ -1,0 +1,104 @@
+//! `airlock verify-image`: find a cosign key signature (a site
+//! re-signature) over one image in a registry, as `cosign verify --key KEY
+//! --insecure-ignore-tlog` would. The signature is checked by the same
+//! engine as every other; no transparency log is consulted, because site
+//! re-signatures are not logged.
+
+use crate::check::cosign::verify_layer;
+use crate::check::signature::{Authority, Requirements, SignatureVerifier};
+use crate::evidence::cosign::{CosignLayer, SIMPLE_SIGNING_MEDIA_TYPE};
+use crate::{Check, Error, Result, Verified};
+use keys::PublicKey;
+use oci::manifest::Manifest;
+use oci::{Digest, Store, Tag};
+use std::collections::BTreeMap;
+
+/// A signature payload is a few hundred bytes; refuse to read large layers.
+const MAX_PAYLOAD_BYTES: u64 = 1024 * 1024;
+
+/// What `verify-image` established.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSignature {
+    /// The image digest the signature covers.
+    pub digest: Digest,
+    /// The cosign tag it was found under.
+    pub tag: String,
+    /// The signature manifest.
+    pub manifest: Digest,
+    /// The layer (payload) that verified.
+    pub layer: Digest,
+    /// The payload's `docker-reference`.
+    pub docker_reference: String,
+    /// The payload's `optional` annotations.
+    pub optional: BTreeMap<String, serde_json::Value>,
+    /// The key's fingerprint.
+    pub key: String,
+}
+
+/// Find a signature by `key` over `digest` in the `sha256-<hex>.sig` tag of
+/// `store`: a simple-signing layer whose payload names `digest` and whose
+/// signature verifies with `key`. No transparency log is consulted (site
+/// re-signatures are not logged).
+pub async fn verify_image<S: Store>(store: &S, digest: &Digest, key: &PublicKey) -> Result<Verified<ImageSignature>> {
+    let tag = Tag::cosign_for(digest, "sig")?;
+    let manifest = oci::store::tagged_manifest(store, &tag).await?.ok_or_else(|| {
+        Error::failed(Check::Signature, format!("{}@{digest}: no signature (tag {tag} does not exist)", store.location()))
+    })?;
+    let Manifest::Image(image) = manifest.manifest() else {
+        return Err(Error::failed(Check::BundleFormat, format!("{}:{tag} is an index, not a signature manifest", store.location())));
+    };
+    let layers = &image.layers;
+    // The engine needs a trusted root to be built; a key-only check with
+    // the log waived never consults it.
+    let trust = trust_roots::VerifiedTrustRoot::embedded_public_good().map_err(|e| Error::Unsupported(e.to_string()))?;
+    let verifier = SignatureVerifier::new(&trust)?;
+    let authority = Authority::Key(key.clone());
+    let requirements = Requirements::default().without_transparency_log_unsafe();
+    let mut failures: Vec<Error> = Vec::new();
+    for layer in layers.iter().filter(|l| l.media_type == SIMPLE_SIGNING_MEDIA_TYPE) {
+        if layer.size > MAX_PAYLOAD_BYTES {
+            failures.push(Error::TooLarge { what: format!("signature layer {}", layer.digest), limit: MAX_PAYLOAD_BYTES });
+            continue;
+        }
+        let mut bytes = Vec::new();
+        let mut reader = store.open_blob(layer).await?;
+        tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut bytes)
+            .await
+            .map_err(|e| Error::failed(Check::Content, format!("signature layer {}: {e}", layer.digest)))?;
+        let cosign_layer = CosignLayer {
+            media_type: layer.media_type.clone(),
+            payload: bytes,
+            annotations: layer.annotations.clone(),
+        };
+        match verify_layer(&verifier, &cosign_layer, digest, &authority, &requirements) {
+            Ok(facts) => {
+                let Some(payload) = facts.payload.clone() else {
+                    failures.push(Error::failed(Check::PayloadDigest, format!("layer {} has no signed payload", layer.digest)));
+                    continue;
+                };
+                return Ok(Verified::new(ImageSignature {
+                    digest: digest.clone(),
+                    tag: tag.to_string(),
+                    manifest: manifest.digest().clone(),
+                    layer: layer.digest.clone(),
+                    docker_reference: payload.docker_reference,
+                    optional: payload.optional,
+                    key: key.fingerprint().to_string(),
+                }));
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    match failures.len() {
+        0 => Err(Error::failed(Check::Signature, format!("{}:{tag} holds no cosign signature layer", store.location()))),
+        1 => Err(failures.remove(0)),
+        n => {
+            let reasons: Vec<String> = failures.iter().enumerate().map(|(i, e)| format!("layer {}: {e}", i + 1)).collect();
+            Err(Error::failed(
+                Check::Signature,
+                format!("none of the {n} signatures is by key {} over {digest}: {}", key.fingerprint(), reasons.join("; ")),
+            ))
+        }
+    }
+}
