@@ -21,8 +21,9 @@ struct Published {
     dir: tempfile::TempDir,
     reference: String,
     digest: String,
+    key: PathBuf,
     public_key: PathBuf,
-    _cosign: Cosign,
+    cosign: Cosign,
 }
 
 fn publish() -> Published {
@@ -41,8 +42,9 @@ fn publish() -> Published {
         registry,
         dir,
         digest,
+        key,
         public_key,
-        _cosign: cosign,
+        cosign,
     }
 }
 
@@ -67,10 +69,18 @@ impl Published {
 
     /// `airlock bundle create` of the image into `out`, self-checked against `policy`.
     fn bundle(&self, out: &str, policy: &Path) -> (PathBuf, Run) {
+        self.bundle_of(&[self.reference.as_str()], out, policy)
+    }
+
+    /// `airlock bundle create` of `references` into `out`.
+    fn bundle_of(&self, references: &[&str], out: &str, policy: &Path) -> (PathBuf, Run) {
         let out = self.dir.path().join(out);
         let run = Run::from_output(
             airlock()
-                .args(["bundle", "create", &self.reference, "--insecure-registry", &self.registry.host(), "--created", CREATED])
+                .arg("bundle")
+                .arg("create")
+                .args(references)
+                .args(["--insecure-registry", &self.registry.host(), "--created", CREATED])
                 .arg("--trusted-root")
                 .arg(site_trusted_root())
                 .arg("--policy")
@@ -204,4 +214,88 @@ fn a_blob_signed_with_a_key_and_no_log_verifies_with_insecure_ignore_tlog_as_in_
     let other = dir.path().join("other.tar");
     std::fs::write(&other, "another artifact").unwrap();
     VerifyBlob::new(&bundle).key(&public_key).arg("--insecure-ignore-tlog").refused_by("artifact-binding", &other);
+}
+
+/// The site's registry after `airlock load --resign-key KEY` of `bundle`
+/// under `prefix`: every loaded image and platform child, by digest.
+fn load_resigned(published: &Published, bundle: &Path, policy: &Path, prefix: &str, key: &Path, password: &str) -> Vec<String> {
+    let run = Run::from_output(
+        airlock()
+            .arg("load")
+            .arg(bundle)
+            .args(["--to", &format!("{}/{prefix}", published.registry.host()), "--insecure-registry", &published.registry.host()])
+            .arg("--policy")
+            .arg(policy)
+            .arg("--trusted-root")
+            .arg(site_trusted_root())
+            .arg("--resign-key")
+            .arg(key)
+            .args(["--output", "json"])
+            .env("COSIGN_PASSWORD", password)
+            .env("DOCKER_CONFIG", published.dir.path())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "load refused:\n{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let mut loaded = Vec::new();
+    for image in report["report"]["images"].as_array().unwrap() {
+        let repository = image["repository"].as_str().unwrap();
+        let children = image["platforms"].as_array().cloned().unwrap_or_default(); // absent when none
+        let digests = std::iter::once(image["digest"].clone()).chain(children);
+        loaded.extend(digests.map(|d| format!("{repository}@{}", d.as_str().unwrap())));
+    }
+    loaded
+}
+
+/// `cosign verify` passes (exit 0) or refuses (non-zero), with its output.
+fn cosign_accepts(cosign: &Cosign, public_key: &Path, image: &str, legacy: bool) -> (bool, String) {
+    let out = cosign.verify_key_only(public_key, image, legacy);
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn cosign_verify_accepts_every_image_and_platform_child_airlock_resigned_in_both_key_directions() {
+    // The publisher's image carries a cosign v3 Sigstore bundle referrer, so
+    // cosign v3 reads bundles only; the index and its children carry legacy
+    // evidence only.
+    let published = publish();
+    let multi = published.registry.push_multiarch("demo/multi:v1", "a two-platform image");
+    let index = format!("{}/demo/multi@{}", published.registry.host(), multi.index);
+    published.cosign.sign_key_only(&published.key, &index);
+    let predicate = published.write("multi-provenance.json", r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#);
+    published.cosign.attest_legacy_key_only(&published.key, &index, "slsaprovenance1", &predicate);
+    let policy = published.policy("waived.yaml", &published.public_key, true);
+    let multi_ref = format!("{}/demo/multi:v1", published.registry.host());
+    let (bundle, run) = published.bundle_of(&[published.reference.as_str(), multi_ref.as_str()], "both", &policy);
+    assert_eq!(run.code, 0, "bundle create refused:\n{}", run.stderr);
+
+    // airlock's key, judged by cosign.
+    let prefix = published.dir.path().join("site");
+    let keygen = Run::from_output(
+        airlock().args(["key", "generate", "--output-key-prefix"]).arg(&prefix).env("COSIGN_PASSWORD", "site-password").output().unwrap(),
+    );
+    assert_eq!(keygen.code, 0, "{}", keygen.stderr);
+    let (site_key, site_pub) = (prefix.with_extension("key"), prefix.with_extension("pub"));
+    let loaded = load_resigned(&published, &bundle, &policy, "site", &site_key, "site-password");
+    assert_eq!(loaded.len(), 1 + 1 + multi.children.len(), "{loaded:?}");
+    let (_, stranger) = Cosign::new().generate_key_pair("stranger");
+    for image in &loaded {
+        for legacy in [false, true] {
+            let (ok, out) = cosign_accepts(&published.cosign, &site_pub, image, legacy);
+            assert!(ok, "cosign verify (legacy {legacy}) refused the site's re-signature of {image}:\n{out}");
+            let (ok, out) = cosign_accepts(&published.cosign, &stranger, image, legacy);
+            assert!(!ok, "cosign verify (legacy {legacy}) accepted {image} under another key:\n{out}");
+        }
+    }
+
+    // cosign's key, used by airlock to re-sign.
+    let (cosign_key, cosign_pub) = published.cosign.generate_key_pair("site-by-cosign");
+    let loaded = load_resigned(&published, &bundle, &policy, "site2", &cosign_key, testbed::cosign::KEY_PASSWORD);
+    for image in &loaded {
+        let (ok, out) = cosign_accepts(&published.cosign, &cosign_pub, image, false);
+        assert!(ok, "cosign verify refused airlock's re-signature with cosign's key of {image}:\n{out}");
+        let (ok, _) = cosign_accepts(&published.cosign, &site_pub, image, false);
+        assert!(!ok, "{image} in site2 was signed by cosign's key, not airlock's");
+    }
 }

@@ -20,6 +20,9 @@
 //! site, as cosign writes it (`ref.Context().Name()`); containers/image's
 //! `matchRepository` identity check compares it with the pulled name.
 //!
+//! The same signature is also written as a key-signed Sigstore bundle
+//! referrer ([`sign_image_bundle`]), which is what cosign v3 reads first.
+//!
 //! # Merging, not clobbering
 //!
 //! A `.sig` (or `.att`) tag may already hold layers: the publisher's
@@ -29,6 +32,10 @@
 //! already there is not added again, and a payload this key has already
 //! signed is not signed again. ECDSA signatures are randomised, so this
 //! check is what makes a second load leave the registry as it was.
+
+mod bundle;
+
+pub use bundle::{sign_image_bundle, ResignedBundle, BUNDLE_MEDIA_TYPE, COSIGN_SIGN_PREDICATE_TYPE};
 
 use crate::{Error, Result};
 use keys::{PublicKey, SigningKey};
@@ -52,6 +59,10 @@ pub struct Resigned {
     pub manifest: Digest,
     /// `false` when this key had already signed this payload there.
     pub added: bool,
+    /// The same signature in cosign v3's format, a Sigstore bundle
+    /// referrer ([`sign_image_bundle`]), when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<ResignedBundle>,
 }
 
 /// What merging layers into a cosign tag did.
@@ -86,7 +97,7 @@ pub async fn sign_image<S: Store>(
                 .filter(|l| l.digest == payload_digest)
                 .any(|l| signature_verifies(l, &payload, key.public_key()));
             if signed {
-                return Ok(Resigned { digest: digest.clone(), tag: tag.to_string(), manifest: existing.digest().clone(), added: false });
+                return Ok(Resigned { digest: digest.clone(), tag: tag.to_string(), manifest: existing.digest().clone(), added: false, bundle: None });
             }
         }
     }
@@ -95,7 +106,7 @@ pub async fn sign_image<S: Store>(
         .with_annotation(annotation::SIGNATURE, signature);
     put_bytes(store, &layer, payload).await?;
     let (manifest, _) = merge_layers(store, &tag, existing, std::slice::from_ref(&layer)).await?;
-    Ok(Resigned { digest: digest.clone(), tag: tag.to_string(), manifest, added: true })
+    Ok(Resigned { digest: digest.clone(), tag: tag.to_string(), manifest, added: true, bundle: None })
 }
 
 fn signature_verifies(layer: &Descriptor, payload: &[u8], key: &PublicKey) -> bool {

@@ -4,7 +4,7 @@
 
 use super::{run, workspace_root, LocalSigstore};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// The password of every key a [`Cosign`] generates.
 pub const KEY_PASSWORD: &str = "testbed";
@@ -97,6 +97,33 @@ impl Cosign {
             "attest", "--yes", "--key", path(key), "--use-signing-config=false", "--tlog-upload=false",
             "--new-bundle-format=false", "--type", predicate_type, "--predicate", path(predicate), image,
         ]);
+    }
+}
+
+/// Verifying with a key and no transparency log, as an operator checks the
+/// site's re-signatures. These return the output instead of panicking:
+/// tests expect refusals too.
+impl Cosign {
+    /// `cosign verify --key PUB --insecure-ignore-tlog IMAGE`; `legacy`
+    /// adds `--new-bundle-format=false`, which reads only the `.sig` tag
+    /// (where policy-controller and Kyverno look) even when the image has
+    /// Sigstore bundle referrers.
+    pub fn verify_key_only(&self, public_key: &Path, image: &str, legacy: bool) -> Output {
+        let mut cmd = self.command();
+        cmd.args(["verify", "--key", path(public_key), "--insecure-ignore-tlog", "--allow-http-registry"]);
+        if legacy {
+            cmd.arg("--new-bundle-format=false");
+        }
+        cmd.arg(image).output().expect("run cosign")
+    }
+
+    /// `cosign verify-attestation --key PUB --insecure-ignore-tlog --type T IMAGE`.
+    pub fn verify_attestation_key_only(&self, public_key: &Path, image: &str, predicate_type: &str) -> Output {
+        self.command()
+            .args(["verify-attestation", "--key", path(public_key), "--insecure-ignore-tlog", "--allow-http-registry"])
+            .args(["--type", predicate_type, image])
+            .output()
+            .expect("run cosign")
     }
 }
 
