@@ -7,10 +7,16 @@
 //! `ctlog` do), refused naming the log where it is required, refused under
 //! another key. The same for `cosign sign-blob --key` and `airlock
 //! verify-blob --insecure-ignore-tlog`.
+//!
+//! Then cosign judges the site: `cosign verify --key site.pub
+//! --insecure-ignore-tlog` accepts every image and platform child `airlock
+//! load --resign-key` loaded, with keys from `airlock key generate` and from
+//! `cosign generate-key-pair`, and refuses another key; the publisher's own
+//! signature and attestations (SPDX, SLSA) still verify in the site's registry.
 
 mod common;
 
-use common::{airlock, site_trusted_root, tempdir, verify_json, Run, VerifyBlob, CREATED};
+use common::{airlock, airlock_key, load_resigned_images, site_trusted_root, tempdir, verify_json, Run, VerifyBlob, CREATED};
 use std::path::{Path, PathBuf};
 use testbed::{Cosign, Registry};
 
@@ -26,6 +32,9 @@ struct Published {
     cosign: Cosign,
 }
 
+/// The SBOM the publisher attests (SPDX 2.3, one npm package).
+const SPDX: &str = r#"{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"demo-keyed","documentNamespace":"https://example.com/spdx/demo-keyed","creationInfo":{"created":"2026-11-23T10:00:00Z","creators":["Tool: airlock-tests"]},"packages":[{"SPDXID":"SPDXRef-Package-left-pad","name":"left-pad","versionInfo":"1.3.0","downloadLocation":"NOASSERTION","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:npm/left-pad@1.3.0"}]}]}"#;
+
 fn publish() -> Published {
     let registry = Registry::start();
     let digest = registry.push_image("demo/keyed:v1", "signed by cosign with a key");
@@ -37,6 +46,9 @@ fn publish() -> Published {
     let predicate = dir.path().join("provenance.json");
     std::fs::write(&predicate, r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#).unwrap();
     cosign.attest_legacy_key_only(&key, &image, "slsaprovenance1", &predicate);
+    let sbom = dir.path().join("sbom.spdx.json");
+    std::fs::write(&sbom, SPDX).unwrap();
+    cosign.attest_key_only(&key, &image, "spdxjson", &sbom);
     Published {
         reference: format!("{}/demo/keyed:v1", registry.host()),
         registry,
@@ -49,12 +61,13 @@ fn publish() -> Published {
 }
 
 impl Published {
-    /// A native policy: `key` must have signed and attested SLSA provenance;
+    /// A native policy: `key` must have signed and attested SLSA provenance
+    /// and an SPDX SBOM;
     /// `waive_log` adds `require: {transparencyLog: false}`.
     fn policy(&self, name: &str, key: &Path, waive_log: bool) -> PathBuf {
         let require = if waive_log { "\n          require: {transparencyLog: false}" } else { "" };
         let text = format!(
-            "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: keyed\n      images: ['{}/demo/**']\n      authorities:\n        - name: publisher-key\n          key:\n            - file: {}{require}\n          attestations:\n            - name: provenance\n              predicateType: slsaprovenance1\n              builderId: https://example.com/builder\n",
+            "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: keyed\n      images: ['{}/demo/**']\n      authorities:\n        - name: publisher-key\n          key:\n            - file: {}{require}\n          attestations:\n            - name: provenance\n              predicateType: slsaprovenance1\n              builderId: https://example.com/builder\n            - name: sbom\n              predicateType: spdxjson\n",
             self.registry.host(),
             key.display()
         );
@@ -139,6 +152,10 @@ fn a_key_signed_bundle_and_attestation_without_a_log_are_accepted_where_the_key_
     assert_eq!(signature["facts"]["statement"]["predicateType"], "https://sigstore.dev/cosign/sign/v1");
     let attestation = by_role("attestation provenance");
     assert!(attestation["evidence"].as_str().unwrap().starts_with("cosign-attestation "), "{attestation}");
+    // The SPDX SBOM, attested in v3's format.
+    let sbom = by_role("attestation sbom");
+    assert!(sbom["evidence"].as_str().unwrap().starts_with("sigstore-bundle "), "{sbom}");
+    assert_eq!(sbom["facts"]["statement"]["predicateType"], "https://spdx.dev/Document");
     for facts in [&signature["facts"], &attestation["facts"]] {
         assert_eq!(facts["signer"]["kind"], "key");
         assert_eq!(facts["logEntries"].as_array().unwrap().len(), 0);
@@ -216,36 +233,11 @@ fn a_blob_signed_with_a_key_and_no_log_verifies_with_insecure_ignore_tlog_as_in_
     VerifyBlob::new(&bundle).key(&public_key).arg("--insecure-ignore-tlog").refused_by("artifact-binding", &other);
 }
 
-/// The site's registry after `airlock load --resign-key KEY` of `bundle`
-/// under `prefix`: every loaded image and platform child, by digest.
+/// `airlock load --resign-key KEY` of `bundle` under `prefix` in the
+/// publisher's registry: every loaded image and platform child, by digest.
 fn load_resigned(published: &Published, bundle: &Path, policy: &Path, prefix: &str, key: &Path, password: &str) -> Vec<String> {
-    let run = Run::from_output(
-        airlock()
-            .arg("load")
-            .arg(bundle)
-            .args(["--to", &format!("{}/{prefix}", published.registry.host()), "--insecure-registry", &published.registry.host()])
-            .arg("--policy")
-            .arg(policy)
-            .arg("--trusted-root")
-            .arg(site_trusted_root())
-            .arg("--resign-key")
-            .arg(key)
-            .args(["--output", "json"])
-            .env("COSIGN_PASSWORD", password)
-            .env("DOCKER_CONFIG", published.dir.path())
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(run.code, 0, "load refused:\n{}\n{}", run.stdout, run.stderr);
-    let report = run.json();
-    let mut loaded = Vec::new();
-    for image in report["report"]["images"].as_array().unwrap() {
-        let repository = image["repository"].as_str().unwrap();
-        let children = image["platforms"].as_array().cloned().unwrap_or_default(); // absent when none
-        let digests = std::iter::once(image["digest"].clone()).chain(children);
-        loaded.extend(digests.map(|d| format!("{repository}@{}", d.as_str().unwrap())));
-    }
-    loaded
+    let to = format!("{}/{prefix}", published.registry.host());
+    load_resigned_images(bundle, &to, policy, &site_trusted_root(), key, password)
 }
 
 /// `cosign verify` passes (exit 0) or refuses (non-zero), with its output.
@@ -254,6 +246,9 @@ fn cosign_accepts(cosign: &Cosign, public_key: &Path, image: &str, legacy: bool)
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
+/// Also: what the publisher signed and attested with cosign (a Sigstore
+/// bundle signature, an SPDX attestation bundle, a legacy SLSA `.att`) is
+/// still accepted by `cosign verify` / `verify-attestation` after the load.
 #[test]
 fn cosign_verify_accepts_every_image_and_platform_child_airlock_resigned_in_both_key_directions() {
     // The publisher's image carries a cosign v3 Sigstore bundle referrer, so
@@ -265,28 +260,39 @@ fn cosign_verify_accepts_every_image_and_platform_child_airlock_resigned_in_both
     published.cosign.sign_key_only(&published.key, &index);
     let predicate = published.write("multi-provenance.json", r#"{"buildDefinition":{"buildType":"https://example.com/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#);
     published.cosign.attest_legacy_key_only(&published.key, &index, "slsaprovenance1", &predicate);
+    published.cosign.attest_key_only(&published.key, &index, "spdxjson", &published.write("multi.spdx.json", SPDX));
     let policy = published.policy("waived.yaml", &published.public_key, true);
     let multi_ref = format!("{}/demo/multi:v1", published.registry.host());
     let (bundle, run) = published.bundle_of(&[published.reference.as_str(), multi_ref.as_str()], "both", &policy);
     assert_eq!(run.code, 0, "bundle create refused:\n{}", run.stderr);
 
     // airlock's key, judged by cosign.
-    let prefix = published.dir.path().join("site");
-    let keygen = Run::from_output(
-        airlock().args(["key", "generate", "--output-key-prefix"]).arg(&prefix).env("COSIGN_PASSWORD", "site-password").output().unwrap(),
-    );
-    assert_eq!(keygen.code, 0, "{}", keygen.stderr);
-    let (site_key, site_pub) = (prefix.with_extension("key"), prefix.with_extension("pub"));
+    let (site_key, site_pub) = airlock_key(published.dir.path(), "site", "site-password");
     let loaded = load_resigned(&published, &bundle, &policy, "site", &site_key, "site-password");
     assert_eq!(loaded.len(), 1 + 1 + multi.children.len(), "{loaded:?}");
-    let (_, stranger) = Cosign::new().generate_key_pair("stranger");
+    let (_, stranger) = published.cosign.generate_key_pair("stranger");
     for image in &loaded {
         for legacy in [false, true] {
             let (ok, out) = cosign_accepts(&published.cosign, &site_pub, image, legacy);
             assert!(ok, "cosign verify (legacy {legacy}) refused the site's re-signature of {image}:\n{out}");
             let (ok, out) = cosign_accepts(&published.cosign, &stranger, image, legacy);
-            assert!(!ok, "cosign verify (legacy {legacy}) accepted {image} under another key:\n{out}");
+            assert!(!ok && out.contains("signature"), "cosign verify (legacy {legacy}) under another key, {image}:\n{out}");
         }
+    }
+
+    // The publisher's own evidence still satisfies cosign in the site's
+    // registry: the signature and the SPDX attestation (bundles) and the
+    // SLSA provenance (a legacy .att, read with --new-bundle-format=false).
+    let keyed = &loaded[0];
+    assert!(keyed.contains("/demo/keyed@"), "{loaded:?}");
+    let (ok, out) = cosign_accepts(&published.cosign, &published.public_key, keyed, false);
+    assert!(ok, "cosign verify refused the publisher's signature after load:\n{out}");
+    for (predicate_type, legacy) in [("spdxjson", false), ("slsaprovenance1", true)] {
+        let out = published.cosign.verify_attestation_key_only(&published.public_key, keyed, predicate_type, legacy);
+        assert!(out.status.success(), "cosign verify-attestation --type {predicate_type} refused after load:\n{}", String::from_utf8_lossy(&out.stderr));
+        let out = published.cosign.verify_attestation_key_only(&stranger, keyed, predicate_type, legacy);
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && text.contains("signature"), "verify-attestation --type {predicate_type}, another key:\n{text}");
     }
 
     // cosign's key, used by airlock to re-sign.
@@ -295,7 +301,7 @@ fn cosign_verify_accepts_every_image_and_platform_child_airlock_resigned_in_both
     for image in &loaded {
         let (ok, out) = cosign_accepts(&published.cosign, &cosign_pub, image, false);
         assert!(ok, "cosign verify refused airlock's re-signature with cosign's key of {image}:\n{out}");
-        let (ok, _) = cosign_accepts(&published.cosign, &site_pub, image, false);
-        assert!(!ok, "{image} in site2 was signed by cosign's key, not airlock's");
+        let (ok, out) = cosign_accepts(&published.cosign, &site_pub, image, false);
+        assert!(!ok && out.contains("signature"), "{image} in site2 was signed by cosign's key, not airlock's:\n{out}");
     }
 }

@@ -3,20 +3,26 @@
 //! signature and SLSA provenance in v3's bundle format, and cosign's classic
 //! `.sig` with a timestamp, bundled with fresh Rekor proofs by `airlock
 //! bundle create` and verified offline by `airlock verify` against the
-//! instance's trusted root; another identity is refused.
+//! instance's trusted root; another identity is refused. A CycloneDX SBOM
+//! attestation rides along; after `airlock load --resign-key`, `cosign
+//! verify` and `verify-attestation` still accept the publisher's evidence
+//! in the site's registry.
 
 mod common;
 
-use common::{airlock, tempdir, verify_json, Run, CREATED};
+use common::{airlock, airlock_key, load_resigned_images, tempdir, verify_json, Run, CREATED};
 use std::path::Path;
 use testbed::{Cosign, LocalSigstore, Registry};
 
 const IDENTITY: &str = "https://github.com/example/repo/.github/workflows/release.yml@refs/heads/main";
+const OTHER_IDENTITY: &str = "https://github.com/example/other/.github/workflows/x.yml@refs/heads/main";
+/// The SBOM the publisher attests (CycloneDX 1.5, one npm package).
+const CYCLONEDX: &str = r#"{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"type":"library","name":"left-pad","version":"1.3.0","purl":"pkg:npm/left-pad@1.3.0"}]}"#;
 
 fn write_policy(dir: &Path, host: &str, issuer: &str, subject: &str) -> std::path::PathBuf {
     let keyless = format!("          keyless:\n            - issuer: {issuer}\n              subject: '{subject}'\n          require: {{signedTimestamp: true}}\n");
     let text = format!(
-        "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: release\n      images: ['{host}/demo/**']\n      authorities:\n        - name: ci\n{keyless}    - name: provenance\n      images: ['{host}/demo/worker*']\n      authorities:\n        - name: builder\n{keyless}          attestations:\n            - name: slsa\n              predicateType: slsaprovenance1\n              builderId: https://example.com/builder\n"
+        "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n  rules:\n    - name: release\n      images: ['{host}/demo/**']\n      authorities:\n        - name: ci\n{keyless}    - name: provenance\n      images: ['{host}/demo/worker*']\n      authorities:\n        - name: builder\n{keyless}          attestations:\n            - name: slsa\n              predicateType: slsaprovenance1\n              builderId: https://example.com/builder\n            - name: sbom\n              predicateType: cyclonedx\n"
     );
     let path = dir.join(format!("policy-{}.yaml", subject.len()));
     std::fs::write(&path, text).unwrap();
@@ -38,6 +44,9 @@ fn cosign_v3_keyless_signatures_made_against_the_local_sigstore_are_bundled_and_
     cosign.sign_keyless_legacy(&sigstore, &token, &web);
     cosign.sign_keyless(&sigstore, &token, &worker);
     cosign.attest_keyless(&sigstore, &token, &worker, "slsaprovenance1", &predicate);
+    let sbom = dir.path().join("bom.cdx.json");
+    std::fs::write(&sbom, CYCLONEDX).unwrap();
+    cosign.attest_keyless(&sigstore, &token, &worker, "cyclonedx", &sbom);
 
     let policy = write_policy(dir.path(), &host, sigstore.issuer(), IDENTITY);
     let bundle = dir.path().join("bundle");
@@ -80,12 +89,36 @@ fn cosign_v3_keyless_signatures_made_against_the_local_sigstore_are_bundled_and_
         format!("{host}/demo/web:v1 signature"),
         format!("{host}/demo/worker:v1 signature"),
         format!("{host}/demo/worker:v1 attestation slsa"),
+        format!("{host}/demo/worker:v1 attestation sbom"),
     ] {
         assert!(roles.contains(&expected), "{expected} not among {roles:?}");
     }
 
-    let stranger = write_policy(dir.path(), &host, sigstore.issuer(), "https://github.com/example/other/.github/workflows/x.yml@refs/heads/main");
+    let stranger = write_policy(dir.path(), &host, sigstore.issuer(), OTHER_IDENTITY);
     let run = verify_json(&bundle, &stranger, &sigstore.trusted_root());
     assert_eq!(run.code, 1, "another identity must be refused:\n{}", run.stdout);
     assert_eq!(run.json()["images"][0]["failure"]["check"], "identity");
+
+    // Loaded (and re-signed by the site) into the site's registry, the
+    // publisher's signatures and attestations still satisfy cosign there,
+    // offline against the instance's trusted root.
+    let (site_key, _) = airlock_key(dir.path(), "site", "site-password");
+    let loaded = load_resigned_images(&bundle, &format!("{host}/site"), &policy, &sigstore.trusted_root(), &site_key, "site-password");
+    let [site_web, site_worker] = loaded.as_slice() else { panic!("two images loaded: {loaded:?}") };
+    assert!(site_web.starts_with(&format!("{host}/site/")) && site_web.contains("/demo/web@"), "{site_web}");
+    for image in [site_web, site_worker] {
+        let (ok, out) = outcome(cosign.verify_keyless(&sigstore, IDENTITY, image));
+        assert!(ok, "cosign verify refused the publisher's signature of {image} after load:\n{out}");
+        let (ok, out) = outcome(cosign.verify_keyless(&sigstore, OTHER_IDENTITY, image));
+        assert!(!ok && out.contains("identit"), "cosign verify accepted another identity on {image}:\n{out}");
+    }
+    for predicate_type in ["slsaprovenance1", "cyclonedx"] {
+        let (ok, out) = outcome(cosign.verify_attestation_keyless(&sigstore, IDENTITY, site_worker, predicate_type));
+        assert!(ok, "cosign verify-attestation --type {predicate_type} refused after load:\n{out}");
+    }
+}
+
+/// Whether a cosign run passed, and what it said.
+fn outcome(out: std::process::Output) -> (bool, String) {
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }

@@ -20,8 +20,9 @@
 //! site, as cosign writes it (`ref.Context().Name()`); containers/image's
 //! `matchRepository` identity check compares it with the pulled name.
 //!
-//! The same signature is also written as a key-signed Sigstore bundle
-//! referrer ([`sign_image_bundle`]), which is what cosign v3 reads first.
+//! On an image that has Sigstore bundle referrers, the same signature is
+//! also written as a key-signed bundle referrer ([`sign_image_bundle`]):
+//! cosign v3 then reads only bundles.
 //!
 //! # Merging, not clobbering
 //!
@@ -60,7 +61,8 @@ pub struct Resigned {
     /// `false` when this key had already signed this payload there.
     pub added: bool,
     /// The same signature in cosign v3's format, a Sigstore bundle
-    /// referrer ([`sign_image_bundle`]), when one was asked for.
+    /// referrer ([`sign_image_bundle`]), where the image has Sigstore
+    /// bundles.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bundle: Option<ResignedBundle>,
 }

@@ -79,6 +79,18 @@ impl Cosign {
         ]);
     }
 
+    /// `cosign attest --key` as v3 does by default: a DSSE in-toto statement
+    /// in a Sigstore bundle with a public-key hint, no log entry, attached
+    /// as an OCI referrer.
+    pub fn attest_key_only(&self, key: &Path, image: &str, predicate_type: &str, predicate: &Path) {
+        let config = self.key_only_signing_config();
+        let trusted_root = offline_trusted_root();
+        self.run(&[
+            "attest", "--yes", "--key", path(key), "--signing-config", path(&config), "--trusted-root", path(&trusted_root),
+            "--type", predicate_type, "--predicate", path(predicate), image,
+        ]);
+    }
+
     /// `cosign sign-blob --key --bundle OUT` with a key-only signing config:
     /// a message-signature Sigstore bundle with no log entry.
     pub fn sign_blob_key_only(&self, key: &Path, file: &Path, bundle: &Path) {
@@ -117,14 +129,40 @@ impl Cosign {
         cmd.arg(image).output().expect("run cosign")
     }
 
-    /// `cosign verify-attestation --key PUB --insecure-ignore-tlog --type T IMAGE`.
-    pub fn verify_attestation_key_only(&self, public_key: &Path, image: &str, predicate_type: &str) -> Output {
-        self.command()
-            .args(["verify-attestation", "--key", path(public_key), "--insecure-ignore-tlog", "--allow-http-registry"])
-            .args(["--type", predicate_type, image])
-            .output()
-            .expect("run cosign")
+    /// `cosign verify-attestation --key PUB --insecure-ignore-tlog --type T
+    /// IMAGE`; `legacy` as for [`Cosign::verify_key_only`] (the `.att` tag).
+    pub fn verify_attestation_key_only(&self, public_key: &Path, image: &str, predicate_type: &str, legacy: bool) -> Output {
+        let mut cmd = self.command();
+        cmd.args(["verify-attestation", "--key", path(public_key), "--insecure-ignore-tlog", "--allow-http-registry"]);
+        if legacy {
+            cmd.arg("--new-bundle-format=false");
+        }
+        cmd.args(["--type", predicate_type, image]).output().expect("run cosign")
     }
+
+    /// `cosign verify` of a keyless signature by `identity`, offline
+    /// against the instance's trusted root.
+    pub fn verify_keyless(&self, sigstore: &LocalSigstore, identity: &str, image: &str) -> Output {
+        let mut cmd = self.command();
+        cmd.arg("verify").args(keyless_identity(sigstore, identity)).arg(image).output().expect("run cosign")
+    }
+
+    /// `cosign verify-attestation --type T` of a keyless attestation by
+    /// `identity`, offline against the instance's trusted root.
+    pub fn verify_attestation_keyless(&self, sigstore: &LocalSigstore, identity: &str, image: &str, predicate_type: &str) -> Output {
+        let mut cmd = self.command();
+        cmd.args(["verify-attestation", "--type", predicate_type]).args(keyless_identity(sigstore, identity));
+        cmd.arg(image).output().expect("run cosign")
+    }
+}
+
+/// What cosign needs to check a keyless signature from a [`LocalSigstore`]
+/// without network: its trusted root and the expected identity.
+fn keyless_identity(sigstore: &LocalSigstore, identity: &str) -> Vec<String> {
+    args(&[
+        "--trusted-root", path(&sigstore.trusted_root()), "--certificate-identity", identity,
+        "--certificate-oidc-issuer", sigstore.issuer(), "--allow-http-registry",
+    ])
 }
 
 /// Keyless signing against a [`LocalSigstore`]: Fulcio certifies the

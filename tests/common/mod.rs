@@ -253,6 +253,51 @@ pub fn site_trusted_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("trust-roots/data/public-good-trusted_root.json")
 }
 
+/// `airlock load BUNDLE --to TO --resign-key KEY --output json` under
+/// `policy` and `trusted_root` (plain HTTP to TO's host, no credentials),
+/// which must succeed: every loaded image and platform child as
+/// `REPOSITORY@DIGEST`, in bundle order.
+pub fn load_resigned_images(bundle: &Path, to: &str, policy: &Path, trusted_root: &Path, key: &Path, password: &str) -> Vec<String> {
+    let host = to.split('/').next().unwrap_or(to);
+    let run = Run::from_output(
+        airlock()
+            .arg("load")
+            .arg(bundle)
+            .args(["--to", to, "--insecure-registry", host, "--output", "json"])
+            .arg("--policy")
+            .arg(policy)
+            .arg("--trusted-root")
+            .arg(trusted_root)
+            .arg("--resign-key")
+            .arg(key)
+            .env("COSIGN_PASSWORD", password)
+            .env("DOCKER_CONFIG", "/nonexistent")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "load refused:\n{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let mut loaded = Vec::new();
+    for image in report["report"]["images"].as_array().unwrap() {
+        let repository = image["repository"].as_str().unwrap();
+        let children = image["platforms"].as_array().cloned().unwrap_or_default(); // absent when none
+        let digests = std::iter::once(image["digest"].clone()).chain(children);
+        loaded.extend(digests.map(|d| format!("{repository}@{}", d.as_str().unwrap())));
+    }
+    loaded
+}
+
+/// `airlock key generate --output-key-prefix DIR/NAME` with `password`:
+/// `(DIR/NAME.key, DIR/NAME.pub)`.
+pub fn airlock_key(dir: &Path, name: &str, password: &str) -> (PathBuf, PathBuf) {
+    let prefix = dir.join(name);
+    let run = Run::from_output(
+        airlock().args(["key", "generate", "--output-key-prefix"]).arg(&prefix).env("COSIGN_PASSWORD", password).output().unwrap(),
+    );
+    assert_eq!(run.code, 0, "key generate: {}", run.stderr);
+    (prefix.with_extension("key"), prefix.with_extension("pub"))
+}
+
 /// `verify`'s flags for tests about pushing and serving rather than
 /// evidence: a policy that admits every image (written into `dir`), and the
 /// site's own trusted root.

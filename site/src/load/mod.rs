@@ -28,7 +28,8 @@
 //!    the tag holds, never clobbered) and OCI 1.1 referrers (with the
 //!    referrers tag-schema index, for registries without the referrers API);
 //! 5. re-signatures of every image and platform child ([`crate::resign`]):
-//!    a cosign `.sig` layer and a key-signed Sigstore bundle referrer;
+//!    a cosign `.sig` layer, and a key-signed Sigstore bundle referrer where
+//!    the image has Sigstore bundles (what cosign v3 then reads);
 //! 6. the images' tags, last.
 //!
 //! Manifests are pushed as carried, byte for byte, so digests are preserved.
@@ -522,8 +523,8 @@ async fn push_image<R: Store>(
             let mut signed = resign::sign_image(dst, resign.key, digest, &identity, &optional).await?;
             let subject = dst.get_manifest(digest).await?.descriptor();
             let bundle = resign::sign_image_bundle(dst, resign.key, &subject, &optional).await?;
-            totals.signatures_added += usize::from(signed.added || bundle.added);
-            signed.bundle = Some(bundle);
+            totals.signatures_added += usize::from(signed.added || bundle.as_ref().is_some_and(|b| b.added));
+            signed.bundle = bundle;
             signatures.push(signed);
         }
     }

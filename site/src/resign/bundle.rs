@@ -25,6 +25,11 @@
 //!   [`oci::store::put_referrer`], which maintains the `sha256-<hex>`
 //!   tag-schema index on registries without the referrers API.
 //!
+//! Only where the image already has a Sigstore bundle referrer (a
+//! publisher's): elsewhere cosign v3 reads the `.sig` tag, and a bundle of
+//! ours would make it read bundles only, hiding the publishers' legacy
+//! keyless `.sig` signatures from `cosign verify`.
+//!
 //! A referrer whose statement is this one and whose signature verifies with
 //! this key is kept and nothing is written: a second load changes nothing.
 
@@ -43,6 +48,9 @@ use tokio::io::AsyncReadExt;
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// The predicate type of cosign v3's image signatures.
 pub const COSIGN_SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
+/// Every Sigstore bundle media type (v0.1 and v0.2 carry a `+json;version=`
+/// suffix instead) starts so.
+const SIGSTORE_BUNDLE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
 const CONTENT_ANNOTATION: &str = "dev.sigstore.bundle.content";
 const PREDICATE_TYPE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
 const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -61,16 +69,28 @@ pub struct ResignedBundle {
 }
 
 /// Sign the image `subject` (its manifest's descriptor in `store`) with
-/// `key` as a Sigstore bundle referrer, unless one already is there.
+/// `key` as a Sigstore bundle referrer, where cosign v3 would look for one:
+/// when `subject` already has a Sigstore bundle referrer (a publisher's).
+/// Without one, cosign reads the `.sig` tag, where the publisher's legacy
+/// signatures are too: a bundle of ours would hide those from it. `None`
+/// when no bundle was needed; an existing one of ours is kept.
 pub async fn sign_image_bundle<S: Store>(
     store: &S,
     key: &SigningKey,
     subject: &Descriptor,
     optional: &BTreeMap<String, String>,
-) -> Result<ResignedBundle> {
+) -> Result<Option<ResignedBundle>> {
     let statement = statement(&subject.digest, optional);
-    if let Some(existing) = find_own(store, &subject.digest, &statement, key.public_key()).await? {
-        return Ok(ResignedBundle { manifest: existing, added: false });
+    let bundles: Vec<Descriptor> = oci::store::referrers(store, &subject.digest)
+        .await?
+        .into_iter()
+        .filter(|r| r.artifact_type.as_deref().is_some_and(|t| t.starts_with(SIGSTORE_BUNDLE_PREFIX)))
+        .collect();
+    if bundles.is_empty() {
+        return Ok(None);
+    }
+    if let Some(existing) = find_own(store, &bundles, &statement, key.public_key()).await? {
+        return Ok(Some(ResignedBundle { manifest: existing, added: false }));
     }
     let bundle = signed_bundle(key, statement)?;
     let layer = Descriptor::new(BUNDLE_MEDIA_TYPE, Digest::sha256_of(&bundle), bundle.len() as u64);
@@ -80,7 +100,7 @@ pub async fn sign_image_bundle<S: Store>(
     super::put_bytes(store, &config, empty).await?;
     let manifest = referrer_manifest(&store.location(), config, layer, subject)?;
     oci::store::put_referrer(store, &manifest).await?;
-    Ok(ResignedBundle { manifest: manifest.digest().clone(), added: true })
+    Ok(Some(ResignedBundle { manifest: manifest.digest().clone(), added: true }))
 }
 
 /// The in-toto statement cosign v3 signs for an image: the digest as the
@@ -131,11 +151,11 @@ fn referrer_manifest(location: &str, config: Descriptor, layer: Descriptor, subj
     Ok(RawManifest::from_bytes(location, bytes, Some(media_type::OCI_MANIFEST), None)?)
 }
 
-/// A referrer of `subject` holding a bundle over `statement` that `key`
-/// signed. Referrers that are not such bundles are skipped, not errors:
-/// they are the publishers' evidence.
-async fn find_own<S: Store>(store: &S, subject: &Digest, statement: &[u8], key: &PublicKey) -> Result<Option<Digest>> {
-    for referrer in oci::store::referrers(store, subject).await? {
+/// Among the bundle referrers `bundles`, one holding a bundle over
+/// `statement` that `key` signed. Others are skipped, not errors: they are
+/// the publishers' evidence.
+async fn find_own<S: Store>(store: &S, bundles: &[Descriptor], statement: &[u8], key: &PublicKey) -> Result<Option<Digest>> {
+    for referrer in bundles {
         let ours = referrer.artifact_type.as_deref() == Some(BUNDLE_MEDIA_TYPE)
             && referrer.annotations.get(PREDICATE_TYPE_ANNOTATION).map(String::as_str) == Some(COSIGN_SIGN_PREDICATE_TYPE);
         if !ours {
@@ -150,7 +170,7 @@ async fn find_own<S: Store>(store: &S, subject: &Digest, statement: &[u8], key: 
         let mut bytes = Vec::new();
         store.open_blob(layer).await?.read_to_end(&mut bytes).await.map_err(|source| read_error(store, source))?;
         if signed_by(&bytes, statement, key) {
-            return Ok(Some(referrer.digest));
+            return Ok(Some(referrer.digest.clone()));
         }
     }
     Ok(None)
