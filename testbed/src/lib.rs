@@ -17,9 +17,11 @@
 //! ```
 
 pub mod cosign;
+mod env;
 pub mod sigstore_local;
 
 pub use cosign::Cosign;
+pub use env::{realdata, runtime, tempdir, Env, Run, CREATED};
 pub use sigstore_local::LocalSigstore;
 
 use std::io::{BufRead, BufReader, Read, Write};
