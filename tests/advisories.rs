@@ -10,14 +10,10 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
+use testbed::realdata;
 
 const AIRLOCK: &str = env!("CARGO_BIN_EXE_airlock");
 
-fn realdata(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata").join(rel);
-    assert!(path.exists(), "real test data missing: {}", path.display());
-    path
-}
 
 fn airlock(args: &[&str]) -> Output {
     Command::new(AIRLOCK).args(args).output().expect("airlock runs")

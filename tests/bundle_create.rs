@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{lab_policy, Env, Run};
+use common::{lab_policy, CliEnv, Env, Run};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -122,7 +122,7 @@ fn images_file_platforms_sboms_and_split_archives() {
 #[test]
 fn a_registry_with_basic_auth_is_read_through_the_docker_config_and_the_password_never_shows() {
     let password = "Tr0ub4dor-and-3";
-    let env = Env::with(Registry::start_with_basic_auth("operator", password));
+    let env = Env::with_registry(Registry::start_with_basic_auth("operator", password));
     env.registry.push_image("test/app:v1", "app");
     let config_dir = env.path("docker");
     std::fs::create_dir_all(&config_dir).unwrap();

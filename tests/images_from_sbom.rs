@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, Run};
+use common::{CliEnv, Env, Run};
 
 /// A CycloneDX release SBOM naming `app` by tag and digest (the Red Hat
 /// spelling: repository_url ends with the name) and `multi` by digest only

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{airlock, Env, Run};
+use common::{airlock, CliEnv, Env, Run};
 use testbed::SignMode;
 use std::collections::BTreeMap;
 use std::path::Path;

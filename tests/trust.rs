@@ -14,11 +14,7 @@ const RECORDED: &str = "2026-08-22T00:00:00Z";
 const T: &str = "2030-01-01T00:00:00Z";
 
 fn realdata() -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/realdata/tuf"
-    ))
-    .to_path_buf()
+    testbed::realdata("tuf")
 }
 
 fn trusted_root_json() -> Vec<u8> {

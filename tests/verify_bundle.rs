@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{airlock, Env, Run};
+use common::{airlock, CliEnv, Env, Run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -6,15 +6,9 @@
 use advisories::osv::Record;
 use advisories::{scan, Database, PackageRef, Rating, ScanReport};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use testbed::realdata;
 
-fn realdata(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/realdata")
-        .join(rel);
-    assert!(path.exists(), "real test data missing: {}", path.display());
-    path
-}
 
 /// The advisories folder with its packed files unpacked beside the rest.
 fn advisories_dir() -> tempfile::TempDir {

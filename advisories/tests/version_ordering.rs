@@ -9,12 +9,9 @@
 
 use advisories::version::Scheme;
 use std::cmp::Ordering;
-use std::path::PathBuf;
 
 fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/realdata/advisories/version-ordering")
-        .join(name);
+    let path = testbed::realdata("advisories/version-ordering").join(name);
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("real test data missing: {}: {e}", path.display()))
 }

@@ -4,7 +4,8 @@
 //!   the site's registry or an OCI layout (plan, push, repository mapping),
 //!   optionally re-signed;
 //! - [`resign`]: cosign key signatures by the site's key, merged into what
-//!   a `.sig` tag already holds;
+//!   a `.sig` tag already holds, and the same as a key-signed Sigstore
+//!   bundle referrer (what cosign v3 reads);
 //! - [`pin`]: point Kubernetes manifests and Helm values at the mirror's
 //!   images by digest, from the mapping `load` writes;
 //! - [`admission`]: policy-controller and Kyverno policies that admit the

@@ -20,6 +20,10 @@
 //! site, as cosign writes it (`ref.Context().Name()`); containers/image's
 //! `matchRepository` identity check compares it with the pulled name.
 //!
+//! On an image that has Sigstore bundle referrers, the same signature is
+//! also written as a key-signed bundle referrer ([`sign_image_bundle`]):
+//! cosign v3 then reads only bundles.
+//!
 //! # Merging, not clobbering
 //!
 //! A `.sig` (or `.att`) tag may already hold layers: the publisher's
@@ -29,6 +33,10 @@
 //! already there is not added again, and a payload this key has already
 //! signed is not signed again. ECDSA signatures are randomised, so this
 //! check is what makes a second load leave the registry as it was.
+
+mod bundle;
+
+pub use bundle::{sign_image_bundle, ResignedBundle, BUNDLE_MEDIA_TYPE, COSIGN_SIGN_PREDICATE_TYPE};
 
 use crate::{Error, Result};
 use keys::{PublicKey, SigningKey};
@@ -52,6 +60,11 @@ pub struct Resigned {
     pub manifest: Digest,
     /// `false` when this key had already signed this payload there.
     pub added: bool,
+    /// The same signature in cosign v3's format, a Sigstore bundle
+    /// referrer ([`sign_image_bundle`]), where the image has Sigstore
+    /// bundles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<ResignedBundle>,
 }
 
 /// What merging layers into a cosign tag did.
@@ -86,7 +99,7 @@ pub async fn sign_image<S: Store>(
                 .filter(|l| l.digest == payload_digest)
                 .any(|l| signature_verifies(l, &payload, key.public_key()));
             if signed {
-                return Ok(Resigned { digest: digest.clone(), tag: tag.to_string(), manifest: existing.digest().clone(), added: false });
+                return Ok(Resigned { digest: digest.clone(), tag: tag.to_string(), manifest: existing.digest().clone(), added: false, bundle: None });
             }
         }
     }
@@ -95,7 +108,7 @@ pub async fn sign_image<S: Store>(
         .with_annotation(annotation::SIGNATURE, signature);
     put_bytes(store, &layer, payload).await?;
     let (manifest, _) = merge_layers(store, &tag, existing, std::slice::from_ref(&layer)).await?;
-    Ok(Resigned { digest: digest.clone(), tag: tag.to_string(), manifest, added: true })
+    Ok(Resigned { digest: digest.clone(), tag: tag.to_string(), manifest, added: true, bundle: None })
 }
 
 fn signature_verifies(layer: &Descriptor, payload: &[u8], key: &PublicKey) -> bool {

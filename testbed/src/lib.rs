@@ -2,7 +2,8 @@
 //! 2.8) on a free 127.0.0.1 port with its own temporary storage, images made
 //! with the sigstore-lab's `mkimage.py` and pushed with `skopeo`, and keyless
 //! signatures made by the lab's local Sigstore (`mockserver.js`,
-//! `oci-sign.js`).
+//! `oci-sign.js`). Real peers from `scripts/install-peers.sh`: [`Cosign`],
+//! which signs keylessly against airlock's own [`LocalSigstore`].
 //!
 //! Dev-only (`publish = false`, used as a dev-dependency). Everything binds
 //! to 127.0.0.1 and every process is killed when its handle is dropped.
@@ -14,6 +15,14 @@
 //! let digest = registry.push_image("test/app:v1", "hello");
 //! assert!(digest.starts_with("sha256:"));
 //! ```
+
+pub mod cosign;
+mod env;
+pub mod sigstore_local;
+
+pub use cosign::Cosign;
+pub use env::{realdata, runtime, tempdir, Env, Run, CREATED};
+pub use sigstore_local::LocalSigstore;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -545,11 +554,55 @@ pub enum SignMode {
 
 /// The lab's local Sigstore (`node mockserver.js`), killed on drop.
 pub struct Lab {
-    child: Child,
+    _service: NodeService,
     url: String,
     dir: tempfile::TempDir,
-    /// Kept open so a later write by the lab never meets a closed pipe.
+}
+
+/// A Node.js server started as `node SCRIPT --out DIR OPTIONS…` in `cwd`,
+/// which prints one JSON ready line; killed on drop.
+pub(crate) struct NodeService {
+    child: Child,
+    /// The ready line.
+    pub(crate) ready: serde_json::Value,
+    /// Kept open so a later write by the server never meets a closed pipe.
     _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl NodeService {
+    pub(crate) fn start(cwd: &Path, script: &str, out: &Path, options: &[&str]) -> Self {
+        let mut child = Command::new(require("node"))
+            .arg(cwd.join(script))
+            .arg("--out")
+            .arg(out)
+            .args(options)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {script}: {e}"));
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("read the ready line");
+        let ready: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = child.kill();
+                panic!("{script} did not print its ready line ({e}): {line:?}");
+            }
+        };
+        let url = ready["url"].as_str().unwrap_or_default();
+        assert!(url.starts_with("http://127.0.0.1:"), "{script} must listen on loopback: {url}");
+        Self { child, ready, _stdout: stdout }
+    }
+}
+
+impl Drop for NodeService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Lab {
@@ -562,39 +615,12 @@ impl Lab {
     /// `["--tlog-noise", "3"]` so proofs fetched later differ from the ones
     /// made when signing.
     pub fn start_with(options: &[&str]) -> Self {
-        let node = require("node");
         let lab = lab_dir();
         assert!(lab.join("node_modules/@sigstore/mock").exists(), "sigstore-lab is not installed: {INSTALL_HINT}");
         let dir = tempfile::Builder::new().prefix("airlock-lab-").tempdir().expect("tempdir");
-        let mut child = Command::new(node)
-            .arg(lab.join("mockserver.js"))
-            .arg("--out")
-            .arg(dir.path())
-            .args(options)
-            .current_dir(&lab)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start mockserver.js");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read mockserver ready line");
-        let ready: serde_json::Value = match serde_json::from_str(&line) {
-            Ok(v) => v,
-            Err(e) => {
-                let _ = child.kill();
-                panic!("mockserver.js did not print its ready line ({e}): {line:?}");
-            }
-        };
-        let url = ready["url"].as_str().expect("url in ready line").to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "lab must listen on loopback: {url}");
-        Self {
-            child,
-            url,
-            dir,
-            _stdout: stdout,
-        }
+        let service = NodeService::start(&lab, "mockserver.js", dir.path(), options);
+        let url = service.ready["url"].as_str().expect("url in ready line").to_string();
+        Self { _service: service, url, dir }
     }
 
     /// The services' base URL.
@@ -637,13 +663,6 @@ impl Lab {
         let out = run(&mut cmd);
         let last = out.lines().last().unwrap_or_default();
         serde_json::from_str(last).unwrap_or_else(|e| panic!("oci-sign.js output ({e}): {out}"))
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,60 +1,16 @@
 //! Helpers shared by the CLI integration tests: run the real `airlock`
 //! binary the way an operator would and read its JSON output.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use testbed::{Lab, Registry, SignMode};
-
-/// `../shared/realdata` beside the checkout (CI has it too). Tests read it
-/// in place and fail loudly if it is missing.
-pub fn realdata(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/realdata")
-        .join(rel);
-    assert!(path.exists(), "real test data missing: {}", path.display());
-    path
-}
-
-/// `../shared/tools/sigstore-lab` beside the checkout.
-pub fn lab_dir() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/sigstore-lab");
-    assert!(path.exists(), "sigstore-lab missing: {}", path.display());
-    path
-}
-
-/// A fresh temporary directory, removed on drop.
-pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("airlock-test-").tempdir().unwrap()
-}
+use std::process::Command;
+pub use testbed::{lab_dir, realdata, tempdir, Env, Run, CREATED};
+use testbed::SignMode;
 
 /// The `airlock` binary built for this test run.
 pub fn airlock() -> Command {
     Command::new(env!("CARGO_BIN_EXE_airlock"))
-}
-
-/// What a finished command left behind.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn from_output(output: Output) -> Self {
-        Self {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
-    }
 }
 
 /// `airlock verify-blob`, built up flag by flag.
@@ -150,6 +106,24 @@ impl VerifyBlob {
     }
 }
 
+/// `airlock verify BUNDLE --policy POLICY --trusted-root ROOT --output json`,
+/// for tests of the evidence: the test bundles are not transfer-signed
+/// ([`ALLOW_UNSIGNED`]).
+pub fn verify_json(bundle: &Path, policy: &Path, trusted_root: &Path) -> Run {
+    let output = airlock()
+        .arg("verify")
+        .arg(ALLOW_UNSIGNED)
+        .arg(bundle)
+        .arg("--policy")
+        .arg(policy)
+        .arg("--trusted-root")
+        .arg(trusted_root)
+        .args(["--output", "json"])
+        .output()
+        .expect("run airlock");
+    Run::from_output(output)
+}
+
 /// Write line `n` (1-based) of a JSON-lines file to its own file in `dir`.
 pub fn jsonl_line(file: &Path, n: usize, dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(file).unwrap();
@@ -162,47 +136,30 @@ pub fn jsonl_line(file: &Path, n: usize, dir: &Path) -> PathBuf {
     out
 }
 
-pub const CREATED: &str = "2026-11-23T10:00:00Z";
-
-/// A registry and a keyless Sigstore lab on loopback, and a scratch
-/// directory: the connected side's world for a test.
-pub struct Env {
-    pub registry: Registry,
-    pub lab: Lab,
-    pub dir: tempfile::TempDir,
+/// The CLI's verbs on the shared test environment ([`testbed::Env`]).
+pub trait CliEnv {
+    fn reference(&self, repo_tag: &str) -> String;
+    fn bundle(&self, args: &[&str]) -> Command;
+    fn bundle_trusting(&self, trust: &[&str], args: &[&str]) -> Command;
+    fn run(&self, args: &[&str]) -> Run;
+    fn sign(&self, repo: &str, digest: &str, mode: SignMode);
 }
 
-impl Env {
-    pub fn start() -> Self {
-        Self::with(Registry::start())
-    }
-
-    pub fn with(registry: Registry) -> Self {
-        Self {
-            registry,
-            lab: Lab::start_with(&["--tlog-noise", "2"]),
-            dir: tempdir(),
-        }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    pub fn reference(&self, repo_tag: &str) -> String {
+impl CliEnv for Env {
+    fn reference(&self, repo_tag: &str) -> String {
         format!("{}/{repo_tag}", self.registry.host())
     }
 
     /// `airlock bundle create` with this test bed's registry, lab and a
     /// pinned creation time, the lab's trusted root carried as is, plus
     /// `args`. No `--rekor-url`: the lab's trusted root names its Rekor.
-    pub fn bundle(&self, args: &[&str]) -> Command {
-        let root = self.lab.trust_dir().join("trusted_root.json");
+    fn bundle(&self, args: &[&str]) -> Command {
+        let root = self.trusted_root();
         self.bundle_trusting(&["--trusted-root", root.to_str().expect("utf-8 path")], args)
     }
 
     /// [`Self::bundle`] with other trust flags (`--tuf-mirror …`).
-    pub fn bundle_trusting(&self, trust: &[&str], args: &[&str]) -> Command {
+    fn bundle_trusting(&self, trust: &[&str], args: &[&str]) -> Command {
         let mut cmd = airlock();
         cmd.args(["bundle", "create", "--insecure-registry", &self.registry.host(), "--created", CREATED])
             .args(trust)
@@ -212,11 +169,11 @@ impl Env {
         cmd
     }
 
-    pub fn run(&self, args: &[&str]) -> Run {
+    fn run(&self, args: &[&str]) -> Run {
         Run::from_output(self.bundle(args).output().unwrap())
     }
 
-    pub fn sign(&self, repo: &str, digest: &str, mode: SignMode) {
+    fn sign(&self, repo: &str, digest: &str, mode: SignMode) {
         self.lab.sign_image(&format!("{}/{repo}@{digest}", self.registry.host()), mode, false);
     }
 }
@@ -241,6 +198,52 @@ pub fn site_trusted_root() -> PathBuf {
 /// Waives the transfer signature, for tests of what comes after it (the
 /// test bundles are unsigned; the tests of the signature pin a key).
 pub const ALLOW_UNSIGNED: &str = "--allow-unsigned-bundle";
+
+/// `airlock load BUNDLE --to TO --resign-key KEY --output json` under
+/// `policy` and `trusted_root` (plain HTTP to TO's host, no credentials),
+/// which must succeed: every loaded image and platform child as
+/// `REPOSITORY@DIGEST`, in bundle order.
+pub fn load_resigned_images(bundle: &Path, to: &str, policy: &Path, trusted_root: &Path, key: &Path, password: &str) -> Vec<String> {
+    let host = to.split('/').next().unwrap_or(to);
+    let run = Run::from_output(
+        airlock()
+            .arg("load")
+            .arg(bundle)
+            .args(["--to", to, "--insecure-registry", host, "--output", "json"])
+            .arg("--policy")
+            .arg(policy)
+            .arg("--trusted-root")
+            .arg(trusted_root)
+            .arg("--resign-key")
+            .arg(key)
+            .arg(ALLOW_UNSIGNED)
+            .env("COSIGN_PASSWORD", password)
+            .env("DOCKER_CONFIG", "/nonexistent")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "load refused:\n{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    let mut loaded = Vec::new();
+    for image in report["report"]["images"].as_array().unwrap() {
+        let repository = image["repository"].as_str().unwrap();
+        let children = image["platforms"].as_array().cloned().unwrap_or_default(); // absent when none
+        let digests = std::iter::once(image["digest"].clone()).chain(children);
+        loaded.extend(digests.map(|d| format!("{repository}@{}", d.as_str().unwrap())));
+    }
+    loaded
+}
+
+/// `airlock key generate --output-key-prefix DIR/NAME` with `password`:
+/// `(DIR/NAME.key, DIR/NAME.pub)`.
+pub fn airlock_key(dir: &Path, name: &str, password: &str) -> (PathBuf, PathBuf) {
+    let prefix = dir.join(name);
+    let run = Run::from_output(
+        airlock().args(["key", "generate", "--output-key-prefix"]).arg(&prefix).env("COSIGN_PASSWORD", password).output().unwrap(),
+    );
+    assert_eq!(run.code, 0, "key generate: {}", run.stderr);
+    (prefix.with_extension("key"), prefix.with_extension("pub"))
+}
 
 /// `verify`'s flags for tests about pushing and serving rather than
 /// evidence: a policy that admits every image (written into `dir`), the

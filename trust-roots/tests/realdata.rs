@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use trust_roots::{verify_snapshot, PinnedRoot, ReferenceTime, TimePolicy};
 
 fn realdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/realdata/tuf")
+    testbed::realdata("tuf")
 }
 
 /// Unpack the repository and lay it out as a snapshot: metadata as

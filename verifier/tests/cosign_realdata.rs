@@ -2,7 +2,7 @@
 //! verified through `check::cosign::verify_layer` at the outcomes
 //! SOURCES.md gives.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use trust_roots::VerifiedTrustRoot;
 use verifier::check::cosign::verify_layer;
 use verifier::check::identity::{IdentityPolicy, Matcher};
@@ -10,12 +10,8 @@ use keys::PublicKey;
 use verifier::check::signature::{Authority, Requirements, SignatureVerifier};
 use verifier::evidence::cosign::{annotation, CosignLayer};
 use verifier::{Check, Error};
+use testbed::realdata;
 
-fn realdata(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/realdata").join(rel);
-    assert!(path.exists(), "real test data missing: {}", path.display());
-    path
-}
 
 fn fixture(rel: &str) -> PathBuf {
     realdata(&format!("containers-image-cosign/{rel}"))
@@ -74,7 +70,7 @@ fn key_signed_layer_is_valid_with_its_key_when_the_log_is_waived() {
     .unwrap();
     let payload = facts.payload.as_ref().unwrap();
     assert_eq!(payload.docker_reference, "192.168.64.2:5000/cosign-signed-single-sample");
-    assert_eq!(facts.signature.checks, [Check::Signature, Check::PayloadDigest]);
+    assert_eq!(facts.signature.checks, [Check::BundleFormat, Check::Signature, Check::ArtifactBinding, Check::PayloadDigest]);
 }
 
 #[test]

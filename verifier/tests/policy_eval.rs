@@ -2,7 +2,6 @@
 //! fixtures) against import policies: policy-controller's semantics, with
 //! the failing check and rule named.
 
-use std::path::{Path, PathBuf};
 use trust_roots::VerifiedTrustRoot;
 use verifier::bundle::manifest::{EvidenceEntry, EvidenceKind, EvidenceSource, ImageEntry, SbomEntry, SbomFormat, SbomSource};
 use verifier::check::signature::SignatureVerifier;
@@ -10,12 +9,8 @@ use verifier::evidence::cosign::CosignLayer;
 use verifier::image::{EvidenceForm, EvidenceItem, ImageContent};
 use verifier::policy::eval::{evaluate, ImageVerdict, Outcome};
 use verifier::policy::Policy;
+use testbed::realdata;
 
-fn realdata(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/realdata").join(rel);
-    assert!(path.exists(), "real test data missing: {}", path.display());
-    path
-}
 
 /// An image from a containers/image fixture directory: its manifest.json
 /// and its signature-N layers.

@@ -2,15 +2,11 @@
 //! supported format and version, with package counts taken independently
 //! (Python's json module; CycloneDX nested components included).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use verifier::evidence::sbom::Sbom;
 use verifier::Error;
+use testbed::realdata;
 
-fn realdata(rel: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/realdata").join(rel);
-    assert!(path.exists(), "real test data missing: {}", path.display());
-    path
-}
 
 fn parse(path: &Path) -> verifier::Result<Sbom> {
     Sbom::parse(&std::fs::read(path).unwrap())

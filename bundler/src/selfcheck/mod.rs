@@ -551,7 +551,7 @@ mod tests {
 
     #[test]
     fn reads_the_key_a_hashedrekord_entry_records() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/realdata/containers-image-cosign");
+        let root = testbed::realdata("containers-image-cosign");
         let pem = std::fs::read_to_string(root.join("cosign.pub")).expect("realdata beside the checkout");
         let encode = |text: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, text);
         let body = serde_json::json!({"apiVersion": "0.0.1", "kind": "hashedrekord",

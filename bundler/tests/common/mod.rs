@@ -1,7 +1,7 @@
 //! Helpers for the bundler's tests: a real registry (Debian docker-registry)
 //! and the sigstore-lab per test, evidence pushed the way cosign and
 //! @sigstore/oci push it, and the verifier's reader run on every bundle.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
 use base64::Engine as _;
 use bundler::{Created, Output, Request, TrustInput};
@@ -12,26 +12,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use testbed::{Lab, Registry, SignMode};
+pub use testbed::{realdata, runtime, Env, CREATED};
+use testbed::{Registry, SignMode};
 
-pub const CREATED: &str = "2026-11-23T10:00:00Z";
 pub const IDENTITY: &str = "https://github.com/example/repo/.github/workflows/release.yml@refs/heads/main";
 pub const ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-/// `../shared/realdata/<rel>`.
-pub fn realdata(rel: &str) -> PathBuf {
-    let path = testbed::workspace_root().join("../shared/realdata").join(rel);
-    assert!(path.exists(), "real test data missing: {}", path.display());
-    path
-}
-
-pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 pub fn remote(registry: &Registry) -> RemoteOptions {
     let mut options = RemoteOptions {
@@ -53,42 +38,23 @@ pub fn remote(registry: &Registry) -> RemoteOptions {
     options
 }
 
-/// A registry and a lab whose log adds unrelated leaves after each entry,
-/// so a proof fetched at bundle time differs from the signing-time one.
-pub struct Env {
-    pub registry: Registry,
-    pub lab: Lab,
-    pub dir: tempfile::TempDir,
+/// The bundler's verbs on the shared test environment ([`testbed::Env`]).
+pub trait BundlerEnv {
+    fn reference(&self, repo_tag: &str) -> oci::ImageRef;
+    fn request(&self, images: &[&str], out: Output) -> Request;
+    fn repo(&self, name: &str) -> Repository;
+    fn signed_image(&self, repo_tag: &str, text: &str, mode: SignMode) -> Digest;
+    fn sign_statement(&self, statement: &[u8]) -> Vec<u8>;
 }
 
-impl Env {
-    pub fn start() -> Self {
-        Self::with_registry(Registry::start())
-    }
-
-    pub fn with_registry(registry: Registry) -> Self {
-        Self {
-            registry,
-            lab: Lab::start_with(&["--tlog-noise", "3"]),
-            dir: tempfile::Builder::new().prefix("airlock-bundler-test-").tempdir().unwrap(),
-        }
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    pub fn trusted_root(&self) -> PathBuf {
-        self.lab.trust_dir().join("trusted_root.json")
-    }
-
-    pub fn reference(&self, repo_tag: &str) -> oci::ImageRef {
+impl BundlerEnv for Env {
+    fn reference(&self, repo_tag: &str) -> oci::ImageRef {
         format!("{}/{repo_tag}", self.registry.host()).parse().unwrap()
     }
 
     /// A request for `images` into `out`, trusting the lab (whose trusted
     /// root names its Rekor), with a pinned creation time.
-    pub fn request(&self, images: &[&str], out: Output) -> Request {
+    fn request(&self, images: &[&str], out: Output) -> Request {
         Request {
             images: images.iter().map(|i| self.reference(i)).collect(),
             output: out,
@@ -108,12 +74,12 @@ impl Env {
         }
     }
 
-    pub fn repo(&self, name: &str) -> Repository {
+    fn repo(&self, name: &str) -> Repository {
         Repository::open(&self.reference(name), &remote(&self.registry)).unwrap()
     }
 
     /// Push a one-layer image and sign it with the lab.
-    pub fn signed_image(&self, repo_tag: &str, text: &str, mode: SignMode) -> Digest {
+    fn signed_image(&self, repo_tag: &str, text: &str, mode: SignMode) -> Digest {
         let digest = self.registry.push_image(repo_tag, text);
         let repo = repo_tag.split(':').next().unwrap();
         self.lab
@@ -123,7 +89,7 @@ impl Env {
 
     /// Sign an in-toto statement with the lab (sigstore-js, DSSE): the
     /// Sigstore bundle JSON.
-    pub fn sign_statement(&self, statement: &[u8]) -> Vec<u8> {
+    fn sign_statement(&self, statement: &[u8]) -> Vec<u8> {
         let input = self.path(&format!("statement-{}.json", Digest::sha256_of(statement).hex()));
         let output = input.with_extension("sigstore.json");
         std::fs::write(&input, statement).unwrap();

@@ -27,7 +27,9 @@
 //! 4. evidence: cosign `sha256-<hex>.sig/.att/.sbom` tags (merged into what
 //!    the tag holds, never clobbered) and OCI 1.1 referrers (with the
 //!    referrers tag-schema index, for registries without the referrers API);
-//! 5. re-signatures of every image and platform child ([`crate::resign`]);
+//! 5. re-signatures of every image and platform child ([`crate::resign`]):
+//!    a cosign `.sig` layer, and a key-signed Sigstore bundle referrer where
+//!    the image has Sigstore bundles (what cosign v3 then reads);
 //! 6. the images' tags, last.
 //!
 //! Manifests are pushed as carried, byte for byte, so digests are preserved.
@@ -543,8 +545,11 @@ async fn push_image<R: Store>(
         }
         let digests = std::iter::once(&p.entry.digest).chain(p.entry.platforms.iter().map(|c| &c.digest));
         for digest in digests {
-            let signed = resign::sign_image(dst, resign.key, digest, &identity, &optional).await?;
-            totals.signatures_added += usize::from(signed.added);
+            let mut signed = resign::sign_image(dst, resign.key, digest, &identity, &optional).await?;
+            let subject = dst.get_manifest(digest).await?.descriptor();
+            let bundle = resign::sign_image_bundle(dst, resign.key, &subject, &optional).await?;
+            totals.signatures_added += usize::from(signed.added || bundle.as_ref().is_some_and(|b| b.added));
+            signed.bundle = bundle;
             signatures.push(signed);
         }
     }

@@ -60,31 +60,12 @@ pub fn verify_layer_with_log_entry(
         LayerKind::Signature => Some(signed_payload_for(&signature, image)?),
         LayerKind::Attestation => None,
     };
-    let facts = match (authority, signature.has_signing_time_evidence()) {
-        // A bare-key signature with neither a log entry nor a timestamp is
-        // not expressible as a Sigstore bundle (nothing says when it was
-        // made); it can only be accepted where the log is waived.
-        (Authority::Key(key), false) if !signature.has_certificate() => {
-            if requirements.transparency_log() {
-                return Err(Error::failed(
-                    Check::TransparencyLog,
-                    "the signature has no Rekor bundle (SET) and a transparency-log entry is required",
-                ));
-            }
-            let raw = signature.message_signature().ok_or_else(|| {
-                Error::Unsupported("a key-signed attestation without a log entry or timestamp".into())
-            })?;
-            verifier.verify_key_only(key, signature.payload(), raw.as_bytes())?
-        }
-        _ => {
-            let bundle = signature.to_sigstore_bundle()?;
-            let artifact = match signature.kind() {
-                LayerKind::Signature => Artifact::Bytes(signature.payload()),
-                LayerKind::Attestation => Artifact::Digest(image.clone()),
-            };
-            verifier.verify(&bundle, artifact, authority, requirements)?
-        }
+    let bundle = signature.to_sigstore_bundle()?;
+    let artifact = match signature.kind() {
+        LayerKind::Signature => Artifact::Bytes(signature.payload()),
+        LayerKind::Attestation => Artifact::Digest(image.clone()),
     };
+    let facts = verifier.verify(&bundle, artifact, authority, requirements)?;
     let mut signature_facts = facts.into_inner();
     if payload.is_some() {
         signature_facts.checks.push(Check::PayloadDigest);

@@ -8,7 +8,11 @@
 //! each log entry describes this bundle (CVE-2022-36056). This module asks
 //! it for cryptography only, then adds what it lacks: identity matching over
 //! every SAN kind with regular expressions, and the optional requirement of
-//! an RFC 3161 timestamp.
+//! an RFC 3161 timestamp. Key-signed bundles with neither a log entry nor a
+//! timestamp, which the engine refuses outright, are verified by
+//! `unlogged` where the key authority waives the transparency log.
+
+mod unlogged;
 
 use super::identity::{self, IdentityPolicy, San, WorkflowClaims};
 use crate::evidence::sigstore::{ContentKind, SigstoreBundle};
@@ -232,8 +236,47 @@ impl SignatureVerifier {
             }
         }
         refuse_unsupported_algorithms(inner)?;
-        let result = match authority {
-            Authority::Keyless(_) => {
+        let (signer, verified_times) = self.run_for(bundle, artifact, authority, requirements)?;
+        let timestamps = inner
+            .verification_material
+            .timestamp_verification_data
+            .rfc3161_timestamps
+            .len();
+        if requirements.signed_timestamp && timestamps == 0 {
+            return Err(Error::failed(
+                Check::TimestampAuthority,
+                "an RFC 3161 timestamp is required, but the bundle has none",
+            ));
+        }
+        let statement = bundle
+            .dsse_payload()
+            .map(|(payload_type, payload)| Statement::parse(payload_type, payload))
+            .transpose()?;
+        let keyless = matches!(authority, Authority::Keyless(_));
+        let log_entries = log_entry_facts(inner, requirements.transparency_log);
+        Ok(Verified::new(SignatureFacts {
+            media_type: bundle.media_type(),
+            content: bundle.content_kind(),
+            signer,
+            signed_times: signed_times(&verified_times, &log_entries, keyless || requirements.transparency_log),
+            checks: checks_ran(keyless, requirements, timestamps > 0, &log_entries, statement.is_some()),
+            log_entries,
+            statement,
+        }))
+    }
+
+    /// Run the checks `authority` calls for; returns who signed and the
+    /// verified signing times.
+    fn run_for(
+        &self,
+        bundle: &SigstoreBundle,
+        artifact: Artifact<'_>,
+        authority: &Authority,
+        requirements: &Requirements,
+    ) -> Result<(Signer, Vec<jiff::Timestamp>)> {
+        let inner = bundle.inner();
+        match authority {
+            Authority::Keyless(identity) => {
                 if !bundle.has_certificate() {
                     return Err(Error::failed(
                         Check::Identity,
@@ -247,7 +290,9 @@ impl SignatureVerifier {
                 if !requirements.sct {
                     policy = policy.skip_sct();
                 }
-                self.run_engine(inner, artifact, &policy)?
+                let result = self.run_engine(inner, artifact, &policy)?;
+                let signer = Signer::Certificate(Box::new(certificate_identity(inner, &result, identity)?));
+                Ok((signer, result.verified_timestamps().to_vec()))
             }
             Authority::Key(key) => {
                 if bundle.has_certificate() {
@@ -256,70 +301,21 @@ impl SignatureVerifier {
                         "the bundle is signed with a certificate, but a public key is required",
                     ));
                 }
+                let signer = Signer::Key {
+                    fingerprint: key.fingerprint().to_string(),
+                };
+                if !unlogged::has_signing_time_evidence(inner) {
+                    unlogged::verify(inner, artifact, key, requirements)?;
+                    return Ok((signer, Vec::new()));
+                }
                 let mut policy = PublicKeyVerificationPolicy::new(key.der().clone());
                 if !requirements.transparency_log {
                     policy = policy.skip_tlog_unsafe();
                 }
-                self.run_engine(inner, artifact, &policy)?
+                let result = self.run_engine(inner, artifact, &policy)?;
+                Ok((signer, result.verified_timestamps().to_vec()))
             }
-        };
-        let timestamps = inner
-            .verification_material
-            .timestamp_verification_data
-            .rfc3161_timestamps
-            .len();
-        if requirements.signed_timestamp && timestamps == 0 {
-            return Err(Error::failed(
-                Check::TimestampAuthority,
-                "an RFC 3161 timestamp is required, but the bundle has none",
-            ));
         }
-        let signer = match authority {
-            Authority::Keyless(policy) => Signer::Certificate(Box::new(certificate_identity(inner, &result, policy)?)),
-            Authority::Key(key) => Signer::Key {
-                fingerprint: key.fingerprint().to_string(),
-            },
-        };
-        let statement = bundle
-            .dsse_payload()
-            .map(|(payload_type, payload)| Statement::parse(payload_type, payload))
-            .transpose()?;
-        let keyless = matches!(authority, Authority::Keyless(_));
-        let log_entries = log_entry_facts(inner, requirements.transparency_log);
-        Ok(Verified::new(SignatureFacts {
-            media_type: bundle.media_type(),
-            content: bundle.content_kind(),
-            signer,
-            signed_times: signed_times(&result, &log_entries, keyless || requirements.transparency_log),
-            checks: checks_ran(keyless, requirements, timestamps > 0, &log_entries, statement.is_some()),
-            log_entries,
-            statement,
-        }))
-    }
-
-    /// Verify a bare-key signature over `payload` that carries no log entry
-    /// and no timestamp (cosign `--key` signing with the log disabled, as a
-    /// site's own re-signing does). Callers must only reach this when the
-    /// operator's requirements waive the transparency log.
-    pub(crate) fn verify_key_only(
-        &self,
-        key: &PublicKey,
-        payload: &[u8],
-        signature: &[u8],
-    ) -> Result<Verified<SignatureFacts>> {
-        key.verify(payload, signature)
-            .map_err(|e| Error::failed(Check::Signature, format!("signature does not verify with key {}: {e}", key.fingerprint())))?;
-        Ok(Verified::new(SignatureFacts {
-            media_type: "application/vnd.dev.cosign.simplesigning.v1+json",
-            content: ContentKind::MessageSignature,
-            signer: Signer::Key {
-                fingerprint: key.fingerprint().to_string(),
-            },
-            log_entries: Vec::new(),
-            signed_times: Vec::new(),
-            statement: None,
-            checks: vec![Check::Signature],
-        }))
     }
 
     fn run_engine(
@@ -443,7 +439,7 @@ fn log_entry_facts(bundle: &Bundle, proofs_verified: bool) -> Vec<LogEntryFacts>
 /// integrated times (verified whenever they are used, and on the key path
 /// only with the log required) come from the log; the rest are TSA times.
 fn signed_times(
-    result: &VerificationResult,
+    verified: &[jiff::Timestamp],
     entries: &[LogEntryFacts],
     sets_verified: bool,
 ) -> Vec<SignedTime> {
@@ -453,7 +449,7 @@ fn signed_times(
         .filter_map(|e| e.integrated_time)
         .collect();
     let mut times = Vec::new();
-    for &time in result.verified_timestamps() {
+    for &time in verified {
         let source = match log_times.iter().position(|t| *t == time) {
             Some(i) => {
                 log_times.swap_remove(i);

@@ -187,12 +187,6 @@ impl CosignSignature {
         self.certificate_chain.first().map(|c| c.as_bytes())
     }
 
-    /// Whether the layer carries a Rekor entry (SET) or an RFC 3161
-    /// timestamp, i.e. any evidence of *when* it was signed.
-    pub fn has_signing_time_evidence(&self) -> bool {
-        self.log_entry.is_some() || self.timestamp.is_some()
-    }
-
     /// The Rekor entry the layer's SET (`dev.sigstore.cosign/bundle`) signs,
     /// when the layer carries one. cosign layers never carry an inclusion
     /// proof; the bundler fetches one for this entry from Rekor.
@@ -259,14 +253,6 @@ impl CosignSignature {
         let mut upgraded = self.clone();
         upgraded.log_entry = Some(entry.clone().with_inclusion_proof(inclusion));
         Ok(upgraded)
-    }
-
-    /// The raw signature, for a message-signature layer.
-    pub(crate) fn message_signature(&self) -> Option<&SignatureBytes> {
-        match &self.content {
-            SignatureContent::MessageSignature(sig) => Some(&sig.signature),
-            _ => None,
-        }
     }
 
     /// The equivalent Sigstore bundle: v0.1 when a Rekor SET is present (the
