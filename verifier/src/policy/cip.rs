@@ -170,6 +170,7 @@ pub(crate) fn parse(value: Value, api_version: &str, ctx: &mut Context<'_>) -> D
     Ok(DocumentOutput {
         rules: vec![rule],
         unmatched: None,
+        trust_root: None,
     })
 }
 
@@ -288,23 +289,22 @@ fn convert_authority(a: Authority, name: &str, at: &str, policy: &str, ctx: &mut
                  (--trusted-root or the TUF snapshot); remove ca-cert and give that root instead",
             ));
         }
-        if k.trust_root_ref.is_some() {
-            return Err(unsupported(
-                format!("{at}.keyless.trustRootRef"),
-                "a policy-controller TrustRoot resource cannot be resolved offline; remove trustRootRef and give \
-                 airlock the same trust material with --trusted-root",
-            ));
-        }
-        if let Some(url) = &k.url {
-            if !same_url(url, PUBLIC_FULCIO) {
+        // A TrustRoot the file carries and airlock checks against its own
+        // trusted root (trust_root.rs) stands for the Fulcio instance: the
+        // url then only says where certificates were issued.
+        match (&k.trust_root_ref, &k.url) {
+            (Some(name), _) => ctx.trust_root_ref(name, &format!("{at}.keyless.trustRootRef")),
+            (None, Some(url)) if !same_url(url, PUBLIC_FULCIO) => {
                 return Err(unsupported(
                     format!("{at}.keyless.url"),
                     format!(
                         "Fulcio instance {url:?} would choose trust material from the policy; airlock trusts the CAs \
-                         of its trusted root (--trusted-root) and accepts only {PUBLIC_FULCIO} (or no url) here"
+                         of its trusted root (--trusted-root) and accepts only {PUBLIC_FULCIO} (or no url) here, or \
+                         a trustRootRef to a TrustRoot document that describes that trusted root"
                     ),
                 ));
             }
+            (None, _) => {}
         }
         if k.insecure_ignore_sct == Some(true) {
             ctx.warn(Some(policy), Some(name), "insecureIgnoreSCT: certificate transparency (SCT) not required");
@@ -364,13 +364,7 @@ fn convert_authority(a: Authority, name: &str, at: &str, policy: &str, ctx: &mut
     // keyless without ctlog verifies against the public Rekor keys; a key
     // authority without ctlog, and `ctlog: {}`, skip the log.
     match &a.ctlog {
-        Some(TLog { trust_root_ref: Some(_), .. }) => {
-            return Err(unsupported(
-                format!("{at}.ctlog.trustRootRef"),
-                "a policy-controller TrustRoot resource cannot be resolved offline; remove trustRootRef and give \
-                 airlock the same trust material with --trusted-root",
-            ))
-        }
+        Some(TLog { trust_root_ref: Some(ref_name), .. }) => ctx.trust_root_ref(ref_name, &format!("{at}.ctlog.trustRootRef")),
         Some(TLog { url: Some(url), .. }) if !same_url(url, PUBLIC_REKOR) => {
             return Err(unsupported(
                 format!("{at}.ctlog.url"),
@@ -397,12 +391,8 @@ fn convert_authority(a: Authority, name: &str, at: &str, policy: &str, ctx: &mut
         None => {}
     }
     if let Some(ts) = &a.rfc3161_timestamp {
-        if ts.trust_root_ref.is_some() {
-            return Err(unsupported(
-                format!("{at}.rfc3161timestamp.trustRootRef"),
-                "a policy-controller TrustRoot resource cannot be resolved offline; remove trustRootRef (keep \
-                 `rfc3161timestamp: {}`) and give airlock the TSA in its trusted root",
-            ));
+        if let Some(ref_name) = &ts.trust_root_ref {
+            ctx.trust_root_ref(ref_name, &format!("{at}.rfc3161timestamp.trustRootRef"));
         }
         requirements = requirements.require_signed_timestamp();
     }

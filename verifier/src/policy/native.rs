@@ -220,7 +220,7 @@ pub(crate) fn parse(value: serde_yaml_ng::Value, ctx: &mut Context<'_>) -> DocRe
         rules.push(convert_rule(rule, &at, ctx).map_err(|e| e.in_rule(&name))?);
     }
     unique(rules.iter().map(|r| r.name.as_str()), "rule", |i| format!("spec.rules[{i}].name"))?;
-    Ok(DocumentOutput { rules, unmatched })
+    Ok(DocumentOutput { rules, unmatched, trust_root: None })
 }
 
 fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<Rule> {
