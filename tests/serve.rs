@@ -1,4 +1,6 @@
-//! `airlock serve` driven as an operator would, with skopeo as the client.
+//! `airlock serve` driven as an operator would, with skopeo as the client,
+//! and crane and oras (peers built by scripts/install-peers.sh) copying
+//! images out of it.
 
 mod common;
 #[path = "../verifier/tests/support/mod.rs"]
@@ -246,4 +248,44 @@ fn serves_a_store_written_by_load_and_refuses_a_tampered_bundle() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("did not verify: not served") && r.stderr.contains("digest mismatch"), "{}", r.stderr);
     let _ = Path::new("");
+}
+
+/// `PEER ARGS` (a peer from scripts/install-peers.sh); its standard output.
+fn peer_run(name: &str, args: &[&str]) -> String {
+    testbed::run(Command::new(testbed::peer(name)).args(args))
+}
+
+#[test]
+fn crane_and_oras_copy_images_out_of_serve_digest_for_digest() {
+    let f = fixture();
+    let server = Server::start(&[f.bundle.to_str().unwrap()]);
+    let a = &server.address;
+    let target = testbed::Olareg::start();
+    let t = target.host();
+    let crane = |args: &[&str]| peer_run("crane", &[&["--insecure"], args].concat());
+    let sig_tag = oci::Tag::cosign_for(f.app.digest(), "sig").unwrap();
+    let served_sig = crane(&["digest", &format!("{a}/ghcr.io/org/app:{sig_tag}")]);
+    for (served, copied, digest) in [
+        ("ghcr.io/org/app:v1".to_string(), "crane/app:v1".to_string(), f.app.digest().to_string()),
+        ("quay.io/team/multi:v2".into(), "crane/multi:v2".into(), f.multi.digest().to_string()),
+        (format!("ghcr.io/org/app:{sig_tag}"), format!("crane/app:{sig_tag}"), served_sig.trim().to_string()),
+    ] {
+        crane(&["copy", &format!("{a}/{served}"), &format!("{t}/{copied}")]);
+        assert_eq!(crane(&["digest", &format!("{t}/{copied}")]).trim(), digest, "crane copy {served}");
+    }
+    // Every platform child came along, whole.
+    let index: serde_json::Value = serde_json::from_str(&crane(&["manifest", &format!("{t}/crane/multi:v2")])).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2, "{index}");
+    for child in index["manifests"].as_array().unwrap() {
+        let out = crane(&["validate", "--remote", &format!("{t}/crane/multi@{}", child["digest"].as_str().unwrap())]);
+        assert!(out.starts_with("PASS"), "{out}");
+    }
+    crane(&["copy", &format!("{a}/127.0.0.1-5000/team/tool:v3"), &format!("{t}/crane/tool:v3")]);
+
+    // oras copies the referrers too; the target's referrers API lists them.
+    let oras_copied = format!("{t}/oras/app:v1");
+    peer_run("oras", &["copy", "-r", "--from-plain-http", "--to-plain-http", &format!("{a}/ghcr.io/org/app:v1"), &oras_copied]);
+    let fetched = peer_run("oras", &["manifest", "fetch", "--plain-http", &oras_copied]);
+    assert_eq!(fetched.as_bytes(), f.app.manifest.bytes(), "oras manifest fetch");
+    assert_eq!(target.referrers("oras/app", &f.app.digest().to_string()), vec![f.referrer.digest().to_string()]);
 }
