@@ -56,7 +56,7 @@ fn tester(cip: &Path, image: &str, trust_root: Option<&Path>) -> Result<(), Stri
 
 /// `airlock verify BUNDLE --policy POLICY`: each image's verdict, by digest.
 fn airlock_verdicts(bundle: &Path, policy: &Path, trusted_root: &Path) -> BTreeMap<String, bool> {
-    let r = run(airlock().arg("verify").arg(bundle).arg("--policy").arg(policy).arg("--trusted-root").arg(trusted_root).args(["--output", "json"]));
+    let r = run(airlock().arg("verify").arg(bundle).arg("--policy").arg(policy).arg("--trusted-root").arg(trusted_root).args(["--output", "json", common::ALLOW_UNSIGNED]));
     assert!(r.code == 0 || r.code == 1, "airlock verify exited {}: {}", r.code, r.stderr);
     let report = r.json();
     let images = report["images"].as_array().unwrap_or_else(|| panic!("no verdicts: {report}"));
@@ -195,7 +195,8 @@ fn exported_policies_admit_what_load_resigned_and_refuse_another_key() {
         .arg("--trusted-root")
         .arg(env.lab.trust_dir().join("trusted_root.json"))
         .arg("--mapping")
-        .arg(&mapping));
+        .arg(&mapping)
+        .arg(common::ALLOW_UNSIGNED));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let export = |format: &str| {
         let r = run(airlock().args(["policy", "export", "--registry", &mirror, "--format", format, "--key"]).arg(&site_pub));

@@ -87,7 +87,8 @@ fn load(bundle: &Path, host: &str, policy: &Path, root: &Path, reference: &str) 
         .arg("--trusted-root")
         .arg(root)
         .arg("--mapping")
-        .arg(&mapping));
+        .arg(&mapping)
+        .arg(common::ALLOW_UNSIGNED));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let mapped = std::fs::read_to_string(&mapping).unwrap();
     let line = mapped.lines().find(|l| l.starts_with(&format!("{reference} "))).unwrap();

@@ -576,3 +576,25 @@ fn duplicate_rules_across_documents() {
     assert_eq!(e.location.document, Some(2));
     assert!(e.to_string().contains("document 1"), "{e}");
 }
+
+/// spec.vulnerabilities exactly as issue 14 spells it, and its refusals.
+#[test]
+fn native_vulnerabilities_gate() {
+    use verifier::policy::vulnerabilities::{AllowEntry, DenyRule};
+    let head = "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n";
+    let rules = "  rules:\n    - name: all\n      images: ['**']\n      authorities: [{static: pass}]\n";
+    let gate = "  vulnerabilities:\n    deny: {minSeverity: critical, fixAvailable: true}   # low|medium|high|critical\n    allow:\n      - {id: CVE-2024-12345, reason: \"not reachable in our build\", until: \"2027-03-01\"}\n";
+    let policy = Policy::from_yaml(format!("{head}{gate}{rules}").as_bytes(), "inline").unwrap();
+    let v = policy.vulnerabilities.expect("parsed");
+    assert_eq!(v.deny, Some(DenyRule { min_severity: advisories::Rating::Critical, fix_available: true }));
+    assert_eq!(v.allow, [AllowEntry { id: "CVE-2024-12345".into(), reason: "not reachable in our build".into(), until: "2027-03-01".parse().unwrap() }]);
+    assert!(Policy::from_yaml(format!("{head}{rules}").as_bytes(), "inline").unwrap().vulnerabilities.is_none());
+
+    let refused = |gate: &str| parse_err(&format!("{head}{gate}{rules}")).to_string();
+    assert!(refused("  vulnerabilities:\n    deny: {minSeverity: severe}\n").contains("severe"));
+    assert!(refused("  vulnerabilities:\n    allow: [{id: CVE-1, reason: x, until: 2027-13-01}]\n").contains("spec.vulnerabilities.allow[0].until"));
+    assert!(refused("  vulnerabilities:\n    allow: [{id: CVE-1, reason: '', until: 2027-01-01}]\n").contains("reason"));
+    assert!(refused("  vulnerabilities:\n    allow: [{id: CVE-1, until: 2027-01-01}]\n").contains("reason"));
+    let twice = format!("{head}{gate}{rules}---\n{head}  vulnerabilities: {{}}\n  rules:\n    - name: other\n      images: ['x']\n      authorities: [{{static: pass}}]\n");
+    assert!(parse_err(&twice).to_string().contains("already sets spec.vulnerabilities"));
+}

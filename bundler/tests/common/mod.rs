@@ -102,6 +102,9 @@ impl Env {
             jobs: 4,
             created: Created::Pinned(CREATED.parse().unwrap()),
             sboms: Vec::new(),
+            advisories: None,
+            images_from_sbom: None,
+            require_digest: false,
         }
     }
 

@@ -171,6 +171,9 @@ pub(crate) fn parse(value: Value, api_version: &str, ctx: &mut Context<'_>) -> D
         rules: vec![rule],
         unmatched: None,
         trust_root: None,
+        vulnerabilities: None,
+        allowed_registries: None,
+        break_glass: None,
     })
 }
 
@@ -238,6 +241,9 @@ fn convert(spec: Spec, name: &str, api_version: &str, ctx: &mut Context<'_>) -> 
         mode,
         authorities,
         require_sbom: false,
+        allow_unsigned_sbom: false,
+        name_binding: None,
+        require_platform_signatures: false,
     })
 }
 

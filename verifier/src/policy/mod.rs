@@ -22,14 +22,20 @@
 pub mod cip;
 pub mod eval;
 mod error;
+pub mod gate;
 pub mod glob;
 pub mod model;
 pub mod native;
 pub mod predicate;
 pub mod trust_root;
+pub mod registries;
+pub mod vulnerabilities;
 
 pub use error::{Location, PolicyError, PolicyErrorKind};
+pub use gate::{BreakGlass, BreakGlassError, BreakGlassPolicy, Gate, GateFailure, Waiver};
+pub use vulnerabilities::VulnerabilityPolicy;
 pub use glob::{ImageGlob, InvalidReference};
+pub use registries::RegistryPattern;
 pub use model::{
     AuthorityKind, AuthorityRule, Candidate, Evidence, IdentityRule, IncludedFile, Mode, Policy, PolicySource,
     PolicyWarning, Rule, RuleFormat, SignatureFormat, SignerRule, StaticAction, UnmatchedAction, VerifyRule,
@@ -86,6 +92,12 @@ pub(crate) struct DocumentOutput {
     pub(crate) rules: Vec<Rule>,
     pub(crate) unmatched: Option<UnmatchedAction>,
     pub(crate) trust_root: Option<trust_root::NamedTrustRoot>,
+    /// `spec.allowedRegistries`, when this document sets it.
+    pub(crate) allowed_registries: Option<Vec<RegistryPattern>>,
+    /// `spec.breakGlass`, when this document sets it.
+    pub(crate) break_glass: Option<BreakGlassPolicy>,
+    /// `spec.vulnerabilities`, when this document sets it.
+    pub(crate) vulnerabilities: Option<VulnerabilityPolicy>,
 }
 
 /// Per-document state the converters share.
@@ -170,6 +182,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         .map_err(|e| fail(Location::default(), PolicyErrorKind::Syntax(format!("not UTF-8: {e}")), None))?;
     let mut rules: Vec<Rule> = Vec::new();
     let mut unmatched: Option<(UnmatchedAction, usize)> = None;
+    let mut site = SiteSettings::default();
     let mut included = Vec::new();
     let mut warnings = Vec::new();
     let (mut trust_roots, mut trust_root_refs) = (Vec::new(), Vec::new());
@@ -201,7 +214,8 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
             warnings: Vec::new(),
             trust_root_refs: Vec::new(),
         };
-        let output = dispatch(value, &mut ctx).map_err(at_document)?;
+        let mut output = dispatch(value, &mut ctx).map_err(at_document)?;
+        site.take(&mut output, number).map_err(at_document)?;
         included.append(&mut ctx.included);
         warnings.append(&mut ctx.warnings);
         trust_root_refs.extend(ctx.trust_root_refs.into_iter().map(|(name, at)| (name, at, number)));
@@ -250,8 +264,11 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         },
         rules,
         unmatched: unmatched.map(|(a, _)| a).unwrap_or_default(),
+        allowed_registries: site.allowed_registries.map(|(p, _)| p),
+        break_glass: site.break_glass.map(|(b, _)| b).unwrap_or_default(),
         warnings,
         trust_roots,
+        vulnerabilities: site.vulnerabilities.map(|(v, _)| v),
     })
 }
 
@@ -281,6 +298,32 @@ fn resolve_trust_root_refs(
             hint: Some("add the TrustRoot resource policy-controller reads (spec.sigstoreKeys) as another document of the file".into()),
         }),
     }
+}
+
+/// Settings for the whole site, which one document may set.
+#[derive(Default)]
+struct SiteSettings {
+    allowed_registries: Option<(Vec<RegistryPattern>, usize)>,
+    break_glass: Option<(BreakGlassPolicy, usize)>,
+    vulnerabilities: Option<(VulnerabilityPolicy, usize)>,
+}
+
+impl SiteSettings {
+    fn take(&mut self, output: &mut DocumentOutput, document: usize) -> DocResult<()> {
+        once(&mut self.allowed_registries, output.allowed_registries.take(), "spec.allowedRegistries", document)?;
+        once(&mut self.break_glass, output.break_glass.take(), "spec.breakGlass", document)?;
+        once(&mut self.vulnerabilities, output.vulnerabilities.take(), "spec.vulnerabilities", document)
+    }
+}
+
+/// Keep `value` in `slot` with its document, refusing a second document that sets `key`.
+fn once<T>(slot: &mut Option<(T, usize)>, value: Option<T>, key: &str, document: usize) -> DocResult<()> {
+    let Some(value) = value else { return Ok(()) };
+    if let Some((_, at)) = slot {
+        return Err(conflict(key, format!("document {at} already sets {key}; set it once")));
+    }
+    *slot = Some((value, document));
+    Ok(())
 }
 
 fn dispatch(value: Value, ctx: &mut Context<'_>) -> DocResult<DocumentOutput> {

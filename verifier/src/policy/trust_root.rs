@@ -190,6 +190,9 @@ pub(crate) fn parse(value: Value, document: usize) -> DocResult<DocumentOutput> 
     Ok(DocumentOutput {
         rules: Vec::new(),
         unmatched: None,
+        allowed_registries: None,
+        break_glass: None,
+        vulnerabilities: None,
         trust_root: Some(NamedTrustRoot { name, document, material }),
     })
 }
