@@ -250,4 +250,37 @@ fn exported_policies_admit_what_load_resigned_and_refuse_another_key() {
     pod(&foreign, "foreign", &format!("{}@{app}", env.reference("test/app")));
     let refused = kyverno_apply(&kyverno, &foreign).unwrap_err();
     assert!(refused.contains("only-mirror-images"), "{refused}");
+
+    // The same expectations as a `kyverno test` suite an operator keeps.
+    let suite = kyverno_suite(&env, &kyverno, &[(&web, "web", "pass"), (&rogue_pod, "rogue", "fail"), (&foreign, "foreign", "fail")]);
+    let r = run(Command::new(peer("kyverno")).arg("test").arg(&suite));
+    assert_eq!(r.code, 0, "kyverno test: {}{}", r.stdout, r.stderr);
+    // Kyverno counts each expectation once per image check it runs (six
+    // rows for three); what matters is that none failed.
+    assert!(r.stdout.contains("tests passed and 0 tests failed") && !r.stdout.contains(": 0 tests passed"), "{}", r.stdout);
+}
+
+/// A `kyverno test` directory: the policy, the pods, and for each pod the
+/// result expected of the rule that decides it (`mirror-images-signed` for
+/// a mirror image, `only-mirror-images` for one outside).
+fn kyverno_suite(env: &Env, policy: &Path, pods: &[(&Path, &str, &str)]) -> PathBuf {
+    let dir = env.path("kyverno-suite");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(policy, dir.join("policy.yaml")).unwrap();
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(policy).unwrap()).unwrap();
+    let name = doc["metadata"]["name"].as_str().expect("the policy's name");
+    let mut resources = Vec::new();
+    let mut results = String::new();
+    for (path, pod, result) in pods {
+        std::fs::copy(path, dir.join(format!("{pod}.yaml"))).unwrap();
+        resources.push(format!("{pod}.yaml"));
+        let rule = if *pod == "foreign" { "only-mirror-images" } else { "mirror-images-signed" };
+        results.push_str(&format!("- {{policy: {name}, rule: {rule}, kind: Pod, resources: [{pod}], result: {result}}}\n"));
+    }
+    let test = format!(
+        "apiVersion: cli.kyverno.io/v1alpha1\nkind: Test\nmetadata: {{name: airlock-mirror}}\npolicies: [policy.yaml]\nresources: [{}]\nresults:\n{results}",
+        resources.join(", ")
+    );
+    std::fs::write(dir.join("kyverno-test.yaml"), test).unwrap();
+    dir
 }

@@ -185,7 +185,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
     let mut site = SiteSettings::default();
     let mut included = Vec::new();
     let mut warnings = Vec::new();
-    let (mut trust_roots, mut trust_root_refs) = (Vec::new(), Vec::new());
+    let mut trust_root_refs = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let number = index + 1;
         let at_document = |e: DocError| {
@@ -219,9 +219,6 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         included.append(&mut ctx.included);
         warnings.append(&mut ctx.warnings);
         trust_root_refs.extend(ctx.trust_root_refs.into_iter().map(|(name, at)| (name, at, number)));
-        if let Some(root) = output.trust_root {
-            add_trust_root(&mut trust_roots, root).map_err(at_document)?;
-        }
         if let Some(action) = output.unmatched {
             if let Some((earlier, at)) = unmatched {
                 if earlier != action {
@@ -255,7 +252,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
     if rules.is_empty() {
         return Err(fail(Location::default(), PolicyErrorKind::NoDocuments, None));
     }
-    resolve_trust_root_refs(trust_root_refs, &trust_roots, description)?;
+    resolve_trust_root_refs(trust_root_refs, &site.trust_roots, description)?;
     Ok(Policy {
         source: PolicySource {
             description: description.to_string(),
@@ -267,7 +264,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         allowed_registries: site.allowed_registries.map(|(p, _)| p),
         break_glass: site.break_glass.map(|(b, _)| b).unwrap_or_default(),
         warnings,
-        trust_roots,
+        trust_roots: site.trust_roots,
         vulnerabilities: site.vulnerabilities.map(|(v, _)| v),
     })
 }
@@ -300,19 +297,25 @@ fn resolve_trust_root_refs(
     }
 }
 
-/// Settings for the whole site, which one document may set.
+/// Settings for the whole site, which one document may set, and the
+/// TrustRoot documents of the file.
 #[derive(Default)]
 struct SiteSettings {
     allowed_registries: Option<(Vec<RegistryPattern>, usize)>,
     break_glass: Option<(BreakGlassPolicy, usize)>,
     vulnerabilities: Option<(VulnerabilityPolicy, usize)>,
+    trust_roots: Vec<trust_root::NamedTrustRoot>,
 }
 
 impl SiteSettings {
     fn take(&mut self, output: &mut DocumentOutput, document: usize) -> DocResult<()> {
         once(&mut self.allowed_registries, output.allowed_registries.take(), "spec.allowedRegistries", document)?;
         once(&mut self.break_glass, output.break_glass.take(), "spec.breakGlass", document)?;
-        once(&mut self.vulnerabilities, output.vulnerabilities.take(), "spec.vulnerabilities", document)
+        once(&mut self.vulnerabilities, output.vulnerabilities.take(), "spec.vulnerabilities", document)?;
+        match output.trust_root.take() {
+            Some(root) => add_trust_root(&mut self.trust_roots, root),
+            None => Ok(()),
+        }
     }
 }
 
