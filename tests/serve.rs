@@ -288,7 +288,11 @@ fn crane_and_oras_copy_images_out_of_serve_digest_for_digest() {
             assert_eq!(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout))), blob, "crane blob");
         }
     }
+    // A source registry with a port: served with `:` turned into `-`.
+    let served_tool = crane(&["digest", &format!("{a}/127.0.0.1-5000/team/tool:v3")]);
     crane(&["copy", &format!("{a}/127.0.0.1-5000/team/tool:v3"), &format!("{t}/crane/tool:v3")]);
+    assert_eq!(crane(&["digest", &format!("{t}/crane/tool:v3")]), served_tool, "crane copy of a port-named repository");
+    assert_eq!(served_tool.trim(), index["manifests"][0]["digest"].as_str().unwrap(), "tool:v3 is the amd64 image");
 
     // oras copies the referrers too; the target's referrers API lists them.
     let oras_copied = format!("{t}/oras/app:v1");
