@@ -149,6 +149,24 @@ fn the_tester_and_airlock_give_the_same_verdicts_for_the_same_cluster_image_poli
     assert_eq!(airlock_verdicts(&bundle, &policy, &root).get(keyless.as_str()), Some(&true), "airlock, SLSA provenance");
     let theirs = tester(&cip_file, &format!("{host}/test/keyless@{keyless}"), Some(&trust_root)).unwrap_err();
     assert!(theirs.contains("not enough verified log entries from transparency log: 0"), "the tester's log-ID bug is gone? {theirs}");
+
+    // A TrustRoot that is not airlock's trusted root (its CT log left out)
+    // decides nothing: verify stops at the trust root, bundle create
+    // --policy writes no bundle.
+    let mut short = testbed::trust_root_resource(&root, "lab");
+    short["spec"]["sigstoreKeys"]["ctLogs"] = serde_json::json!([]);
+    let short_file = env.path("short-trustroot.json");
+    std::fs::write(&short_file, short.to_string()).unwrap();
+    let document = cip("lab", &glob, &keyless_authority("^https://github.com/example/repo/", ""));
+    let (_, policy) = policy_files(&env, "lab-short", &document, Some(&short_file));
+    let r = run(airlock().arg("verify").arg(&bundle).arg("--policy").arg(&policy).arg("--trusted-root").arg(&root).arg(common::ALLOW_UNSIGNED));
+    assert_ne!(r.code, 0, "verify accepted a TrustRoot that is not its trusted root");
+    assert!(r.stdout.contains("does not name the trust material airlock verifies with: ctLogs"), "{}{}", r.stdout, r.stderr);
+    let refused = env.path("refused");
+    let r = env.run(&[&refs[1], "--policy", policy.to_str().unwrap(), "--out", refused.to_str().unwrap()]);
+    assert_ne!(r.code, 0, "bundle create --policy accepted a TrustRoot that is not its trusted root");
+    assert!(r.stderr.contains("does not name the trust material airlock verifies with: ctLogs"), "{}", r.stderr);
+    assert!(!refused.join("airlock/manifest.json").exists(), "a refused bundle must not be finished");
 }
 
 
