@@ -17,14 +17,16 @@ use support::{noise, BundleWriter};
 struct Server {
     child: Child,
     address: String,
+    /// The admit-all policy serve reads; removed with the server.
+    _scratch: tempfile::TempDir,
 }
 
 impl Server {
     /// `airlock serve ARGS`; a bundle source is verified first under a
     /// policy that admits every image.
     fn start(args: &[&str]) -> Self {
-        let scratch = tempdir().keep();
-        let verify = if args[0].starts_with("dir:") { Vec::new() } else { common::admit_all(&scratch) };
+        let scratch = tempdir();
+        let verify = if args[0].starts_with("dir:") { Vec::new() } else { common::admit_all(scratch.path()) };
         let mut child = airlock().arg("serve").args(args).args(&verify).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -34,7 +36,7 @@ impl Server {
             panic!("airlock serve did not start: {stderr}");
         }
         let address = line.split("://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
-        Self { child, address }
+        Self { child, address, _scratch: scratch }
     }
 }
 
