@@ -161,7 +161,12 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
     }
 
     // 4: trust.
-    let trust = match establish_trust(options.trust, &content, options.work_dir) {
+    // A policy's TrustRoot documents must describe the trust established here.
+    let established = establish_trust(options.trust, &content, options.work_dir).and_then(|(trust, summary)| {
+        options.policy.check_trust_roots(trust.trusted_root()).map_err(trust_error)?;
+        Ok((trust, summary))
+    });
+    let trust = match established {
         Ok((trust, summary)) => {
             report.set(Check::TrustRoot, StepOutcome::Passed, summary.source.clone());
             report.trust = Some(summary);

@@ -32,6 +32,9 @@ fn evaluate(staged: &Staged, policy: &Policy, trust: &trust_roots::VerifiedTrust
     let as_policy_error = |e: verifier::Error| Error::Policy(Box::new(e));
     let checked = verifier::bundle::content::open_staged(&staged.root, &staged.bytes, jobs)
         .map_err(|e| Error::io(&staged.root, "re-read the staged bundle", std::io::Error::other(e.to_string())))?;
+    policy
+        .check_trust_roots(trust.trusted_root())
+        .map_err(|e| Error::Usage(format!("the policy does not fit the bundle's trust material: {e}")))?;
     let verifier = verifier::check::signature::SignatureVerifier::new(trust).map_err(as_policy_error)?;
     let verdicts = verifier::verify::evaluate_images(&checked, policy, &verifier, jobs);
     let failures: Vec<String> = verdicts

@@ -39,6 +39,21 @@ pub struct Policy {
     /// `spec.vulnerabilities` (native policies only): the gate on the
     /// advisories the bundle carries.
     pub vulnerabilities: Option<super::VulnerabilityPolicy>,
+    /// policy-controller TrustRoot documents the file carries for its
+    /// ClusterImagePolicies' `trustRootRef`s; each must describe the
+    /// trusted root airlock verifies with ([`Policy::check_trust_roots`]).
+    pub trust_roots: Vec<super::trust_root::NamedTrustRoot>,
+}
+
+impl Policy {
+    /// Refuse a TrustRoot in the policy that names other trust material
+    /// than `root`, the trusted root the evidence is verified against.
+    pub fn check_trust_roots(
+        &self,
+        root: &sigstore_verify::trust_root::TrustedRoot,
+    ) -> Result<(), super::trust_root::TrustRootMismatch> {
+        self.trust_roots.iter().try_for_each(|r| r.check(root))
+    }
 }
 
 /// The policy file.

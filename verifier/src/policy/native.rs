@@ -294,7 +294,7 @@ pub(crate) fn parse(value: serde_yaml_ng::Value, ctx: &mut Context<'_>) -> DocRe
     let allowed_registries = doc.spec.allowed_registries.map(|p| registry_patterns(&p)).transpose()?;
     let break_glass = doc.spec.break_glass.map(|b| break_glass(b, &rules)).transpose()?;
     let vulnerabilities = doc.spec.vulnerabilities.map(convert_vulnerabilities).transpose()?;
-    Ok(DocumentOutput { rules, unmatched, allowed_registries, break_glass, vulnerabilities })
+    Ok(DocumentOutput { rules, unmatched, allowed_registries, break_glass, vulnerabilities, trust_root: None })
 }
 
 fn registry_patterns(patterns: &[String]) -> DocResult<Vec<RegistryPattern>> {
