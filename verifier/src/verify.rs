@@ -140,18 +140,7 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
     let content = match opened {
         Ok(content) => content,
         Err(e) => {
-            let check = e.check().filter(|c| [Check::TransferSignature, Check::BundleManifest].contains(c)).unwrap_or(Check::Content);
-            if check != Check::TransferSignature {
-                let (outcome, detail) = match options.transfer_key {
-                    Some(_) => (StepOutcome::Passed, "signed by the pinned transfer key"),
-                    None => (StepOutcome::Skipped, "no transfer key is pinned: not checked"),
-                };
-                report.set(Check::TransferSignature, outcome, detail);
-            }
-            if check == Check::Content {
-                report.set(Check::BundleManifest, StepOutcome::Passed, "the manifest parsed; its content did not verify");
-            }
-            report.set(check, StepOutcome::Failed, e.to_string());
+            record_open_failure(&mut report, &e, options.transfer_key.is_some());
             return done(report);
         }
     };
@@ -197,19 +186,7 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
     let failed = judge_images(&mut report, &content, &verifier, carried.as_ref(), &judging);
 
     // 7: the incremental chain.
-    let chain = check_chain(&content, options.state_dir);
-    match &chain {
-        Ok(facts) => {
-            let detail = match facts {
-                ChainFacts::Complete => "a complete bundle".to_string(),
-                ChainFacts::Extends { bundle, inherited_blobs, .. } => format!("extends {bundle}, imported here; relies on {inherited_blobs} blob(s) the site holds"),
-            };
-            report.set(Check::IncrementalChain, StepOutcome::Passed, detail);
-            report.bundle.chain = Some(facts.clone());
-        }
-        Err(e) => report.set(Check::IncrementalChain, StepOutcome::Failed, e.to_string()),
-    }
-    if chain.is_err() {
+    if !chain_step(&mut report, &content, options.state_dir) {
         return done(report);
     }
 
@@ -227,6 +204,44 @@ pub fn verify_bundle(options: VerifyOptions<'_>, progress: &dyn Progress) -> Ver
         Verification { report, verified: Some(bundle), partial: None }
     } else {
         Verification { report, verified: None, partial: Some(bundle) }
+    }
+}
+
+/// Steps 1-3 when opening the bundle failed: the step that failed, and
+/// what the steps before it established.
+fn record_open_failure(report: &mut Report, e: &Error, transfer_key_pinned: bool) {
+    let check = e.check().filter(|c| [Check::TransferSignature, Check::BundleManifest].contains(c)).unwrap_or(Check::Content);
+    if check != Check::TransferSignature {
+        let (outcome, detail) = if transfer_key_pinned {
+            (StepOutcome::Passed, "signed by the pinned transfer key")
+        } else {
+            (StepOutcome::Skipped, "no transfer key is pinned: not checked")
+        };
+        report.set(Check::TransferSignature, outcome, detail);
+    }
+    if check == Check::Content {
+        report.set(Check::BundleManifest, StepOutcome::Passed, "the manifest parsed; its content did not verify");
+    }
+    report.set(check, StepOutcome::Failed, e.to_string());
+}
+
+/// Step 7: an incremental bundle's predecessor must be recorded in the
+/// site's ledger. Whether the step passed.
+fn chain_step(report: &mut Report, content: &CheckedContent, state_dir: Option<&Path>) -> bool {
+    match check_chain(content, state_dir) {
+        Ok(facts) => {
+            let detail = match &facts {
+                ChainFacts::Complete => "a complete bundle".to_string(),
+                ChainFacts::Extends { bundle, inherited_blobs, .. } => format!("extends {bundle}, imported here; relies on {inherited_blobs} blob(s) the site holds"),
+            };
+            report.set(Check::IncrementalChain, StepOutcome::Passed, detail);
+            report.bundle.chain = Some(facts);
+            true
+        }
+        Err(e) => {
+            report.set(Check::IncrementalChain, StepOutcome::Failed, e.to_string());
+            false
+        }
     }
 }
 
