@@ -32,9 +32,14 @@
 //!    the image has Sigstore bundles (what cosign v3 then reads);
 //! 6. the images' tags, last.
 //!
-//! Manifests are pushed as carried, byte for byte, so digests are preserved.
-//! A second load of the same bundle uploads no blob and changes nothing.
+//! Manifests are pushed as carried, byte for byte, so digests are preserved,
+//! with one exception: an index the bundle carries only some children of
+//! (`bundle create --platform`) is pushed as the site's own index of the
+//! carried children ([`filtered`]), which is what gets tagged, re-signed
+//! and reported. A second load of the same bundle uploads no blob and
+//! changes nothing.
 
+mod filtered;
 mod mapping;
 
 pub use mapping::{Mapped, RepositoryMapping};
@@ -150,8 +155,13 @@ pub struct LoadedImage {
     pub target: String,
     /// The target repository, as pulled (`registry/path`).
     pub repository: String,
-    /// The image (or index) digest, unchanged.
+    /// The image (or index) digest: the bundle's, or the site's own index
+    /// when platforms were left out (then `filtered_from` is the bundle's).
     pub digest: Digest,
+    /// The publisher's index the site's index was cut from, when the bundle
+    /// carries only some of its platforms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filtered_from: Option<Digest>,
     /// The tag set, if the reference had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
@@ -229,7 +239,11 @@ struct Planned<'e> {
     entry: &'e ImageEntry,
     mapped: Mapped,
     tag: Option<Tag>,
+    /// What is pushed: with the site's own index as its root when
+    /// platforms were left out.
     graph: Graph,
+    /// The publisher's index, when the root is the site's own.
+    filtered_from: Option<Digest>,
     evidence: Vec<(&'e EvidenceEntry, Graph)>,
 }
 
@@ -328,14 +342,29 @@ async fn plan<'e>(source: &BundleStore, images: &[&'e ImageEntry], mapping: &Rep
                 entry.reference, missing.platform, missing.digest
             )));
         }
+        let (graph, filtered_from) = with_site_index(graph)?;
         let mut evidence = Vec::new();
         for e in &entry.evidence {
             let desc = source.get_manifest(&e.manifest).await?.descriptor();
             evidence.push((e, store::walk(source, &desc, &[]).await?));
         }
-        planned.push(Planned { entry, mapped, tag, graph, evidence });
+        planned.push(Planned { entry, mapped, tag, graph, filtered_from, evidence });
     }
     Ok(planned)
+}
+
+/// `graph` as load pushes it: unchanged, or, when the platform filter left
+/// children out, with the site's own index of the carried children as its
+/// root; and then the publisher's index digest.
+fn with_site_index(mut graph: Graph) -> Result<(Graph, Option<Digest>)> {
+    if graph.dropped.is_empty() {
+        return Ok((graph, None));
+    }
+    let original = graph.manifests.pop().ok_or_else(|| Error::Invalid("an image graph without a root manifest".into()))?;
+    let site = filtered::site_index(&original, &graph.dropped)?;
+    graph.root = site.descriptor();
+    graph.manifests.push(site);
+    Ok((graph, Some(original.digest().clone())))
 }
 
 fn options_for(options: &LoadOptions<'_>, tags: Vec<Tag>) -> CopyOptions {
@@ -543,7 +572,7 @@ async fn push_image<R: Store>(
         if let Some(waiver) = source.waiver(p.entry) {
             optional.extend(break_glass_annotations(waiver));
         }
-        let digests = std::iter::once(&p.entry.digest).chain(p.entry.platforms.iter().map(|c| &c.digest));
+        let digests = std::iter::once(&p.graph.root.digest).chain(p.entry.platforms.iter().map(|c| &c.digest));
         for digest in digests {
             let mut signed = resign::sign_image(dst, resign.key, digest, &identity, &optional).await?;
             let subject = dst.get_manifest(digest).await?.descriptor();
@@ -555,15 +584,17 @@ async fn push_image<R: Store>(
     }
 
     let name = target.full_name(&p.mapped.repository);
+    let pushed = &p.graph.root.digest;
     let target_ref = match &p.tag {
-        Some(tag) => format!("{name}:{tag}@{}", p.entry.digest),
-        None => format!("{name}@{}", p.entry.digest),
+        Some(tag) => format!("{name}:{tag}@{pushed}"),
+        None => format!("{name}@{pushed}"),
     };
     let image = LoadedImage {
         source: p.entry.reference.clone(),
         target: target_ref,
         repository: name,
-        digest: p.entry.digest.clone(),
+        digest: pushed.clone(),
+        filtered_from: p.filtered_from.clone(),
         tag: p.tag.as_ref().map(ToString::to_string),
         platforms: p.entry.platforms.iter().map(|c| c.digest.clone()).collect(),
         evidence,
