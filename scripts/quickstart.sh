@@ -31,7 +31,10 @@ cosign=$peers/cosign crane=$peers/crane
 echo "==> building airlock (release; a few minutes the first time)"
 command -v cargo >/dev/null || { echo "quickstart.sh: cargo is missing: install Rust (https://rustup.rs)" >&2; exit 2; }
 cargo build --release --locked --quiet --bin airlock
-airlock=$PWD/target/release/airlock
+# Where cargo put it: CARGO_TARGET_DIR when set (relative to the checkout), else target/.
+target_dir=${CARGO_TARGET_DIR:-target}
+case $target_dir in /*) ;; *) target_dir=$PWD/$target_dir ;; esac
+airlock=$target_dir/release/airlock
 started=$(date +%s)
 
 work=$(mktemp -d /tmp/airlock-quickstart.XXXXXX)
