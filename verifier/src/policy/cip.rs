@@ -38,24 +38,7 @@ const POLICY_CONTROLLER_PREDICATE_TYPES: [&str; 7] =
     ["custom", "slsaprovenance", "spdx", "spdxjson", "cyclonedx", "link", "vuln"];
 
 /// The document without `apiVersion` and `kind`, which dispatch consumed.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Document {
-    metadata: Metadata,
-    spec: Spec,
-    /// Written by the controller, not by the policy author: not policy.
-    #[serde(default)]
-    #[allow(dead_code)]
-    status: Option<serde::de::IgnoredAny>,
-}
-
-/// Kubernetes object metadata: only `name` means anything here; labels,
-/// annotations, uid and the rest of what `kubectl get -o yaml` prints are
-/// not policy.
-#[derive(Deserialize)]
-struct Metadata {
-    name: Option<String>,
-}
+type Document = super::KubeDocument<Spec>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -452,3 +452,24 @@ pub(crate) fn unique<'n>(
     }
     Ok(())
 }
+
+/// A Kubernetes document (ClusterImagePolicy, TrustRoot) without
+/// `apiVersion` and `kind`, which dispatch consumed.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KubeDocument<S> {
+    metadata: KubeMetadata,
+    spec: S,
+    /// Written by the controller, not by the policy author: not policy.
+    #[serde(default)]
+    #[allow(dead_code)]
+    status: Option<serde::de::IgnoredAny>,
+}
+
+/// Kubernetes object metadata: only `name` means anything here; labels,
+/// annotations, uid and the rest of what `kubectl get -o yaml` prints are
+/// not policy.
+#[derive(serde::Deserialize)]
+pub(crate) struct KubeMetadata {
+    name: Option<String>,
+}

@@ -104,21 +104,7 @@ impl Material {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Document {
-    metadata: Metadata,
-    spec: Spec,
-    /// Written by the controller: not trust material.
-    #[serde(default)]
-    #[allow(dead_code)]
-    status: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    name: Option<String>,
-}
+type Document = super::KubeDocument<Spec>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
