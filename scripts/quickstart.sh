@@ -196,7 +196,7 @@ layer=$(ls -S "$work/tampered/blobs/sha256" | head -1)
 printf 'X' | dd of="$work/tampered/blobs/sha256/$layer" bs=1 seek=10 conv=notrunc 2>/dev/null
 before=$(find "$site_dir" -type f | wc -l)
 refused "a bundle with one flipped byte in a blob: refused, and nothing is pushed" \
-  "$airlock" load "$work/tampered" --policy "$site_root/policy.yaml" --to "$site/other" --insecure-registry "$site"
+  "$airlock" load "$work/tampered" "${verify_flags[@]}" --to "$site/other" --insecure-registry "$site"
 after=$(find "$site_dir" -type f | wc -l)
 echo "files in the site registry's storage before and after: $before / $after"
 [ "$before" = "$after" ] || { echo "UNEXPECTED: the site registry changed"; exit 1; }

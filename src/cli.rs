@@ -45,17 +45,27 @@ pub enum Command {
     #[command(subcommand)]
     Advisories(AdvisoriesCommand),
 
-    /// Match an SBOM's packages against an advisories snapshot, offline.
+    /// Match SBOM packages against advisories, offline: every SBOM a
+    /// bundle carries against the advisories it carries (BUNDLE), or one
+    /// SBOM against a snapshot (--sbom FILE --advisories DIR).
     ///
+    /// A bundle is verified first: with --policy exactly as `verify` does
+    /// (the findings then carry spec.vulnerabilities' decisions), without
+    /// it its transfer signature (with --transfer-key) and every digest.
     /// The snapshot is checked first (every file against its index); each
     /// package URL is matched by its ecosystem's own version rules. Exit 0
-    /// when the scan ran, whatever it found (a gate decides elsewhere); 1
-    /// when the snapshot or the SBOM was refused; 2 if it could not run.
+    /// when the scan ran and nothing was refused; 1 when the bundle, an
+    /// image (with --policy), the snapshot or the SBOM was refused; 2 if it
+    /// could not run.
     Scan(ScanArgs),
 
     /// Transfer bundles: images by digest with all their evidence.
     #[command(subcommand)]
     Bundle(BundleCommand),
+
+    /// The site's audit log of verify/load decisions.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 
     /// The site's signing keys (cosign's formats).
     #[command(subcommand)]
@@ -129,8 +139,21 @@ pub enum CompressArg {
 #[derive(Debug, Args)]
 pub struct BundleCreateArgs {
     /// Images to bundle: a tag, a digest, or both (registry/repo:tag@sha256:...).
-    #[arg(value_name = "REF", required_unless_present = "images", conflicts_with = "images")]
+    #[arg(value_name = "REF", required_unless_present_any = ["images", "images_from_sbom"], conflicts_with = "images")]
     pub refs: Vec<String>,
+
+    /// Also bundle every image this release SBOM names (SPDX 2.x tag-value
+    /// or JSON, CycloneDX JSON; see `airlock sbom images`). An image the
+    /// SBOM pins must resolve to that digest (and its tag, when the SBOM
+    /// gives one, must still point there), or it is refused by name. The
+    /// bundle carries the SBOM as airlock/images-from-sbom.
+    #[arg(long, value_name = "FILE")]
+    pub images_from_sbom: Option<PathBuf>,
+
+    /// Refuse references that name only a tag: every image must be given
+    /// by digest (registry/repo[:tag]@sha256:...).
+    #[arg(long)]
+    pub require_digest: bool,
 
     /// A file listing the images, one reference per line (blank lines and
     /// lines starting with # are ignored).
@@ -199,9 +222,13 @@ pub struct BundleCreateArgs {
     #[command(flatten)]
     pub registry: RegistryArgs,
 
-    /// Fetches in flight at once (default: the number of CPUs).
+    /// Requests in flight at once: fetches, and Rekor entries in the
+    /// self-check (default: 8).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -213,9 +240,15 @@ pub struct BundleCreateArgs {
     pub created: Option<jiff::Timestamp>,
 
     /// Carry FILE as an SBOM of IMAGE (one of the requested references;
-    /// repeatable). SPDX 2.2/2.3 (JSON or tag-value) or CycloneDX 1.4-1.6.
+    /// repeatable). SPDX 2.2/2.3 (JSON or tag-value) or CycloneDX 1.2-1.7.
     #[arg(long = "sbom", value_name = "FILE=IMAGE")]
     pub sboms: Vec<String>,
+
+    /// Carry this OSV advisories snapshot (written by `airlock advisories
+    /// fetch`), checked first, in airlock/advisories/: the site scans and
+    /// gates offline against it.
+    #[arg(long, value_name = "DIR")]
+    pub advisories: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,6 +302,9 @@ pub struct TrustFetchArgs {
     /// The snapshot directory to create (must be absent or empty).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -379,9 +415,29 @@ pub struct VerifyFlags {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// Emergency: admit images that fail only policy gates (no rule
+    /// matches, registry not allowed, missing signature/attestation/SBOM,
+    /// vulnerabilities), as far as the policy's spec.breakGlass allows.
+    /// Integrity and cryptographic failures are never waived. REASON, the
+    /// operator, the time and each image's waived gates go into the report
+    /// and the audit log; loaded images are re-signed with annotations
+    /// saying so.
+    #[arg(long, value_name = "REASON")]
+    pub break_glass: Option<String>,
+
+    /// Who breaks glass (default: $AIRLOCK_OPERATOR, else $USER).
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+
     /// Require the bundle manifest to be signed by this transfer key (PEM).
     #[arg(long, value_name = "PUB.pem")]
     pub transfer_key: Option<PathBuf>,
+
+    /// Accept a bundle that no pinned transfer key vouches for. Its image
+    /// names and tags are then vouched for by nothing; the report records
+    /// the transfer-signature check as waived.
+    #[arg(long)]
+    pub allow_unsigned_bundle: bool,
 
     /// The pinned TUF root the bundle's trust snapshot must descend from
     /// (default: the Sigstore public-good root embedded in airlock).
@@ -416,10 +472,22 @@ pub struct VerifyFlags {
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+
     /// airlock's private work directory for reading archives (default: a
     /// fresh temporary directory, removed afterwards).
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
+}
+
+/// How long commands show progress on stderr.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ProgressArgs {
+    /// No progress on stderr: no bars, no phase lines (errors and refusals
+    /// are still printed).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -454,6 +522,22 @@ pub enum SbomCommand {
     List(SbomArgs),
     /// Which images contain package NAME (at VERSION)?
     Query(SbomQueryArgs),
+    /// The image references a release SBOM names (SPDX 2.x tag-value or
+    /// JSON, CycloneDX JSON), one per line, digest-pinned where the SBOM
+    /// gives a digest. Exit 1 when the SBOM is refused (a truncated or
+    /// disagreeing digest, an image with no registry), naming the package.
+    Images(SbomImagesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SbomImagesArgs {
+    /// The SBOM file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 #[derive(Debug, Args)]
@@ -484,6 +568,27 @@ pub struct SbomQueryArgs {
     /// A package name, a purl prefix (pkg:…), optionally @VERSION.
     #[arg(value_name = "NAME[@VERSION]")]
     pub package: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain of STATE/audit.jsonl against STATE/audit.head.
+    ///
+    /// Exit 0 when every entry chains to the one before and the head names
+    /// the last; 1 when an entry was edited, deleted or the log truncated
+    /// (named by line number); 2 if the log could not be read.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The site's state directory (as given to verify/load --state).
+    #[arg(value_name = "STATE")]
+    pub state: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 #[derive(Debug, Subcommand)]
@@ -635,6 +740,17 @@ pub struct PolicyExportArgs {
     /// metadata.name of the policies.
     #[arg(long, value_name = "NAME", default_value = "airlock-mirror")]
     pub name: String,
+
+    /// Refuse images `load` re-signed after break-glass (their site
+    /// signature says dev.airlock.break-glass: "true"). Kyverno only:
+    /// policy-controller cannot read signature annotations.
+    #[arg(long, conflicts_with = "break_glass_namespaces")]
+    pub refuse_break_glass: bool,
+
+    /// Admit break-glass images only in this namespace (repeatable);
+    /// elsewhere they are refused. Kyverno only.
+    #[arg(long = "break-glass-namespace", value_name = "NAMESPACE")]
+    pub break_glass_namespaces: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -732,13 +848,22 @@ pub struct AdvisoriesFetchArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The SBOM to scan (SPDX 2.2/2.3 JSON or tag-value, CycloneDX JSON).
-    #[arg(long, value_name = "FILE")]
-    pub sbom: PathBuf,
+    /// The bundle to scan (directory, archive or volume), carrying
+    /// advisories (`bundle create --advisories`).
+    #[arg(value_name = "BUNDLE", conflicts_with_all = ["sbom", "advisories"], required_unless_present = "sbom")]
+    pub bundle: Option<PathBuf>,
 
-    /// The advisories snapshot (written by `airlock advisories fetch`).
-    #[arg(long, value_name = "DIR")]
-    pub advisories: PathBuf,
+    /// One SBOM to scan (SPDX 2.2/2.3 JSON or tag-value, CycloneDX JSON).
+    #[arg(long, value_name = "FILE", requires = "advisories")]
+    pub sbom: Option<PathBuf>,
+
+    /// The advisories snapshot for --sbom (written by `airlock advisories
+    /// fetch`).
+    #[arg(long, value_name = "DIR", requires = "sbom")]
+    pub advisories: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub verify: VerifyFlags,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]

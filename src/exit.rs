@@ -12,6 +12,10 @@ pub enum Outcome {
     /// The command could not run: bad usage, unreadable input, unusable
     /// trust material: exit 2.
     CouldNotRun,
+    /// `load --partial` pushed the images that passed and left others out:
+    /// exit 3, so a script never mistakes a partial import for a complete
+    /// one (0) or for one where nothing was pushed (1).
+    Partial,
 }
 
 impl From<Outcome> for ExitCode {
@@ -20,6 +24,7 @@ impl From<Outcome> for ExitCode {
             Outcome::Success => 0,
             Outcome::Refused => 1,
             Outcome::CouldNotRun => 2,
+            Outcome::Partial => 3,
         })
     }
 }

@@ -247,6 +247,85 @@ fn a_killed_run_resumes_where_it_stopped() {
     open(&out);
 }
 
+/// Kill a run while it writes an archive (in one pass: image layers go
+/// from the registry straight into it, never to disk first), then run
+/// again with the same --out: the blobs the partial archive (or partial
+/// volumes) holds whole are recovered and checked, not downloaded again,
+/// and the archive is byte for byte what an uninterrupted run writes.
+#[test]
+fn a_killed_archive_run_resumes_from_what_it_wrote() {
+    let env = Env::start();
+    let (layers, layer_size) = (12, 12 << 20);
+    env.registry.push_large_image("test/big:v1", layers, layer_size);
+    let image = env.reference("test/big:v1");
+    for (name, split) in [("b.tar", None), ("v.tar.zst", Some("5MiB"))] {
+        let out = env.path(name);
+        let work = PathBuf::from(format!("{}.airlock-work", out.display()));
+        let mut args = vec![image.as_str(), "--out", out.to_str().unwrap(), "--jobs", "1", "--output", "json"];
+        if let Some(size) = split {
+            args.extend(["--split-size", size]);
+        }
+        let mut child = env.bundle(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut written = 0;
+        while Instant::now() < deadline && written < 3 * layer_size as u64 {
+            written = files_under(&work).iter().filter(|(p, _)| !p.contains("/blobs/")).map(|(_, size)| size).sum();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(written >= 3 * layer_size as u64, "{name}: the first run never wrote three layers");
+        assert!(!out.exists() && !env.path(&format!("{name}.001")).exists(), "{name}: killed before it finished (make the image larger if this fails)");
+        let stored = files_under(&work).iter().filter(|(p, size)| p.contains("/blobs/") && *size == layer_size as u64).count();
+        assert_eq!(stored, 0, "{name}: layers went into the archive, not to disk first");
+
+        let run = env.run(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let fetch = &run.json()["blobs"]["fetch"];
+        let (reused, downloaded) = (fetch["reused"].as_u64().unwrap(), fetch["downloaded"].as_u64().unwrap());
+        assert!(reused >= 2, "{name}: {fetch}");
+        assert_eq!(reused + downloaded, layers as u64 + 1, "{name}: every layer and the config, once: {fetch}");
+        assert!(run.stderr.contains("recovered"), "{}", run.stderr);
+        assert!(!work.exists(), "{name}: the work directory is removed");
+
+        let fresh = env.path(&format!("fresh-{name}"));
+        let mut again = vec![image.as_str(), "--out", fresh.to_str().unwrap(), "--output", "json"];
+        if let Some(size) = split {
+            again.extend(["--split-size", size]);
+        }
+        assert_eq!(env.run(&again).code, 0);
+        let files = |run: &serde_json::Value| -> Vec<Vec<u8>> {
+            run["output"]["files"].as_array().unwrap().iter().map(|f| std::fs::read(f.as_str().unwrap()).unwrap()).collect()
+        };
+        assert!(files(&run.json()) == files(&env.run(&again).json()), "{name}: a resumed archive is the archive");
+        open(&out_or_first_volume(&out));
+    }
+}
+
+/// Every file under `dir`, as (path, size).
+fn files_under(dir: &Path) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(entry.path()),
+                Ok(m) => out.push((entry.path().to_string_lossy().into_owned(), m.len())),
+                Err(_) => {}
+            }
+        }
+    }
+    out
+}
+
+fn out_or_first_volume(out: &Path) -> PathBuf {
+    if out.exists() {
+        out.to_path_buf()
+    } else {
+        PathBuf::from(format!("{}.001", out.display()))
+    }
+}
+
 /// An OCI layout with `layers` layers of incompressible bytes.
 
 #[test]

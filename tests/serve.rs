@@ -1,10 +1,13 @@
-//! `airlock serve` driven as an operator would, with skopeo as the client.
+//! `airlock serve` driven as an operator would, with skopeo as the client,
+//! and crane and oras (peers built by scripts/install-peers.sh) copying
+//! images out of it.
 
 mod common;
 #[path = "../verifier/tests/support/mod.rs"]
 mod support;
 
 use common::{airlock, tempdir, Run};
+use sha2::Digest as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,14 +17,16 @@ use support::{noise, BundleWriter};
 struct Server {
     child: Child,
     address: String,
+    /// The admit-all policy serve reads; removed with the server.
+    _scratch: tempfile::TempDir,
 }
 
 impl Server {
     /// `airlock serve ARGS`; a bundle source is verified first under a
     /// policy that admits every image.
     fn start(args: &[&str]) -> Self {
-        let scratch = tempdir().keep();
-        let verify = if args[0].starts_with("dir:") { Vec::new() } else { common::admit_all(&scratch) };
+        let scratch = tempdir();
+        let verify = if args[0].starts_with("dir:") { Vec::new() } else { common::admit_all(scratch.path()) };
         let mut child = airlock().arg("serve").args(args).args(&verify).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -31,7 +36,7 @@ impl Server {
             panic!("airlock serve did not start: {stderr}");
         }
         let address = line.split("://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
-        Self { child, address }
+        Self { child, address, _scratch: scratch }
     }
 }
 
@@ -246,4 +251,55 @@ fn serves_a_store_written_by_load_and_refuses_a_tampered_bundle() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("did not verify: not served") && r.stderr.contains("digest mismatch"), "{}", r.stderr);
     let _ = Path::new("");
+}
+
+/// `PEER ARGS` (a peer from scripts/install-peers.sh); its standard output.
+fn peer_run(name: &str, args: &[&str]) -> String {
+    testbed::run(Command::new(testbed::peer(name)).args(args))
+}
+
+#[test]
+fn crane_and_oras_copy_images_out_of_serve_digest_for_digest() {
+    let f = fixture();
+    let server = Server::start(&[f.bundle.to_str().unwrap()]);
+    let a = &server.address;
+    let target = testbed::Olareg::start();
+    let t = target.host();
+    let crane = |args: &[&str]| peer_run("crane", &[&["--insecure"], args].concat());
+    let sig_tag = oci::Tag::cosign_for(f.app.digest(), "sig").unwrap();
+    let served_sig = crane(&["digest", &format!("{a}/ghcr.io/org/app:{sig_tag}")]);
+    for (served, copied, digest) in [
+        ("ghcr.io/org/app:v1".to_string(), "crane/app:v1".to_string(), f.app.digest().to_string()),
+        ("quay.io/team/multi:v2".into(), "crane/multi:v2".into(), f.multi.digest().to_string()),
+        (format!("ghcr.io/org/app:{sig_tag}"), format!("crane/app:{sig_tag}"), served_sig.trim().to_string()),
+    ] {
+        crane(&["copy", &format!("{a}/{served}"), &format!("{t}/{copied}")]);
+        assert_eq!(crane(&["digest", &format!("{t}/{copied}")]).trim(), digest, "crane copy {served}");
+    }
+    // Every platform child came along, whole.
+    let index: serde_json::Value = serde_json::from_str(&crane(&["manifest", &format!("{t}/crane/multi:v2")])).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2, "{index}");
+    // (`crane validate` would gunzip the fixture's layers, which are noise.)
+    for child in index["manifests"].as_array().unwrap() {
+        let manifest = crane(&["manifest", &format!("{t}/crane/multi@{}", child["digest"].as_str().unwrap())]);
+        let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+        let blobs = manifest["layers"].as_array().unwrap().iter().chain([&manifest["config"]]);
+        for blob in blobs.map(|b| b["digest"].as_str().unwrap()) {
+            let out = Command::new(testbed::peer("crane")).args(["--insecure", "blob", &format!("{t}/crane/multi@{blob}")]).output().unwrap();
+            assert!(out.status.success(), "crane blob {blob}: {}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout))), blob, "crane blob");
+        }
+    }
+    // A source registry with a port: served with `:` turned into `-`.
+    let served_tool = crane(&["digest", &format!("{a}/127.0.0.1-5000/team/tool:v3")]);
+    crane(&["copy", &format!("{a}/127.0.0.1-5000/team/tool:v3"), &format!("{t}/crane/tool:v3")]);
+    assert_eq!(crane(&["digest", &format!("{t}/crane/tool:v3")]), served_tool, "crane copy of a port-named repository");
+    assert_eq!(served_tool.trim(), index["manifests"][0]["digest"].as_str().unwrap(), "tool:v3 is the amd64 image");
+
+    // oras copies the referrers too; the target's referrers API lists them.
+    let oras_copied = format!("{t}/oras/app:v1");
+    peer_run("oras", &["copy", "-r", "--from-plain-http", "--to-plain-http", &format!("{a}/ghcr.io/org/app:v1"), &oras_copied]);
+    let fetched = peer_run("oras", &["manifest", "fetch", "--plain-http", &oras_copied]);
+    assert_eq!(fetched.as_bytes(), f.app.manifest.bytes(), "oras manifest fetch");
+    assert_eq!(target.referrers("oras/app", &f.app.digest().to_string()), vec![f.referrer.digest().to_string()]);
 }

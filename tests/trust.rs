@@ -85,6 +85,27 @@ fn fetch_real(server: &Server, out: &Path, at: Option<&str>) -> Output {
     airlock(&args)
 }
 
+/// `trust fetch` reports through the one progress interface: without a
+/// terminal, one `trust:` line (metadata and each target counted);
+/// nothing with `--quiet`.
+#[test]
+fn trust_fetch_progress_is_one_line_without_a_terminal_and_none_when_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = serve_real_repository(tmp.path());
+    let out = fetch_real(&server, &tmp.path().join("loud"), Some(RECORDED));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines: Vec<String> = stderr(&out).lines().filter(|l| l.starts_with("trust: ")).map(String::from).collect();
+    // The metadata chain, then five targets (see the test below).
+    assert_eq!(lines.len(), 1, "{}", stderr(&out));
+    assert!(lines[0].starts_with("trust: 6 of 6 item(s) in "), "{}", lines[0]);
+    let mirror = format!("{}/metadata", server.url);
+    let targets = format!("{}/targets", server.url);
+    let quiet = tmp.path().join("quiet");
+    let out = airlock(&["trust", "fetch", "--mirror", &mirror, "--targets-url", &targets, "--out", s(&quiet), "--at", RECORDED, "-q"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
 #[test]
 fn real_repository_fetches_and_verifies_offline_from_every_pin_v5_to_v15() {
     let tmp = tempfile::tempdir().unwrap();

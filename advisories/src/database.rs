@@ -11,6 +11,8 @@ pub struct Database {
     records: Vec<Record>,
     /// (ecosystem name, normalised package name) → (record, affected entry).
     index: HashMap<(String, String), Vec<(u32, u32)>>,
+    /// Ecosystem names (without release) that some record names.
+    ecosystems: std::collections::HashSet<String>,
     withdrawn: usize,
     duplicates: usize,
 }
@@ -42,10 +44,14 @@ impl Database {
         records.retain(|r| r.withdrawn.is_none());
         let withdrawn = before - records.len();
         let mut index: HashMap<(String, String), Vec<(u32, u32)>> = HashMap::new();
+        let mut ecosystems = std::collections::HashSet::new();
         for (r, record) in records.iter().enumerate() {
             for (a, affected) in record.affected.iter().enumerate() {
                 if let Some(package) = &affected.package {
                     let ecosystem = package.ecosystem.name();
+                    if !ecosystems.contains(ecosystem) {
+                        ecosystems.insert(ecosystem.to_string());
+                    }
                     let key = (
                         ecosystem.to_string(),
                         normalize_name(ecosystem, &package.name),
@@ -57,6 +63,7 @@ impl Database {
         Self {
             records,
             index,
+            ecosystems,
             withdrawn,
             duplicates,
         }
@@ -80,6 +87,12 @@ impl Database {
     /// Copies of a record id beyond the first.
     pub fn duplicates(&self) -> usize {
         self.duplicates
+    }
+
+    /// Whether some record names a package of `ecosystem` (a name without
+    /// release: `Debian`, `Maven`).
+    pub fn covers(&self, ecosystem: &str) -> bool {
+        self.ecosystems.contains(ecosystem)
     }
 
     /// Every (record, affected entry) naming this package in this ecosystem.

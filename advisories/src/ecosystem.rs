@@ -134,6 +134,9 @@ pub enum Unscannable {
     /// A distribution package whose purl does not say which release it
     /// belongs to: advisories are per release, so none can be chosen.
     UnknownRelease(String),
+    /// The snapshot holds no record of the package's ecosystem: nothing
+    /// can be said about it (osv-scanner offline refuses to run then).
+    NoAdvisoryData(String),
 }
 
 impl std::fmt::Display for Unscannable {
@@ -147,6 +150,9 @@ impl std::fmt::Display for Unscannable {
             }
             Self::UnknownRelease(e) => {
                 write!(f, "no distro qualifier: {e} advisories are per release")
+            }
+            Self::NoAdvisoryData(e) => {
+                write!(f, "the advisories snapshot holds no {e} records")
             }
         }
     }

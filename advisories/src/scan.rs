@@ -23,7 +23,7 @@ pub struct PackageRef<'a> {
 }
 
 /// A vulnerability that affects a package.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// The package URL as the SBOM gives it.
@@ -140,6 +140,9 @@ pub fn scan<'a>(db: &Database, packages: impl IntoIterator<Item = PackageRef<'a>
             continue;
         }
         match coordinates(purl) {
+            Ok(c) if !db.covers(c.ecosystem) => report
+                .unscanned
+                .push(unscanned(Unscannable::NoAdvisoryData(c.ecosystem.into()))),
             Ok(c) => {
                 report.scanned += 1;
                 scan_package(db, purl, &c, &mut report);

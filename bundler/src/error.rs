@@ -75,7 +75,7 @@ pub enum Error {
     },
 
     /// With `--policy`: images that would not pass the site's policy. The
-    /// bundle is not finished (its manifest is removed; fetched blobs stay
+    /// bundle is not finished (its manifest is never written; fetched blobs stay
     /// for a re-run).
     #[error("{} image(s) would be refused by the policy: {}", failures.len(), failures.join("; "))]
     PolicyNotMet {
@@ -134,6 +134,16 @@ pub enum Error {
         source: Box<trust_roots::Error>,
     },
 
+    /// The advisories snapshot (`--advisories DIR`) is unusable.
+    #[error("--advisories {}: {source}", path.display())]
+    Advisories {
+        /// The snapshot directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<advisories::Error>,
+    },
+
     /// The previous bundle's manifest (`--since`) is unusable.
     #[error("--since {path}: {source}")]
     Since {
@@ -151,6 +161,34 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong.
         reason: String,
+    },
+
+    /// The release SBOM (`--images-from-sbom`) was refused.
+    #[error("--images-from-sbom {path}: {source}")]
+    ReleaseSbom {
+        /// The SBOM file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: verifier::evidence::sbom_images::SbomImageError,
+    },
+
+    /// An image the release SBOM pins resolved to another digest.
+    #[error("image {image}: the SBOM names {sbom}, the registry gives {resolved}")]
+    SbomDigestMismatch {
+        /// The image as the SBOM names it.
+        image: String,
+        /// The digest the SBOM gives.
+        sbom: Digest,
+        /// The digest the registry resolved.
+        resolved: Digest,
+    },
+
+    /// `--require-digest`, and these references name no digest.
+    #[error("--require-digest: {} reference(s) name only a tag: {}", images.len(), images.join(", "))]
+    TagOnly {
+        /// The references.
+        images: Vec<String>,
     },
 
     /// A file or directory operation failed.
@@ -209,9 +247,16 @@ impl Error {
             | Self::SelfCheck { .. }
             | Self::RekorMismatch { .. }
             | Self::Missing { .. }
-            | Self::PolicyNotMet { .. } => {
+            | Self::PolicyNotMet { .. }
+            | Self::ReleaseSbom { .. }
+            | Self::SbomDigestMismatch { .. }
+            | Self::TagOnly { .. } => {
                 ErrorKind::Refused
             }
+            Self::Advisories { source, .. } => match source.kind() {
+                advisories::ErrorKind::Environment => ErrorKind::Usage,
+                _ => ErrorKind::Refused,
+            },
             Self::Trust { source, .. } => match source.kind() {
                 trust_roots::ErrorKind::Environment => ErrorKind::Environment,
                 _ => ErrorKind::Refused,

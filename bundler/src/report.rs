@@ -45,11 +45,31 @@ pub struct Report {
     pub blobs: BlobReport,
     /// Things the operator should know.
     pub warnings: Vec<String>,
+    /// With `--images-from-sbom`: the SBOM that named the image set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_from_sbom: Option<ImagesFromSbom>,
     /// With `--policy`: every image's verdict, evaluated as the site will.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<Vec<verifier::policy::eval::ImageVerdict>>,
+    /// With `--advisories`: the snapshot carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<crate::advisories::Carried>,
     /// The airlock that wrote it.
     pub airlock_version: &'static str,
+}
+
+/// The release SBOM that named the image set, and where the bundle carries it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImagesFromSbom {
+    /// The file as given.
+    pub file: PathBuf,
+    /// sha256 of its bytes (also in the bundle manifest's file list).
+    pub sha256: Digest,
+    /// Its path in the bundle.
+    pub carried_as: &'static str,
+    /// The references it named.
+    pub images: Vec<String>,
 }
 
 /// Where the bundle is.
@@ -210,6 +230,8 @@ pub(crate) struct Outcome<'a> {
     pub staged: &'a Staged,
     /// With `--policy`: every image's verdict.
     pub policy: Option<Vec<ImageVerdict>>,
+    /// With `--advisories`: the snapshot carried.
+    pub advisories: Option<crate::advisories::Carried>,
     /// Where it went.
     pub output: OutputReport,
 }
@@ -231,7 +253,14 @@ pub(crate) fn build(outcome: Outcome<'_>) -> Report {
         images,
         blobs: blob_report(outcome.images, outcome.staged, outcome.fetch),
         warnings,
+        images_from_sbom: outcome.inputs.release_sbom.as_ref().map(|s| ImagesFromSbom {
+            file: s.path.clone(),
+            sha256: s.listed.sha256.clone(),
+            carried_as: crate::release_sbom::PATH,
+            images: s.references().map(ToString::to_string).collect(),
+        }),
         policy: outcome.policy,
+        advisories: outcome.advisories,
         airlock_version: env!("CARGO_PKG_VERSION"),
     }
 }

@@ -157,6 +157,12 @@ pub struct Request {
     pub created: Created,
     /// `--sbom FILE=IMAGE`.
     pub sboms: Vec<OperatorSbom>,
+    /// `--advisories DIR`: an OSV snapshot to carry.
+    pub advisories: Option<PathBuf>,
+    /// `--images-from-sbom FILE`: also bundle the images this SBOM names.
+    pub images_from_sbom: Option<PathBuf>,
+    /// `--require-digest`: refuse references that name only a tag.
+    pub require_digest: bool,
 }
 
 /// What `create` reads and checks before the network, in the order an
@@ -173,6 +179,8 @@ pub(crate) struct Inputs {
     pub previous: Option<Previous>,
     /// `--sbom FILE=IMAGE`, read and recognised.
     pub operator_sboms: Vec<OperatorFile>,
+    /// `--images-from-sbom`, read and listed.
+    pub release_sbom: Option<crate::release_sbom::ReleaseSbom>,
     /// `--rekor-url`, for SET-only cosign layers of every log.
     pub rekor: Option<RekorClient>,
     /// Where the bundle is assembled (the output directory, or the work
@@ -181,16 +189,28 @@ pub(crate) struct Inputs {
     pub layout: Layout,
     /// Fetches in flight at once (at least 1).
     pub jobs: usize,
+    /// `--advisories`, read and checked.
+    pub advisories: Option<crate::advisories::Checked>,
 }
 
 impl Inputs {
     /// Read and check everything in `request` that needs no network.
     pub fn read(request: &Request) -> Result<Self> {
         let policy = request.policy.as_deref().map(crate::selfcheck::load_policy).transpose()?;
-        let images = unique_images(&request.images)?;
+        let release_sbom = request.images_from_sbom.as_deref().map(crate::release_sbom::ReleaseSbom::read).transpose()?;
+        let requested: Vec<ImageRef> =
+            request.images.iter().chain(release_sbom.iter().flat_map(|s| s.references())).cloned().collect();
+        let images = unique_images(&requested)?;
+        if request.require_digest {
+            let tag_only: Vec<String> = images.iter().filter(|i| i.digest().is_none()).map(ToString::to_string).collect();
+            if !tag_only.is_empty() {
+                return Err(Error::TagOnly { images: tag_only });
+            }
+        }
         let sign_key = request.sign_key.clone();
         let previous = request.since.as_deref().map(Previous::read).transpose()?;
         let operator_sboms = OperatorFile::read_all(&request.sboms, &images)?;
+        let advisories = request.advisories.as_deref().map(crate::advisories::check).transpose()?;
         let rekor = request
             .rekor_url
             .as_deref()
@@ -211,9 +231,11 @@ impl Inputs {
             sign_key,
             previous,
             operator_sboms,
+            release_sbom,
             rekor,
             layout,
             jobs: request.jobs.max(1),
+            advisories,
         })
     }
 }

@@ -114,8 +114,9 @@ pub async fn images(images: &[ImageRef], platforms: &[Platform], remote: &Remote
         .map(|reference| {
             let registries = &registries;
             async move {
+                // Each image's digest is in the report: a line per image
+                // would bury what matters at a thousand images.
                 let r = resolve(registries, reference, platforms).await?;
-                progress.note(&format!("{reference} resolved to {}", r.digest()));
                 progress.advance(1);
                 Ok::<_, Error>(r)
             }
@@ -131,10 +132,10 @@ pub async fn images(images: &[ImageRef], platforms: &[Platform], remote: &Remote
 /// and walk it, keeping only `platforms` of an index (all when empty).
 pub async fn resolve(registries: &Registries, reference: &ImageRef, platforms: &[Platform]) -> Result<Resolved> {
     let repository = registries.repository(reference)?;
-    let root = store::resolve(&repository, reference)
+    let root = store::resolve_manifest(&repository, reference)
         .await
         .map_err(|e| Error::registry(reference, "resolve", e))?;
-    let graph = store::walk(&repository, &root, platforms)
+    let graph = store::walk_manifest(&repository, root, platforms)
         .await
         .map_err(|e| Error::registry(reference, "walk", e))?;
     let mut kept = Vec::new();

@@ -93,16 +93,17 @@ struct Unnamed {
 /// The SBOMs of every image into `layout`, and `sboms.tar.gz` beside them.
 pub async fn carry(images: Vec<CheckedImage>, operator: &[OperatorFile], layout: &Layout, progress: &dyn Progress) -> Result<Vec<BundleImage>> {
     let mut carried = Vec::with_capacity(images.len());
-    let mut files: Vec<(String, PathBuf)> = Vec::new();
     for CheckedImage { image, evidence } in images {
         let found = found_in(&image, &evidence, operator, layout).await?;
         let sboms = named(&image.reference, found);
-        files.extend(sboms.iter().map(|s| (s.entry.file.clone(), layout.blob_path(&s.entry.blob))));
         carried.push(BundleImage { image, evidence, sboms });
     }
-    // Two images may carry the same SBOM under the same name: one file.
-    files.sort();
-    files.dedup();
+    // Exactly the files the verifier requires (two images may carry the
+    // same SBOM under the same name: one file).
+    let files: Vec<(String, PathBuf)> = verifier::bundle::layout::sbom_files(carried.iter().flat_map(|b| b.sboms.iter().map(|s| &s.entry)))
+        .into_iter()
+        .map(|(name, blob)| (name, layout.blob_path(&blob)))
+        .collect();
     crate::archive::tar::sboms_tar_gz(&files, &layout.path().join(format::SBOMS_PATH))?;
     progress.advance(1);
     Ok(carried)

@@ -92,7 +92,8 @@ async fn write_and_verify(input: &TrustInput, dir: &Path, created: &Created) -> 
                 Created::Pinned(at) => ReferenceTime::operator(*at),
             };
             let options = trust_roots::fetch::FetchOptions::new(mirror, dir, created.at(), time);
-            trust_roots::fetch::fetch_snapshot(&pinned, &options)
+            // This phase's progress is the bundler's own (see `prepare`).
+            trust_roots::fetch::fetch_snapshot(&pinned, &options, &progress::NoProgress)
                 .await
                 .map_err(|source| Error::trust("fetch the TUF snapshot", source))?;
             let (root, _) = trust_roots::verify_snapshot(dir, &pinned, TimePolicy::At(time)).map_err(|source| Error::trust("verify the fetched TUF snapshot", source))?;

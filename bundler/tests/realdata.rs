@@ -77,20 +77,38 @@ fn push_manifest(env: &Env, repo: &str, bytes: &[u8], have: &BTreeMap<Digest, Ve
 }
 
 /// A bundle manifest listing `blobs`, as if the site had imported them.
+/// (A complete bundle's manifest: it names an image and the layout's files,
+/// as every bundle does; `--since` reads only its blobs.)
 fn previous_bundle(env: &Env, blobs: &[(Digest, u64)]) -> PathBuf {
-    let mut entries: Vec<format::BlobEntry> =
-        blobs.iter().map(|(digest, size)| format::BlobEntry { digest: digest.clone(), size: *size, carried: true }).collect();
+    let image = Digest::sha256_of(b"the previous bundle's image");
+    let mut entries: Vec<format::BlobEntry> = blobs
+        .iter()
+        .chain([(image.clone(), 2)].iter())
+        .map(|(digest, size)| format::BlobEntry { digest: digest.clone(), size: *size, carried: true })
+        .collect();
     entries.sort_by(|a, b| a.digest.cmp(&b.digest));
     entries.dedup();
+    let files = ["airlock/trust/trusted_root.json", "index.json", "oci-layout"]
+        .map(|path| format::FileEntry { path: path.into(), sha256: Digest::sha256_of(path.as_bytes()), size: 2 })
+        .to_vec();
     let manifest = BundleManifest {
         media_type: format::MEDIA_TYPE.into(),
         created: "2026-11-01T00:00:00Z".parse().unwrap(),
         tool: format::Tool { name: "airlock".into(), version: "0.1.0".into() },
         extends: None,
         trust: format::TrustMaterial::TrustedRoot { path: "airlock/trust/trusted_root.json".into() },
-        images: Vec::new(),
+        images: vec![format::ImageEntry {
+            reference: "registry.example/previous:v1".into(),
+            digest: image,
+            media_type: oci::manifest::media_type::OCI_MANIFEST.into(),
+            platforms: Vec::new(),
+            dropped_platforms: Vec::new(),
+            evidence: Vec::new(),
+            sboms: Vec::new(),
+        }],
         blobs: entries,
-        files: Vec::new(),
+        files,
+        advisories: None,
     };
     let path = env.path("previous-manifest.json");
     std::fs::write(&path, manifest.to_canonical_json()).unwrap();
@@ -101,9 +119,9 @@ fn manifest_json(rel: &str) -> Vec<u8> {
     std::fs::read(realdata(&format!("{COSIGN}/{rel}"))).unwrap()
 }
 
-/// The real key-signed, private-PKI-signed, public-good keyless and
-/// non-signature layers: carried, and each honestly not checked (no key is
-/// known, the CA and the log are not in the bundle's trust material).
+/// The real key-signed, private-PKI-signed and public-good keyless layers:
+/// carried, and each honestly not checked (no key is known, the CA and the
+/// log are not in the bundle's trust material).
 #[test]
 fn real_cosign_signatures_are_carried_and_what_cannot_be_checked_says_why() {
     let env = Env::start();
@@ -117,7 +135,6 @@ fn real_cosign_signatures_are_carried_and_what_cannot_be_checked_says_why() {
         cosign_layer("dir-img-cosign-valid/signature-1"),
         cosign_layer("dir-img-cosign-valid-2/signature-2"),
         cosign_layer("dir-img-cosign-mixed/signature-1"),
-        cosign_layer("dir-img-cosign-other-attachment/signature-1"),
     ];
     layers.dedup_by(|a, b| a.bytes == b.bytes && a.annotations == b.annotations);
     let sig = push_cosign(&env.repo("realdata/cosign"), &valid_digest, "sig", &layers);
@@ -163,8 +180,7 @@ fn real_cosign_signatures_are_carried_and_what_cannot_be_checked_says_why() {
     let cosign_reasons = reasons(&valid_digest);
     assert_eq!(cosign_reasons.len(), layers.len());
     assert!(cosign_reasons.iter().all(|(s, _)| *s == Status::NotChecked), "{cosign_reasons:?}");
-    assert_eq!(cosign_reasons.iter().filter(|(_, r)| r.contains("signed with a key")).count(), layers.len() - 1);
-    assert_eq!(cosign_reasons.iter().filter(|(_, r)| r.contains("text/plain")).count(), 1);
+    assert_eq!(cosign_reasons.iter().filter(|(_, r)| r.contains("signed with a key")).count(), layers.len());
     let pki_reasons = reasons(&pki_digest);
     assert!(pki_reasons[0].1.contains("a CA the bundle's trust material does not hold"), "{pki_reasons:?}");
     let rekor_reasons = reasons(&rekor_digest);
@@ -201,6 +217,28 @@ fn a_real_signature_over_another_manifest_is_refused() {
     assert_eq!(err.kind(), ErrorKind::Refused);
     let text = err.to_string();
     assert!(text.contains("payload-digest") && text.contains(&digest.to_string()), "{text}");
+}
+
+/// containers/image's real "other attachment" (a `text/plain` layer under
+/// the `.sig` tag) is not a signature: the bundle is refused, naming the
+/// layer and what it is, never carried as one (SOURCES.md: FAIL, no
+/// signatures).
+#[test]
+fn a_real_non_signature_attachment_under_sig_is_refused_by_name() {
+    let env = Env::start();
+    let image = manifest_json("dir-img-cosign-other-attachment/manifest.json");
+    let digest = Digest::sha256_of(&image);
+    let placeholders = push_manifest(&env, "realdata/other", &image, &BTreeMap::new(), Some("v1"));
+    let layer = cosign_layer("dir-img-cosign-other-attachment/signature-1");
+    let layer_digest = Digest::sha256_of(&layer.bytes);
+    push_cosign(&env.repo("realdata/other"), &digest, "sig", &[layer]);
+    let mut request = env.request(&["realdata/other:v1"], Output::Directory(env.path("b")));
+    request.since = Some(previous_bundle(&env, &placeholders));
+    let err = create(&request).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused);
+    let text = err.to_string();
+    assert!(text.contains(&layer_digest.to_string()) && text.contains("text/plain"), "{text}");
+    assert!(!env.path("b").join("airlock/manifest.json").exists(), "no bundle is made");
 }
 
 /// With public-good trust material the real SETs are checkable, so their

@@ -150,3 +150,29 @@ fn output_flags_must_agree() {
     assert_eq!(Output::new(p("b"), Some(bundler::Compression::None), None).unwrap(), Output::Directory(p("b")));
     assert_eq!(Output::new(p(".tar"), None, None).unwrap(), Output::Directory(p(".tar")));
 }
+
+/// The self-check files evidence by content, exactly as `verify` does: a
+/// genuine signature pushed under the `.att` tag, or a DSSE envelope under
+/// the `.sig` tag, is refused by name before anything is written.
+#[test]
+fn evidence_under_the_wrong_cosign_tag_is_refused_by_name() {
+    let env = Env::start();
+    let app = env.signed_image("test/app:v1", "app", SignMode::Legacy);
+    let repo = env.repo("test/app");
+    let signature = sig_layer(&repo, &app);
+    push_cosign(&repo, &app, "att", &[signature]);
+    let err = create(&env.request(&["test/app:v1"], Output::Directory(env.path("b")))).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("filed as cosign-attestation") && text.contains("simple-signing"), "{text}");
+    no_manifest(&env, "b");
+
+    let other = env.signed_image("test/other:v1", "other", SignMode::Legacy);
+    let mut envelope = sig_layer(&env.repo("test/other"), &other);
+    envelope.media_type = "application/vnd.dsse.envelope.v1+json".into();
+    envelope.bytes = br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"AA=="}]}"#.to_vec();
+    push_cosign(&env.repo("test/other"), &other, "sig", &[envelope]);
+    let err = create(&env.request(&["test/other:v1"], Output::Directory(env.path("c")))).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("filed as cosign-signature") && text.contains("DSSE attestation"), "{text}");
+}

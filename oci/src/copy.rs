@@ -13,8 +13,10 @@
 //! destination that can mount a blob from another repository does so; blob
 //! copies run `jobs` at a time, each streamed through a digest check in
 //! constant memory; transient failures are retried with exponential
-//! backoff. The library never prints: what happens, bytes included, is
-//! reported through [`Progress`].
+//! backoff. The library never prints: bytes copied (and blobs found
+//! present or mounted, counted whole) are reported to the caller's
+//! [`Progress`] as they stream, retries and left-out platforms as notes;
+//! the caller starts and finishes the phase.
 
 use crate::digest::Digest;
 use crate::error::{BlobCopyError, Error, Result};
@@ -22,6 +24,7 @@ use crate::manifest::{Descriptor, Platform};
 use crate::reference::Tag;
 use crate::store::{self, BlobReader, Graph, Store};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use progress::Progress;
 use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -60,7 +63,7 @@ impl RetryPolicy {
         }
     }
 
-    fn delay(&self, retry: u32) -> Duration {
+    pub(crate) fn delay(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry.min(16)).unwrap_or(u32::MAX);
         self.initial.saturating_mul(factor).min(self.max)
     }
@@ -86,62 +89,6 @@ impl RetryPolicy {
             }
         }
     }
-}
-
-/// What happened to one piece of content.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Event<'a> {
-    /// A blob was already in the destination.
-    BlobPresent(&'a Descriptor),
-    /// A blob was mounted from another repository of the destination.
-    BlobMounted(&'a Descriptor),
-    /// A blob is about to be copied.
-    BlobStarted(&'a Descriptor),
-    /// More of a blob's bytes were copied (reported as they stream, so a
-    /// large layer shows progress; a retried copy reports its bytes again).
-    BlobBytes {
-        /// The blob.
-        blob: &'a Descriptor,
-        /// How many more bytes.
-        bytes: u64,
-    },
-    /// A blob was copied.
-    BlobCopied(&'a Descriptor),
-    /// A manifest was put.
-    ManifestPut(&'a Descriptor),
-    /// A tag was set.
-    TagPut(&'a Tag, &'a Digest),
-    /// An index entry was left out by the platform filter.
-    Dropped(&'a Descriptor),
-    /// An operation failed transiently and will be retried.
-    Retry {
-        /// What was being done.
-        operation: &'static str,
-        /// The digest concerned.
-        digest: &'a Digest,
-        /// Which attempt failed (1 for the first).
-        attempt: u32,
-        /// Why.
-        error: &'a Error,
-        /// How long until the next try.
-        wait: Duration,
-    },
-}
-
-/// Hears what a copy does. Implementations must be cheap and must not
-/// block; the CLI draws progress bars or prints lines from these.
-pub trait Progress: Send + Sync {
-    /// One event.
-    fn event(&self, event: &Event<'_>);
-}
-
-/// A [`Progress`] that ignores everything.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn event(&self, _: &Event<'_>) {}
 }
 
 /// How to copy.
@@ -215,7 +162,8 @@ pub async fn copy_graph<S: Store, D: Store>(
     progress: &dyn Progress,
 ) -> Result<CopyReport> {
     for d in &graph.dropped {
-        progress.event(&Event::Dropped(d));
+        let platform = d.platform.as_ref().map_or_else(|| "no platform".to_string(), |p| p.to_string());
+        progress.note(&format!("{} ({platform}) left out by the platform filter", d.digest));
     }
 
     // 1. Blobs, `jobs` at a time.
@@ -243,7 +191,6 @@ pub async fn copy_graph<S: Store, D: Store>(
             )
             .await?;
         report.manifests_put += 1;
-        progress.event(&Event::ManifestPut(&manifest.descriptor()));
     }
 
     // 3. Tags, last, so no tag ever points at something incomplete.
@@ -256,7 +203,6 @@ pub async fn copy_graph<S: Store, D: Store>(
                     report_retry(progress, "put tag", root.digest()),
                 )
                 .await?;
-            progress.event(&Event::TagPut(tag, root.digest()));
         }
     }
     Ok(report)
@@ -309,15 +255,12 @@ fn report_retry<'a>(
     operation: &'static str,
     digest: &'a Digest,
 ) -> impl FnMut(u32, &Error, Duration) + 'a {
-    move |attempt, error, wait| {
-        progress.event(&Event::Retry {
-            operation,
-            digest,
-            attempt,
-            error,
-            wait,
-        })
-    }
+    move |attempt, error, wait| progress.note(&retry_note(operation, digest, attempt, error, wait))
+}
+
+/// The note a retry gets: what failed, why, and when the next try is.
+pub fn retry_note(operation: &str, digest: &Digest, attempt: u32, error: &Error, wait: Duration) -> String {
+    format!("{operation} {digest} failed ({error}); try {} in {:.1}s", attempt + 1, wait.as_secs_f64())
 }
 
 async fn copy_blob<S: Store, D: Store>(
@@ -329,14 +272,13 @@ async fn copy_blob<S: Store, D: Store>(
 ) -> Result<BlobOutcome> {
     let on_retry = |operation| report_retry(progress, operation, &blob.digest);
     if retry.run(|| dst.has_blob(blob), on_retry("check blob")).await? {
-        progress.event(&Event::BlobPresent(blob));
+        progress.advance(blob.size);
         return Ok(BlobOutcome::Present(blob.size));
     }
     if dst.mount_blob(blob).await.unwrap_or(false) {
-        progress.event(&Event::BlobMounted(blob));
+        progress.advance(blob.size);
         return Ok(BlobOutcome::Mounted);
     }
-    progress.event(&Event::BlobStarted(blob));
     // A stream cannot be replayed, so each try reopens the source.
     retry
         .run(
@@ -344,16 +286,15 @@ async fn copy_blob<S: Store, D: Store>(
                 let (reader, mut counts) = Counted::new(src.open_blob(blob).await?);
                 let report = async {
                     while let Some(bytes) = counts.recv().await {
-                        progress.event(&Event::BlobBytes { blob, bytes });
+                        progress.advance(bytes);
                     }
                 };
                 // The channel closes when the store drops the reader.
-                tokio::join!(dst.put_blob(blob, reader), report).0
+                tokio::join!(dst.put_verified_blob(blob, Box::pin(reader)), report).0
             },
             on_retry("copy blob"),
         )
         .await?;
-    progress.event(&Event::BlobCopied(blob));
     Ok(BlobOutcome::Copied(blob.size))
 }
 

@@ -11,12 +11,14 @@
 //!   (an OCI image layout directory) and [`remote::Repository`] (a
 //!   repository in a registry) implement it, and everything else (walking
 //!   indexes, finding cosign tags and referrers, copying in push order) is
-//!   written once over it in [`store`] and [`copy`].
+//!   written once over it in [`store`] and [`copy`]; [`ordered`] hands
+//!   blobs from registries to a writer that needs them in a fixed order
+//!   (an archive written as the bytes arrive).
 //!
 //! Nothing in this crate decides whether content is *trusted*; that is the
 //! verifier's job. It never prints, reads environment variables, or reads
 //! the clock to decide anything; progress reaches callers through
-//! [`copy::Progress`]. Two things it does on its users' behalf: it runs the
+//! the `progress` crate's one interface. Two things it does on its users' behalf: it runs the
 //! docker credential helpers a docker config names ([`remote::Credentials`]),
 //! and its HTTP clients (reqwest's defaults) honour the proxy and
 //! certificate variables of the environment; a monotonic clock times token
@@ -49,6 +51,7 @@ mod digest;
 mod error;
 pub mod layout;
 pub mod manifest;
+pub mod ordered;
 mod reference;
 pub mod remote;
 pub mod store;

@@ -128,6 +128,27 @@ impl ImageRef {
         })
     }
 
+    /// The fully qualified name Sigstore policy-controller matches image
+    /// globs against (go-containerregistry's `Reference.Name()`):
+    /// `index.docker.io` for Docker Hub, `library/` for its one-component
+    /// repositories, `:latest` when there is no tag, and only the digest
+    /// when there are both. A first component with neither `.` nor `:`
+    /// (`localhost`) names a Docker Hub namespace there, not a registry.
+    pub fn policy_name(&self) -> String {
+        let name = if self.registry == DOCKER_HUB {
+            format!("index.docker.io/{}", self.repository)
+        } else if self.registry.contains(['.', ':']) {
+            format!("{}/{}", self.registry, self.repository)
+        } else {
+            format!("index.docker.io/{}/{}", self.registry, self.repository)
+        };
+        match (&self.digest, &self.tag) {
+            (Some(digest), _) => format!("{name}@{digest}"),
+            (None, Some(tag)) => format!("{name}:{tag}"),
+            (None, None) => format!("{name}:latest"),
+        }
+    }
+
     /// The registry host, with its port if one was given (`docker.io`,
     /// `127.0.0.1:5000`, `[::1]:5000`).
     pub fn registry(&self) -> &str {

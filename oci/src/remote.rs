@@ -18,8 +18,12 @@
 //!   plus [`CaCertificates`], except for hosts the caller lists as
 //!   insecure (plain HTTP, e.g. `127.0.0.1:5000` test registries); proxies
 //!   from `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`.
-//! - **Streaming**: blobs are pulled and pushed as streams, hashed while
-//!   they pass; pushes are one monolithic `PUT` with a streaming body.
+//! - **Streaming**: blobs are pulled and pushed as streams, hashed once
+//!   while they pass; pushes are one monolithic `PUT` with a streaming body.
+//! - **Round trips**: on a registry open to anonymous access (its challenge
+//!   asked once), manifest, blob and push requests go out bare, never
+//!   preceded by a `GET /v2/` (oci-client asks before every request it holds no token
+//!   for, and an open registry gives none).
 //! - **Push economy**: [`Store::has_blob`] (HEAD) before upload;
 //!   cross-repository mount from a repository of the same registry where this
 //!   process has already seen the blob.
@@ -32,9 +36,9 @@
 //!   of a manifest with a subject; only where it does not is the
 //!   tag-schema index maintained.
 //!
-//! Limits: `oci-client` reads manifest and tag-list bodies whole before this
-//! crate can check their size; the 4 MiB manifest limit is enforced after
-//! download. The registries airlock pulls from are chosen by the operator.
+//! Manifests are read by this crate's own requests, bounded by the 4 MiB
+//! manifest limit as they arrive. Limits: `oci-client` reads tag-list
+//! bodies whole before this crate can check their size. The registries airlock pulls from are chosen by the operator.
 
 use crate::copy::RetryPolicy;
 use crate::digest::{AsyncDigestReader, Digest, DigestError};
@@ -43,7 +47,8 @@ use crate::manifest::{media_type, Descriptor, RawManifest, MAX_MANIFEST_SIZE};
 use crate::reference::{ImageRef, Tag};
 use crate::store::{BlobReader, Store, MAX_TAGS};
 use auth::{Access, Authenticator, Authorization};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::client::BlobResponse;
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
@@ -141,6 +146,10 @@ pub struct Registry {
 struct RegistryInner {
     host: String,
     client: oci_client::Client,
+    /// A client never given credentials, for content requests (blobs,
+    /// pushes) to a registry that needs none: oci-client then sends them
+    /// without asking `GET /v2/` first (see [`Repository::guarded`]).
+    bare: oci_client::Client,
     /// Challenge, credentials and tokens; the HTTP client for what
     /// oci-client cannot do.
     access: Authenticator,
@@ -190,12 +199,14 @@ impl Registry {
         let api_host = Reference::with_tag(host.clone(), "x".into(), "latest".into()).resolve_registry().to_string();
         let base = format!("{}://{api_host}", transport::scheme(&api_host, &insecure));
         let http = transport::http_client(options).map_err(|e| client_error(crate::error_chain(&e)))?;
-        let client = oci_client::Client::try_from(transport::oci_client_config(options, insecure)).map_err(|e| client_error(e.to_string()))?;
+        let make_client = || oci_client::Client::try_from(transport::oci_client_config(options, insecure.clone())).map_err(|e| client_error(e.to_string()));
+        let (client, bare) = (make_client()?, make_client()?);
         Ok(Self {
             inner: Arc::new(RegistryInner {
                 access: Authenticator::new(http, base, host.clone(), credential),
                 host,
                 client,
+                bare,
                 retry: options.retry,
                 known_blobs: Mutex::new(HashMap::new()),
                 referrers_api: Mutex::new(HashMap::new()),
@@ -245,15 +256,22 @@ struct Op<'a> {
     what: &'static str,
     /// `:tag` or `@digest`, after the repository in messages.
     at: &'a str,
+    /// A manifest or tag read: oci-client registers the credentials passed
+    /// to these calls itself, so they cannot go through the bare client.
+    catalog: bool,
 }
 
 impl<'a> Op<'a> {
     fn pull(operation: &'static str, what: &'static str, at: &'a str) -> Self {
-        Self { access: Access::Pull, operation, what, at }
+        Self { access: Access::Pull, operation, what, at, catalog: false }
     }
 
     fn push(operation: &'static str, what: &'static str, at: &'a str) -> Self {
-        Self { access: Access::Push, operation, what, at }
+        Self { access: Access::Push, operation, what, at, catalog: false }
+    }
+
+    fn catalog(operation: &'static str, what: &'static str, at: &'a str) -> Self {
+        Self { catalog: true, ..Self::pull(operation, what, at) }
     }
 }
 
@@ -364,9 +382,12 @@ impl Repository {
     /// Run one oci-client call on its own task, with the credentials `op`
     /// needs registered first: basic credentials as the client's own, a
     /// bearer token placed in its token cache for this repository and
-    /// operation. oci-client 0.18 can panic on a hostile answer; on its
-    /// own task that panic becomes an error here instead of bringing the
-    /// caller down.
+    /// operation; no credentials at all for content requests to an open
+    /// registry, through the bare client (with anonymous credentials
+    /// registered, oci-client would ask `GET /v2/` before each one: two
+    /// round trips per blob). oci-client 0.18 can panic on a hostile
+    /// answer; on its own task that panic becomes an error here instead of
+    /// bringing the caller down.
     async fn guarded<T, F, Fut>(&self, op: &Op<'_>, reference: &Reference, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -378,17 +399,21 @@ impl Repository {
         // should it ever miss the seeded token (a token whose `exp` our clock
         // has passed), its fallback is an anonymous token for this very
         // repository, never another repository's or a password.
-        let (stored, token) = match inner.access.authorization(&self.name, op.access).await? {
+        let authorization = inner.access.authorization(&self.name, op.access).await?;
+        let bare = matches!(authorization, Authorization::Anonymous) && !op.catalog;
+        let (stored, token) = match authorization {
             Authorization::Anonymous => (RegistryAuth::Anonymous, None),
             Authorization::Basic { username, password } => (RegistryAuth::Basic(username, password.expose_secret().to_string()), None),
             Authorization::Bearer(token) => (RegistryAuth::Anonymous, Some(RegistryAuth::Bearer(token.expose_secret().to_string()))),
         };
-        let client = inner.client.clone();
+        let client = if bare { inner.bare.clone() } else { inner.client.clone() };
         let registry = reference.resolve_registry().to_string();
         let fut = f(client.clone(), reference.clone(), stored.clone());
         let (reference, operation) = (reference.clone(), op.access.operation());
         let joined = tokio::spawn(async move {
-            client.store_auth_if_needed(&registry, &stored).await;
+            if !bare {
+                client.store_auth_if_needed(&registry, &stored).await;
+            }
             if let Some(token) = token {
                 // A bearer token is cached without a request; this cannot fail.
                 let _ = client.auth(&reference, &token, operation).await;
@@ -417,26 +442,147 @@ impl Repository {
         self.registry.inner.retry.run(|| self.guarded(&op, reference, &f), |_, _, _| {}).await
     }
 
-    async fn pull_manifest(&self, reference: &Reference, expected: Option<&Digest>, what: &'static str, at: &str) -> Result<RawManifest> {
-        let (bytes, digest) = self
-            .call(Op::pull("pull manifest", what, at), reference, |c, r, auth| async move {
-                c.pull_manifest_raw(&r, &auth, &media_type::ALL_MANIFESTS).await
-            })
+    /// `GET /v2/<name>/manifests/<tag or digest>`, by our own request:
+    /// one round trip (oci-client asks `GET /v2/` first each time on a
+    /// registry open to anonymous access), the body read bounded by
+    /// [`MAX_MANIFEST_SIZE`] as it arrives.
+    async fn pull_manifest(&self, reference: &str, expected: Option<&Digest>, what: &'static str, at: &str) -> Result<RawManifest> {
+        let inner = &self.registry.inner;
+        let op = Op::pull("pull manifest", what, at);
+        let location = format!("{}{at}", self.location());
+        let url = format!("{}/v2/{}/manifests/{reference}", inner.access.base(), self.name);
+        let (header, bytes) = inner
+            .retry
+            .run(
+                || async {
+                    let authorization = inner.access.authorization(&self.name, op.access).await?;
+                    let request = inner.access.http().get(&url).header(http::header::ACCEPT, media_type::ALL_MANIFESTS.join(", "));
+                    let response = authorization.apply(request).send().await.map_err(|e| self.http_error(&op, e))?;
+                    let status = response.status();
+                    if status == http::StatusCode::NOT_FOUND {
+                        return Err(Error::NotFound { location: location.clone(), what });
+                    }
+                    let header = response.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()).map(String::from);
+                    let body = self.bounded_body(&op, response, MAX_MANIFEST_SIZE).await?;
+                    if !status.is_success() {
+                        return Err(self.status_error(&op, status, &body));
+                    }
+                    Ok((header, body))
+                },
+                |_, _, _| {},
+            )
             .await?;
-        let location = format!("{}/{}{at}", self.registry.inner.host, self.name);
-        let manifest = RawManifest::from_bytes(&location, bytes.to_vec(), None, expected)?;
-        // oci-client checked the body against the registry's
-        // Docker-Content-Digest header; check it agrees with ours too.
-        if digest.parse::<Digest>().ok().as_ref() != Some(manifest.digest()) && expected.is_none() {
+        let manifest = RawManifest::from_bytes(&location, bytes, None, expected)?;
+        // The registry's Docker-Content-Digest, when it sends one, must
+        // agree with the content.
+        if let Some(header) = header.filter(|h| h.parse::<Digest>().ok().as_ref() != Some(manifest.digest())) {
             return Err(Error::Protocol {
                 location,
                 operation: "pull manifest",
-                reason: format!("registry says {digest}, content hashes to {}", manifest.digest()),
+                reason: format!("registry says {header}, content hashes to {}", manifest.digest()),
             });
         }
         Ok(manifest)
     }
 }
+
+impl Repository {
+    /// A blob's bytes from `offset` on, as the registry sends them, not
+    /// verified here: callers hash what they read, once ([`Store::open_blob`]
+    /// through an [`AsyncDigestReader`]; [`crate::ordered`] over a stream it
+    /// resumes after a break). Asked for with a `Range` request, which also
+    /// keeps oci-client from hashing the stream a second time; a registry
+    /// that ignores ranges sends the whole blob (oci-client then verifies
+    /// it as it passes), whose first `offset` bytes are skipped. Nothing is
+    /// asked for past the end (an empty blob is not fetched). Errors in
+    /// the stream are I/O errors carrying a [`DigestError`] for content
+    /// that did not match (see [`Repository::stream_error`]).
+    pub(crate) async fn blob_stream_from(&self, descriptor: &Descriptor, offset: u64) -> Result<BlobStream> {
+        if offset >= descriptor.size {
+            // Nothing left to ask for (registries answer a range past the
+            // end, `bytes=0-` of an empty blob included, with 416); the
+            // caller's digest check covers the empty rest.
+            return Ok(Box::pin(futures_util::stream::empty()));
+        }
+        let reference = self.reference_digest(&descriptor.digest);
+        let at = format!("@{}", descriptor.digest);
+        let oci = oci_descriptor(descriptor);
+        let response = self
+            .call(Op::pull("pull blob", "blob", &at), &reference, |c, r, _| {
+                let oci = oci.clone();
+                async move { c.pull_blob_stream_partial(&r, &oci, offset, None).await }
+            })
+            .await?;
+        // Where the body starts in the blob.
+        let (sized, starts_at) = match response {
+            BlobResponse::Partial(sized) => (sized, offset),
+            BlobResponse::Full(sized) => (sized, 0),
+        };
+        if let Some(len) = sized.content_length {
+            if starts_at + len != descriptor.size {
+                return Err(Error::Content {
+                    location: format!("{}{at}", self.location()),
+                    source: DigestError::SizeMismatch {
+                        digest: descriptor.digest.clone(),
+                        expected: descriptor.size,
+                        actual: starts_at + len,
+                    },
+                });
+            }
+        }
+        self.remember(&descriptor.digest);
+        let expected = descriptor.digest.clone();
+        let mut skip = offset - starts_at;
+        Ok(Box::pin(sized.stream.map(move |piece| {
+            // oci-client verifies a whole-blob answer too and may notice a
+            // mismatch first: report it as the content error ours would be.
+            let mut bytes = piece.map_err(|e| client_digest_error(e, &expected))?;
+            let cut = usize::try_from(skip).unwrap_or(usize::MAX).min(bytes.len());
+            skip -= cut as u64;
+            Ok(bytes.split_off(cut))
+        })))
+    }
+
+    /// One monolithic PUT with a streaming body: constant memory, one
+    /// request. A body that fails (a reader that checks the digest fails
+    /// at its end) aborts the request, and the registry checks the digest
+    /// again before committing.
+    async fn push_blob<R>(&self, descriptor: &Descriptor, reader: R) -> Result<()>
+    where
+        R: tokio::io::AsyncRead + Send + 'static,
+    {
+        let reference = self.reference_digest(&descriptor.digest);
+        let at = format!("@{}", descriptor.digest);
+        let stream = tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).map_err(OciDistributionError::IoError);
+        let (digest, size) = (descriptor.digest.to_string(), descriptor.size);
+        self.guarded(&Op::push("push blob", "blob", &at), &reference, |client, reference, _| async move {
+            client.push_blob_stream(&reference, stream, &digest, Some(size)).await
+        })
+        .await?;
+        self.remember(&descriptor.digest);
+        Ok(())
+    }
+
+    /// An error from a [`Repository::blob_stream_from`] stream: a content
+    /// mismatch, or a broken stream (transient: worth resuming).
+    pub(crate) fn stream_error(&self, descriptor: &Descriptor, e: std::io::Error) -> Error {
+        let location = format!("{}@{}", self.location(), descriptor.digest);
+        match e.get_ref().and_then(|inner| inner.downcast_ref::<DigestError>()) {
+            Some(digest_error) => Error::Content { location, source: digest_error.clone() },
+            None => Error::Registry {
+                registry: self.registry.inner.host.clone(),
+                repository: self.name.clone(),
+                operation: "pull blob",
+                status: None,
+                transient: true,
+                message: self.registry.redact(&crate::error_chain(&e)),
+            },
+        }
+    }
+}
+
+/// A blob's bytes as they arrive (see [`Repository::blob_stream_from`]).
+pub(crate) type BlobStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send>>;
 
 fn client_digest_error(e: std::io::Error, expected: &Digest) -> std::io::Error {
     use oci_client::errors::DigestError as ClientDigestError;
@@ -471,43 +617,19 @@ impl Store for Repository {
     }
 
     async fn resolve_tag(&self, tag: &Tag) -> Result<Descriptor> {
-        let reference = self.reference_tag(tag.as_str());
-        let at = format!(":{tag}");
-        Ok(self.pull_manifest(&reference, None, "tag", &at).await?.descriptor())
+        Ok(self.get_tagged_manifest(tag).await?.descriptor())
+    }
+
+    async fn get_tagged_manifest(&self, tag: &Tag) -> Result<RawManifest> {
+        self.pull_manifest(tag.as_str(), None, "tag", &format!(":{tag}")).await
     }
 
     async fn get_manifest(&self, digest: &Digest) -> Result<RawManifest> {
-        let reference = self.reference_digest(digest);
-        self.pull_manifest(&reference, Some(digest), "manifest", &format!("@{digest}")).await
+        self.pull_manifest(&digest.to_string(), Some(digest), "manifest", &format!("@{digest}")).await
     }
 
     async fn open_blob(&self, descriptor: &Descriptor) -> Result<BlobReader> {
-        let reference = self.reference_digest(&descriptor.digest);
-        let at = format!("@{}", descriptor.digest);
-        let oci = oci_descriptor(descriptor);
-        let sized = self
-            .call(Op::pull("pull blob", "blob", &at), &reference, |c, r, _| {
-                let oci = oci.clone();
-                async move { c.pull_blob_stream(&r, &oci).await }
-            })
-            .await?;
-        if let Some(len) = sized.content_length {
-            if len != descriptor.size {
-                return Err(Error::Content {
-                    location: format!("{}{at}", self.location()),
-                    source: DigestError::SizeMismatch {
-                        digest: descriptor.digest.clone(),
-                        expected: descriptor.size,
-                        actual: len,
-                    },
-                });
-            }
-        }
-        self.remember(&descriptor.digest);
-        // oci-client verifies the stream too and may notice a mismatch
-        // first; report it as the same content error ours would be.
-        let expected = descriptor.digest.clone();
-        let stream = sized.stream.map_err(move |e| client_digest_error(e, &expected));
+        let stream = self.blob_stream_from(descriptor, 0).await?;
         let reader = tokio_util::io::StreamReader::new(stream);
         Ok(Box::pin(AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size)))
     }
@@ -532,20 +654,13 @@ impl Store for Repository {
     where
         R: tokio::io::AsyncRead + Send + Unpin + 'static,
     {
-        let reference = self.reference_digest(&descriptor.digest);
-        let at = format!("@{}", descriptor.digest);
-        let verified = AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size);
-        let stream = tokio_util::io::ReaderStream::with_capacity(verified, 256 * 1024).map_err(OciDistributionError::IoError);
-        // One monolithic PUT with a streaming body: constant memory, one
-        // request. A body that fails verification aborts the request, and
-        // the registry checks the digest again before committing.
-        let (digest, size) = (descriptor.digest.to_string(), descriptor.size);
-        self.guarded(&Op::push("push blob", "blob", &at), &reference, |client, reference, _| async move {
-            client.push_blob_stream(&reference, stream, &digest, Some(size)).await
-        })
-        .await?;
-        self.remember(&descriptor.digest);
-        Ok(())
+        self.push_blob(descriptor, AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size)).await
+    }
+
+    async fn put_verified_blob(&self, descriptor: &Descriptor, reader: BlobReader) -> Result<()> {
+        // The reader checks itself (a blob that does not match fails the
+        // stream, which aborts the upload); the registry checks again.
+        self.push_blob(descriptor, reader).await
     }
 
     async fn mount_blob(&self, descriptor: &Descriptor) -> Result<bool> {
@@ -567,6 +682,7 @@ impl Store for Repository {
             operation: "mount blob",
             what: "blob",
             at: &at,
+            catalog: false,
         };
         let mounted = self
             .guarded(&op, &target, |client, target, _| async move { client.mount_blob(&target, &from, &digest).await })
@@ -610,7 +726,7 @@ impl Store for Repository {
         let mut last: Option<String> = None;
         loop {
             let page = self
-                .call(Op::pull("list tags", "repository", ""), &reference, |c, r, auth| {
+                .call(Op::catalog("list tags", "repository", ""), &reference, |c, r, auth| {
                     let last = last.clone();
                     async move { c.list_tags(&r, &auth, Some(PAGE), last.as_deref()).await }
                 })

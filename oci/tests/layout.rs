@@ -76,6 +76,35 @@ async fn interrupted_writes_leave_nothing_and_resume() {
     layout.put_blob(&d, reader).await.unwrap();
 }
 
+/// A stream of writes, a few at a time, so that one often starts as the
+/// last other one ends: the ingest directory is made and tidied away by
+/// whichever write starts or ends, and none may trip over another doing it
+/// (found bundling 1,000 images: "create ingest directory: File exists").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_share_the_ingest_directory() {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    for burst in 0..4 {
+        let blobs: Vec<(Descriptor, Vec<u8>)> = (0..500)
+            .map(|i| {
+                let data = bytes(&format!("burst {burst} blob {i}"), 1 + i * 97);
+                (describe("application/octet-stream", &data), data)
+            })
+            .collect();
+        stream::iter(&blobs)
+            .map(|(d, data)| layout.put_blob(d, std::io::Cursor::new(data.clone())))
+            .buffer_unordered(3)
+            .try_collect::<Vec<()>>()
+            .await
+            .unwrap();
+        for (d, _) in &blobs {
+            assert!(layout.has_blob(d).await.unwrap());
+        }
+    }
+    assert!(!dir.path().join(".airlock-ingest").exists(), "ingest directory left behind");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_blobs_are_refused_while_streaming() {
     let dir = tempfile::tempdir().unwrap();
@@ -193,7 +222,7 @@ async fn tags_with_copy_options_end_up_in_index_json() {
     let dst = Layout::create(dir.path().join("d")).unwrap();
     let m = testsuite::put_image(&src, "tagged", 100).await;
     let options = CopyOptions { tags: vec!["v9".parse::<Tag>().unwrap()], ..Default::default() };
-    copy::copy(&src, &dst, &m.descriptor(), &options, &copy::NoProgress).await.unwrap();
+    copy::copy(&src, &dst, &m.descriptor(), &options, &progress::NoProgress).await.unwrap();
     let entries = dst.entries();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].ref_name(), Some("v9"));

@@ -71,11 +71,11 @@ async fn a_200_mib_layer_streams_through_in_constant_memory() {
     let o = RemoteOptions { insecure_hosts: vec![registry.host()], ..RemoteOptions::default() };
     let repo = Repository::open(&format!("{}/big/layer", registry.host()).parse().unwrap(), &o).unwrap();
     let start = std::time::Instant::now();
-    copy::copy(&layout, &repo, &image.descriptor(), &CopyOptions::default(), &copy::NoProgress).await.unwrap();
+    copy::copy(&layout, &repo, &image.descriptor(), &CopyOptions::default(), &progress::NoProgress).await.unwrap();
     let push = start.elapsed();
     let back = Layout::create(dir.path().join("back")).unwrap();
     let start = std::time::Instant::now();
-    copy::copy(&repo, &back, &image.descriptor(), &CopyOptions::default(), &copy::NoProgress).await.unwrap();
+    copy::copy(&repo, &back, &image.descriptor(), &CopyOptions::default(), &progress::NoProgress).await.unwrap();
     let pull = start.elapsed();
     let after = testbed::peak_rss_kib().unwrap();
     eprintln!(

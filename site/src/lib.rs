@@ -10,7 +10,8 @@
 //!   images by digest, from the mapping `load` writes;
 //! - [`admission`]: policy-controller and Kyverno policies that admit the
 //!   mirror's images signed by the site's key (`airlock policy export`);
-//! - [`ledger`]: the record of an import, written after a complete load.
+//! - [`ledger`]: the record of an import, written after a complete load;
+//! - [`audit`]: the hash-chained log of every verify/load decision.
 //!
 //! This crate decides nothing about evidence: it reads images only through
 //! `verifier`'s [`verifier::store::BundleStore`], which only a
@@ -23,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod admission;
+pub mod audit;
 mod error;
 pub mod ledger;
 pub mod load;

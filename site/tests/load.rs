@@ -4,12 +4,13 @@
 #[path = "../../verifier/tests/support/mod.rs"]
 mod support;
 
-use oci::copy::{Event, NoProgress, Progress, RetryPolicy};
+use oci::copy::RetryPolicy;
+use progress::{Event, NoProgress, Progress};
 use oci::remote::{Auth, Credentials, Registry, RemoteOptions};
 use oci::{Digest, Store, Tag};
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use support::{noise, BundleWriter};
@@ -170,17 +171,18 @@ fn loads_byte_for_byte_with_evidence_and_resignatures_then_is_idempotent() {
     assert_eq!(tree(&registry.storage_dir()), before);
 }
 
-/// Kills the registry once `after` blobs have been uploaded.
+/// Kills the registry once `after` bytes have been pushed.
 struct KillAfter {
     registry: Mutex<Option<testbed::Registry>>,
-    copied: AtomicUsize,
-    after: usize,
+    pushed: AtomicU64,
+    after: u64,
 }
 
 impl Progress for KillAfter {
-    fn event(&self, event: &Event<'_>) {
-        if let Event::BlobCopied(_) = event {
-            if self.copied.fetch_add(1, Ordering::SeqCst) + 1 == self.after {
+    fn event(&self, event: Event<'_>) {
+        if let Event::Advance(n) = event {
+            let before = self.pushed.fetch_add(n, Ordering::SeqCst);
+            if before < self.after && before + n >= self.after {
                 if let Some(r) = self.registry.lock().unwrap().as_mut() {
                     r.kill();
                 }
@@ -212,7 +214,7 @@ fn a_load_interrupted_by_a_registry_crash_completes_when_run_again() {
         resign: Some(Resign { key: &site, identity: None }),
         ..LoadOptions::default()
     };
-    let killer = KillAfter { registry: Mutex::new(Some(registry)), copied: AtomicUsize::new(0), after: 5 };
+    let killer = KillAfter { registry: Mutex::new(Some(registry)), pushed: AtomicU64::new(0), after: 5_000_000 };
     let err = do_load(&rt, &content, &target, &options, &killer).unwrap_err();
     assert!(!err.to_string().is_empty());
     let mut registry = killer.registry.lock().unwrap().take().unwrap();

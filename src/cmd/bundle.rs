@@ -25,27 +25,25 @@ mod connected {
     use crate::cli::CompressArg;
     use crate::output::{print_json, Format};
     use anyhow::Context as _;
-    use bundler::{Compression, Created, ErrorKind, OperatorSbom, Output, Phase, Progress, Report, Request, TrustInput, Unit};
-    use std::io::{IsTerminal, Write};
+    use crate::progress::CliProgress;
+    use bundler::{Compression, Created, ErrorKind, OperatorSbom, Output, Report, Request, TrustInput};
+    use progress::bytes;
     use std::path::PathBuf;
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
+    use std::sync::Arc;
 
     /// `bundle create`.
     pub fn create(args: BundleCreateArgs) -> anyhow::Result<Outcome> {
-        let output_format = args.output;
+        let (output_format, quiet) = (args.output, args.progress.quiet);
         let request = match request(args) {
             Ok(r) => r,
             Err(e) => return usage(output_format, &format!("{e:#}")),
         };
-        let jobs = request.jobs;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(jobs.clamp(1, 64))
-            .enable_all()
-            .build()?;
-        let progress = Arc::new(CliProgress::new(std::io::stderr().is_terminal()));
+        // Requests in flight are waits, not work: the runtime needs a thread
+        // per core, whatever --jobs says.
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let progress = Arc::new(CliProgress::new(quiet));
         let result = runtime.block_on(bundler::create(&request, progress.clone()));
-        progress.clear();
+        progress.end();
         match result {
             Ok(report) => {
                 match output_format {
@@ -106,8 +104,8 @@ mod connected {
             .iter()
             .map(|t| t.parse::<oci::ImageRef>().map_err(anyhow::Error::from))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        if images.is_empty() {
-            anyhow::bail!("no images: give references or --images FILE");
+        if images.is_empty() && args.images_from_sbom.is_none() {
+            anyhow::bail!("no images: give references, --images FILE or --images-from-sbom FILE");
         }
         let platforms = args
             .platforms
@@ -154,9 +152,7 @@ mod connected {
                 Created::Clock(now.round(jiff::Unit::Second).unwrap_or(now))
             }
         };
-        let jobs = args
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(4, |n| n.get()));
+        let jobs = args.jobs.unwrap_or(DEFAULT_JOBS);
         if jobs == 0 {
             anyhow::bail!("--jobs must be at least 1");
         }
@@ -173,122 +169,22 @@ mod connected {
             jobs,
             created,
             sboms,
+            advisories: args.advisories,
+            images_from_sbom: args.images_from_sbom,
+            require_digest: args.require_digest,
         })
     }
 
-    /// A bar per phase on a terminal, plain lines otherwise (on stderr).
-    struct CliProgress {
-        tty: bool,
-        state: Mutex<State>,
-    }
+    /// Requests in flight by default: on a registry across a network most
+    /// of a small blob's time is the round trip, so more than a core's
+    /// worth; the registry and the disk bound it anyway.
+    const DEFAULT_JOBS: usize = 8;
 
-    struct State {
-        phase: Option<(Phase, u64, Unit, Instant)>,
-        done: u64,
-        last_draw: Option<Instant>,
-    }
-
-    impl CliProgress {
-        fn new(tty: bool) -> Self {
-            Self {
-                tty,
-                state: Mutex::new(State {
-                    phase: None,
-                    done: 0,
-                    last_draw: None,
-                }),
-            }
-        }
-
-        fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-            self.state.lock().unwrap_or_else(|p| p.into_inner())
-        }
-
-        fn clear(&self) {
-            if self.tty {
-                eprint!("\r\x1b[2K");
-            }
-        }
-
-        fn draw(&self, state: &State) {
-            let Some((phase, total, unit, _)) = state.phase else { return };
-            let width = 30usize;
-            let filled = if total == 0 { width } else { (state.done.min(total) as f64 / total as f64 * width as f64) as usize };
-            let amount = match unit {
-                Unit::Bytes => format!("{} / {}", bytes(state.done), bytes(total)),
-                Unit::Items => format!("{} / {}", state.done, total),
-            };
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K{:<8} [{}{}] {amount}", phase.name(), "#".repeat(filled), ".".repeat(width - filled));
-            let _ = err.flush();
-        }
-    }
-
-    impl Progress for CliProgress {
-        fn start(&self, phase: Phase, total: u64, unit: Unit) {
-            let mut state = self.lock();
-            state.phase = Some((phase, total, unit, Instant::now()));
-            state.done = 0;
-            state.last_draw = None;
-            if self.tty {
-                self.draw(&state);
-            } else {
-                let amount = match unit {
-                    Unit::Bytes => bytes(total),
-                    Unit::Items => format!("{total} item(s)"),
-                };
-                eprintln!("{}: {amount}", phase.name());
-            }
-        }
-
-        fn advance(&self, amount: u64) {
-            let mut state = self.lock();
-            state.done += amount;
-            if self.tty && state.last_draw.is_none_or(|t| t.elapsed() > Duration::from_millis(100)) {
-                state.last_draw = Some(Instant::now());
-                self.draw(&state);
-            }
-        }
-
-        fn note(&self, message: &str) {
-            let state = self.lock();
-            if self.tty {
-                eprint!("\r\x1b[2K");
-                eprintln!("  {message}");
-                self.draw(&state);
-            } else {
-                eprintln!("  {message}");
-            }
-        }
-
-        fn finish(&self, phase: Phase) {
-            let mut state = self.lock();
-            let elapsed = state.phase.map(|(_, _, _, t)| t.elapsed()).unwrap_or_default();
-            if self.tty {
-                if let Some((_, total, _, _)) = state.phase {
-                    state.done = total;
-                }
-                self.draw(&state);
-                eprintln!(" done in {:.1}s", elapsed.as_secs_f64());
-            } else {
-                eprintln!("{}: done in {:.1}s", phase.name(), elapsed.as_secs_f64());
-            }
-            state.phase = None;
-        }
-    }
-
-    fn bytes(n: u64) -> String {
-        const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-        let mut value = n as f64;
-        let mut unit = 0;
-        while value >= 1024.0 && unit < UNITS.len() - 1 {
-            value /= 1024.0;
-            unit += 1;
-        }
-        if unit == 0 {
-            format!("{n} B")
-        } else {
-            format!("{value:.1} {}", UNITS[unit])
+    /// When the bundle was made, and which SBOM named its images.
+    fn render_provenance(report: &Report) {
+        println!("  created:    {}{}", report.created, if report.created_pinned { " (pinned with --created)" } else { "" });
+        if let Some(sbom) = &report.images_from_sbom {
+            println!("  from SBOM:  {} ({}), carried as {}: {} image(s)", sbom.file.display(), sbom.sha256, sbom.carried_as, sbom.images.len());
         }
     }
 
@@ -303,7 +199,7 @@ mod connected {
             println!("  volume:     {}", f.display());
         }
         println!("  bundle id:  {}", report.bundle_id);
-        println!("  created:    {}{}", report.created, if report.created_pinned { " (pinned with --created)" } else { "" });
+        render_provenance(report);
         match &report.trust.mirror {
             Some(mirror) => println!("  trust:      TUF snapshot from {mirror} (trusted root {})", report.trust.trusted_root_digest),
             None => println!(
@@ -317,6 +213,9 @@ mod connected {
         }
         if let Some(extends) = &report.extends {
             println!("  extends:    {extends}");
+        }
+        if let Some(a) = &report.advisories {
+            println!("  advisories: {} record(s) fetched {} from {}, in {}", a.records, a.fetched_at, a.sources.join(", "), a.path);
         }
         let b = &report.blobs;
         println!(
@@ -336,61 +235,67 @@ mod connected {
             bytes(b.fetch.reused_bytes)
         );
         for image in &report.images {
-            println!();
-            println!("{} -> {}", image.reference, image.digest);
-            if !image.platforms.is_empty() {
-                let kept: Vec<&str> = image.platforms.iter().map(|p| p.platform.as_str()).collect();
-                println!("  platforms:  {}", kept.join(", "));
-            }
-            if !image.dropped_platforms.is_empty() {
-                let dropped: Vec<&str> = image.dropped_platforms.iter().map(|p| p.platform.as_str()).collect();
-                println!("  dropped:    {} (left out by --platform; the index names them)", dropped.join(", "));
-            }
-            for e in &image.evidence {
-                let on = if e.subject == image.digest { String::new() } else { format!(" on {}", short(&e.subject)) };
-                let source = serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-                println!("  {} {}{on} ({source})", e.kind, short(&e.manifest));
-                for layer in &e.layers {
-                    let status = match layer.status {
-                        bundler::selfcheck::Status::Verified => "verified",
-                        bundler::selfcheck::Status::LogVerified => "log verified",
-                        bundler::selfcheck::Status::NotChecked => "not checked",
-                    };
-                    let mut detail = Vec::new();
-                    if let Some(signer) = &layer.signer {
-                        detail.push(format!("signer {signer}"));
-                    }
-                    if let Some(issuer) = &layer.issuer {
-                        detail.push(format!("issuer {issuer}"));
-                    }
-                    if let Some(p) = &layer.predicate_type {
-                        detail.push(format!("predicate {p}"));
-                    }
-                    if let Some(i) = layer.log_index {
-                        detail.push(format!("Rekor entry {i} fetched with a fresh proof"));
-                    }
-                    if let Some(reason) = &layer.reason {
-                        detail.push(reason.clone());
-                    }
-                    println!("    {status}: {}", detail.join("; "));
+            render_image(image);
+        }
+    }
+
+    /// One image of the text report: platforms, evidence with each layer's
+    /// self-check, SBOMs, warnings.
+    fn render_image(image: &bundler::report::ImageReport) {
+        println!();
+        println!("{} -> {}", image.reference, image.digest);
+        if !image.platforms.is_empty() {
+            let kept: Vec<&str> = image.platforms.iter().map(|p| p.platform.as_str()).collect();
+            println!("  platforms:  {}", kept.join(", "));
+        }
+        if !image.dropped_platforms.is_empty() {
+            let dropped: Vec<&str> = image.dropped_platforms.iter().map(|p| p.platform.as_str()).collect();
+            println!("  dropped:    {} (left out by --platform; the index names them)", dropped.join(", "));
+        }
+        for e in &image.evidence {
+            let on = if e.subject == image.digest { String::new() } else { format!(" on {}", short(&e.subject)) };
+            let source = serde_json::to_value(e.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            println!("  {} {}{on} ({source})", e.kind, short(&e.manifest));
+            for layer in &e.layers {
+                let status = match layer.status {
+                    bundler::selfcheck::Status::Verified => "verified",
+                    bundler::selfcheck::Status::LogVerified => "log verified",
+                    bundler::selfcheck::Status::NotChecked => "not checked",
+                };
+                let mut detail = Vec::new();
+                if let Some(signer) = &layer.signer {
+                    detail.push(format!("signer {signer}"));
                 }
+                if let Some(issuer) = &layer.issuer {
+                    detail.push(format!("issuer {issuer}"));
+                }
+                if let Some(p) = &layer.predicate_type {
+                    detail.push(format!("predicate {p}"));
+                }
+                if let Some(i) = layer.log_index {
+                    detail.push(format!("Rekor entry {i} fetched with a fresh proof"));
+                }
+                if let Some(reason) = &layer.reason {
+                    detail.push(reason.clone());
+                }
+                println!("    {status}: {}", detail.join("; "));
             }
-            for s in &image.sboms {
-                let source = serde_json::to_value(s.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-                println!("  sbom {} ({source}): sboms.tar.gz/{}", serde_json::to_value(s.format).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), s.file);
-            }
-            let c = &image.self_check;
-            println!(
-                "  self-check: {} verified, {} log-verified, {} not checked; {} Rekor entr{} fetched",
-                c.verified,
-                c.log_verified,
-                c.not_checked,
-                image.log_entries_fetched,
-                if image.log_entries_fetched == 1 { "y" } else { "ies" }
-            );
-            for w in &image.warnings {
-                println!("  WARNING:    {w}");
-            }
+        }
+        for s in &image.sboms {
+            let source = serde_json::to_value(s.source).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            println!("  sbom {} ({source}): sboms.tar.gz/{}", serde_json::to_value(s.format).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(), s.file);
+        }
+        let c = &image.self_check;
+        println!(
+            "  self-check: {} verified, {} log-verified, {} not checked; {} Rekor entr{} fetched",
+            c.verified,
+            c.log_verified,
+            c.not_checked,
+            image.log_entries_fetched,
+            if image.log_entries_fetched == 1 { "y" } else { "ies" }
+        );
+        for w in &image.warnings {
+            println!("  WARNING:    {w}");
         }
     }
 

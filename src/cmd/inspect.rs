@@ -3,7 +3,7 @@
 use crate::cli::InspectArgs;
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};
-use crate::progress::human;
+use progress::bytes;
 use verifier::bundle::manifest::BundleManifest;
 
 pub fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
@@ -39,7 +39,7 @@ fn render(id: &oci::Digest, manifest: &BundleManifest) {
         "  {} image(s), {} blob(s) carried ({}), {} inherited",
         manifest.images.len(),
         carried,
-        human(total(manifest, true)),
+        bytes(total(manifest, true)),
         manifest.blobs.len() - carried
     );
     for image in &manifest.images {

@@ -19,13 +19,16 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
     // The full verification, in this process, before anything is pushed.
     let verified = super::verify::verify(&args.bundle, &args.verify)?;
     let verification = &verified.verification;
-    if args.output == Format::Text {
+    if args.output == Format::Text && !args.verify.progress.quiet {
         eprint!("{}", verification.report.to_text());
     }
     let (bundle, partial) = match (&verification.verified, &verification.partial) {
         (Some(bundle), _) => (bundle, false),
         (None, Some(passed)) if args.partial && !passed.images().is_empty() => (passed, true),
         _ => {
+            if let Some(state) = &args.verify.state {
+                super::audit::record(state, "load", &verification.report, Some(false))?;
+            }
             eprintln!("airlock: load: {} did not verify: nothing was pushed", args.bundle.display());
             if args.output == Format::Json {
                 print_json(&serde_json::json!({ "loaded": false, "verification": verification.report }))?;
@@ -33,12 +36,16 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Refused);
         }
     };
+    let left_out = left_out(verification);
     if partial {
         eprintln!(
-            "airlock: load: PARTIAL: loading the {} of {} image(s) that passed; the others were refused",
+            "airlock: load: PARTIAL: loading the {} of {} image(s) that passed; left out:",
             bundle.images().len(),
             verification.report.images.len()
         );
+        for image in &left_out {
+            eprintln!("  {} ({}): {}", image.reference, image.digest, image.reason);
+        }
     }
     let store = BundleStore::verified(bundle);
     let options = LoadOptions {
@@ -48,16 +55,24 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
         ..LoadOptions::default()
     };
     let started = std::time::Instant::now();
-    let result = super::common::runtime()?.block_on(load::load(&store, &target, &options, &oci::copy::NoProgress));
+    let progress = crate::progress::CliProgress::new(args.verify.progress.quiet);
+    let result = super::common::runtime()?.block_on(load::load(&store, &target, &options, &progress));
+    progress.end();
     let report = match result {
         Ok(report) => report,
         // The bundle verified; what fails now is the target, the mapping or
         // the key: the command could not run.
         Err(e) => {
+            if let Some(state) = &args.verify.state {
+                super::audit::record(state, "load", &verification.report, Some(false))?;
+            }
             eprintln!("airlock: load: {e}");
             return Ok(Outcome::CouldNotRun);
         }
     };
+    if let Some(state) = &args.verify.state {
+        super::audit::record(state, "load", &verification.report, Some(true))?;
+    }
     let elapsed = started.elapsed();
     if let Some(path) = &args.mapping {
         std::fs::write(path, report.mapping_lines()).with_context(|| format!("cannot write {}", path.display()))?;
@@ -72,6 +87,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
         Format::Json => print_json(&serde_json::json!({
             "loaded": true,
             "partial": partial,
+            "leftOut": left_out,
             "verification": verification.report,
             "report": report,
             "pushSeconds": elapsed.as_secs_f64(),
@@ -79,7 +95,33 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
         }))?,
         Format::Text => render_text(&report, elapsed),
     }
-    Ok(Outcome::Success)
+    Ok(if partial { Outcome::Partial } else { Outcome::Success })
+}
+
+/// An image `load --partial` left out, and why.
+#[derive(serde::Serialize)]
+struct LeftOut {
+    reference: String,
+    digest: oci::Digest,
+    /// The check that refused it (`policy`, `identity`, …), when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<&'static str>,
+    reason: String,
+}
+
+fn left_out(verification: &verifier::verify::Verification) -> Vec<LeftOut> {
+    verification
+        .report
+        .images
+        .iter()
+        .filter(|i| i.outcome == verifier::policy::eval::Outcome::Failed)
+        .map(|i| LeftOut {
+            reference: i.reference.clone(),
+            digest: i.digest.clone(),
+            check: i.failure.as_ref().and_then(|f| f.check),
+            reason: i.failure.as_ref().map_or_else(|| "refused".to_string(), |f| f.reason.clone()),
+        })
+        .collect()
 }
 
 /// `dir:PATH`, or `REGISTRY[/PREFIX]`; returns the target and the prefix.

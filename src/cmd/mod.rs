@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 mod advisories;
+mod audit;
 mod bundle;
 mod common;
 mod inspect;
@@ -10,13 +11,14 @@ mod pin;
 mod policy;
 mod sbom;
 mod scan;
+mod scan_bundle;
 mod serve;
 mod trust;
 mod verify;
 mod verify_blob;
 mod verify_image;
 
-use crate::cli::{AdvisoriesCommand, BundleCommand, Cli, Command, KeyCommand, PolicyCommand, TrustCommand};
+use crate::cli::{AdvisoriesCommand, AuditCommand, BundleCommand, Cli, Command, KeyCommand, PolicyCommand, TrustCommand};
 use crate::exit::Outcome;
 
 /// Dispatch a parsed command line.
@@ -31,6 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Advisories(AdvisoriesCommand::Fetch(args)) => advisories::fetch(args),
         Command::Scan(args) => scan::run(args),
         Command::Bundle(BundleCommand::Create(args)) => bundle::create(args),
+        Command::Audit(AuditCommand::Verify(args)) => audit::verify(args),
         Command::Key(KeyCommand::Generate(args)) => key::generate(args),
         Command::Load(args) => load::run(args),
         Command::VerifyImage(args) => verify_image::run(args),

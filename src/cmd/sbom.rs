@@ -3,18 +3,20 @@
 //! explicitly, unverified).
 
 use super::verify::{verify, Verified};
-use crate::cli::{SbomArgs, SbomCommand, SbomQueryArgs};
+use crate::cli::{SbomArgs, SbomCommand, SbomImagesArgs, SbomQueryArgs};
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};
-use anyhow::bail;
+use anyhow::{bail, Context};
 use verifier::bundle::content::{self, CheckedContent, NoProgress, OpenOptions};
 use verifier::bundle::manifest::ImageEntry;
 use verifier::evidence::sbom::{Package, Sbom, MAX_SBOM_BYTES};
+use verifier::evidence::sbom_images::{sbom_images, SbomImageError, SbomImages};
 
 pub fn run(command: SbomCommand) -> anyhow::Result<Outcome> {
     match command {
         SbomCommand::List(args) => list(args),
         SbomCommand::Query(args) => query(args),
+        SbomCommand::Images(args) => images(args),
     }
 }
 
@@ -160,6 +162,36 @@ fn query(args: SbomQueryArgs) -> anyhow::Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
+}
+
+/// `airlock sbom images FILE`: the images a release SBOM names.
+fn images(args: SbomImagesArgs) -> anyhow::Result<Outcome> {
+    let listed = match read_sbom_images(&args.file)? {
+        Ok(listed) => listed,
+        Err(e) => {
+            eprintln!("airlock: {}: {e}", args.file.display());
+            return Ok(Outcome::Refused);
+        }
+    };
+    for warning in &listed.warnings {
+        eprintln!("warning: {}: {warning}", args.file.display());
+    }
+    match args.output {
+        Format::Json => print_json(&listed)?,
+        Format::Text => listed.images.iter().for_each(|i| println!("{}", i.reference)),
+    }
+    Ok(Outcome::Success)
+}
+
+/// Read an SBOM file (bounded) and list its images; the outer error is the
+/// file's, the inner the document's.
+pub(super) fn read_sbom_images(path: &std::path::Path) -> anyhow::Result<Result<SbomImages, SbomImageError>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_SBOM_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(sbom_images(&bytes))
 }
 
 /// `name@version`, keeping `@` inside a purl's scope (`pkg:npm/%40scope/x@1`).

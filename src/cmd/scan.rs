@@ -1,5 +1,6 @@
 //! `airlock scan --sbom FILE --advisories DIR`: one SBOM's packages against
-//! an advisories snapshot, offline.
+//! an advisories snapshot, offline. `airlock scan BUNDLE` is
+//! [`super::scan_bundle`].
 
 use crate::cli::ScanArgs;
 use crate::exit::Outcome;
@@ -11,20 +12,23 @@ use std::path::Path;
 use verifier::evidence::sbom::{Sbom, MAX_SBOM_BYTES};
 
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
-    let sbom = match read_sbom(&args.sbom) {
+    let (Some(sbom_path), Some(advisories_path)) = (&args.sbom, &args.advisories) else {
+        return super::scan_bundle::run(args);
+    };
+    let sbom = match read_sbom(sbom_path) {
         Ok(sbom) => sbom,
         Err(outcome) => return Ok(outcome),
     };
-    let snapshot = match advisories::open_snapshot(&args.advisories, &Limits::default()) {
+    let snapshot = match advisories::open_snapshot(advisories_path, &Limits::default()) {
         Ok(snapshot) => snapshot,
         Err(error) => {
-            eprintln!("airlock: scan: advisories {}: {}", args.advisories.display(), oci::error_chain(&error));
+            eprintln!("airlock: scan: advisories {}: {}", advisories_path.display(), oci::error_chain(&error));
             return Ok(Outcome::for_advisories_error(&error));
         }
     };
     let packages = sbom.packages.iter().map(|p| advisories::PackageRef { name: &p.name, version: p.version.as_deref(), purl: p.purl.as_deref() });
     let report = advisories::scan(&snapshot.database, packages);
-    let output = ScanOutput::new(&args, &sbom, &snapshot, &report);
+    let output = ScanOutput::new(sbom_path, advisories_path, &sbom, &snapshot, &report);
     match args.output {
         Format::Json => print_json(&output)?,
         Format::Text => render_text(&output),
@@ -79,13 +83,13 @@ struct AdvisoriesSummary<'a> {
 }
 
 impl<'a> ScanOutput<'a> {
-    fn new(args: &'a ScanArgs, sbom: &'a Sbom, snapshot: &'a Snapshot, report: &'a ScanReport) -> Self {
+    fn new(sbom_path: &'a Path, advisories_path: &'a Path, sbom: &'a Sbom, snapshot: &'a Snapshot, report: &'a ScanReport) -> Self {
         Self {
             media_type: SCAN_REPORT_MEDIA_TYPE,
             airlock_version: env!("CARGO_PKG_VERSION"),
-            sbom: SbomSummary { path: &args.sbom, kind: &sbom.kind },
+            sbom: SbomSummary { path: sbom_path, kind: &sbom.kind },
             advisories: AdvisoriesSummary {
-                path: &args.advisories,
+                path: advisories_path,
                 fetched_at: snapshot.index.fetched_at,
                 sources: snapshot.index.sources.iter().map(|s| s.url.as_str()).collect(),
                 records: snapshot.database.len(),

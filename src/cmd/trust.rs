@@ -200,8 +200,10 @@ pub fn fetch(args: TrustFetchArgs) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let progress = crate::progress::CliProgress::new(args.progress.quiet);
     let result = pinned_root(args.root.as_deref())
-        .and_then(|pinned| runtime.block_on(fetch_snapshot(&pinned, &options)));
+        .and_then(|pinned| runtime.block_on(fetch_snapshot(&pinned, &options, &progress)));
+    progress.end();
     let report = match result {
         Ok(report) => report,
         Err(error) => return refused("fetch", &args.mirror, &error, args.output),

@@ -4,12 +4,12 @@ use super::common::{jobs, now, pinned_root, public_key, time_policy};
 use crate::cli::{VerifyArgs, VerifyFlags};
 use crate::exit::Outcome;
 use crate::output::{print_json, Format};
-use crate::progress::StderrProgress;
+use crate::progress::CliProgress;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use trust_roots::VerifiedTrustRoot;
 use verifier::policy::eval::Outcome as Verdict;
-use verifier::policy::Policy;
+use verifier::policy::{BreakGlass, Policy};
 use verifier::verify::{verify_bundle, TrustChoice, Verification, VerifyOptions};
 
 /// A verification and the work directory its content may live in (an
@@ -27,6 +27,7 @@ pub fn verify(bundle: &Path, flags: &VerifyFlags) -> anyhow::Result<Verified> {
     // A bundle that is not there is the operator's mistake, not a refusal.
     std::fs::metadata(bundle).with_context(|| format!("cannot read the bundle {}", bundle.display()))?;
     let policy = Policy::load(policy_path).with_context(|| format!("policy {}", policy_path.display()))?;
+    let break_glass = break_glass_request(flags)?;
     let transfer_key = flags.transfer_key.as_deref().map(public_key).transpose()?;
     let trust = match &flags.trusted_root {
         Some(file) => TrustChoice::SiteTrustedRoot(VerifiedTrustRoot::from_hand_managed_file(file)?),
@@ -48,14 +49,16 @@ pub fn verify(bundle: &Path, flags: &VerifyFlags) -> anyhow::Result<Verified> {
             input: bundle,
             policy: &policy,
             transfer_key: transfer_key.as_ref(),
+            allow_unsigned_bundle: flags.allow_unsigned_bundle,
             trust,
             jobs: jobs(flags.jobs),
             work_dir: &work_dir,
             state_dir: flags.state.as_deref(),
             now: now(),
             airlock_version: env!("CARGO_PKG_VERSION"),
+            break_glass: break_glass.as_ref(),
         },
-        &StderrProgress::new(),
+        &CliProgress::new(flags.progress.quiet),
     );
     if let Some(path) = &flags.report {
         let json = serde_json::to_vec_pretty(&verification.report)?;
@@ -64,9 +67,32 @@ pub fn verify(bundle: &Path, flags: &VerifyFlags) -> anyhow::Result<Verified> {
     Ok(Verified { verification, _work: work })
 }
 
+/// `--break-glass REASON` with `--operator`, else $AIRLOCK_OPERATOR, else $USER.
+fn break_glass_request(flags: &VerifyFlags) -> anyhow::Result<Option<BreakGlass>> {
+    let Some(reason) = &flags.break_glass else {
+        if flags.operator.is_some() {
+            anyhow::bail!("--operator names who breaks glass; it needs --break-glass REASON");
+        }
+        return Ok(None);
+    };
+    if flags.state.is_none() {
+        anyhow::bail!("--break-glass needs --state: the decision must go into the site's audit log");
+    }
+    let operator = flags
+        .operator
+        .clone()
+        .or_else(|| std::env::var("AIRLOCK_OPERATOR").ok().filter(|o| !o.is_empty()))
+        .or_else(|| std::env::var("USER").ok().filter(|o| !o.is_empty()))
+        .context("--break-glass needs to know who: give --operator NAME (or set AIRLOCK_OPERATOR)")?;
+    Ok(Some(BreakGlass::new(reason, &operator, now()).context("--break-glass")?))
+}
+
 pub fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let verified = verify(&args.bundle, &args.flags)?;
     let report = &verified.verification.report;
+    if let Some(state) = &args.flags.state {
+        super::audit::record(state, "verify", report, None)?;
+    }
     match args.output {
         Format::Json => print_json(report)?,
         Format::Text => print!("{}", report.to_text()),

@@ -35,7 +35,7 @@ mod proxy;
 mod tls;
 mod token;
 
-pub use peers::{peer, write_credential_helper, Olareg};
+pub use peers::{peer, trust_root_resource, write_credential_helper, Olareg};
 pub use proxy::Proxy;
 pub use tls::TestCa;
 pub use token::{Grant, TokenRequest, TokenServer};

@@ -113,3 +113,36 @@ pub fn write_credential_helper(dir: &Path, name: &str, answers: &[(&str, &str)])
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod helper");
     path
 }
+
+/// A policy-controller `TrustRoot` resource named `name` whose
+/// `spec.sigstoreKeys` is the Sigstore `trusted_root.json` at `path`
+/// rewritten as policy-controller reads it: base64 of PEM certificate
+/// chains and public keys (docs/interop.md shows the same in Python).
+pub fn trust_root_resource(path: &Path, name: &str) -> serde_json::Value {
+    use crate::base64_lite::encode;
+    let text = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let root: serde_json::Value = serde_json::from_slice(&text).expect("trusted_root.json");
+    let pem = |kind: &str, der: &serde_json::Value| {
+        format!("-----BEGIN {kind}-----\n{}\n-----END {kind}-----\n", der.as_str().expect("rawBytes"))
+    };
+    let authority = |c: &serde_json::Value| {
+        let chain: String = c["certChain"]["certificates"].as_array().expect("certificates").iter().map(|x| pem("CERTIFICATE", &x["rawBytes"])).collect();
+        serde_json::json!({"subject": c["subject"], "uri": c["uri"], "certChain": encode(chain.as_bytes())})
+    };
+    let log = |l: &serde_json::Value| {
+        let key = pem("PUBLIC KEY", &l["publicKey"]["rawBytes"]);
+        serde_json::json!({"baseURL": l["baseUrl"], "hashAlgorithm": "sha-256", "publicKey": encode(key.as_bytes())})
+    };
+    let list = |field: &str, f: &dyn Fn(&serde_json::Value) -> serde_json::Value| -> Vec<serde_json::Value> {
+        root[field].as_array().map(|a| a.iter().map(f).collect()).unwrap_or_default()
+    };
+    serde_json::json!({
+        "apiVersion": "policy.sigstore.dev/v1alpha1", "kind": "TrustRoot", "metadata": {"name": name},
+        "spec": {"sigstoreKeys": {
+            "certificateAuthorities": list("certificateAuthorities", &authority),
+            "tLogs": list("tlogs", &log),
+            "ctLogs": list("ctlogs", &log),
+            "timestampAuthorities": list("timestampAuthorities", &authority),
+        }}
+    })
+}

@@ -106,10 +106,13 @@ impl VerifyBlob {
     }
 }
 
-/// `airlock verify BUNDLE --policy POLICY --trusted-root ROOT --output json`.
+/// `airlock verify BUNDLE --policy POLICY --trusted-root ROOT --output json`,
+/// for tests of the evidence: the test bundles are not transfer-signed
+/// ([`ALLOW_UNSIGNED`]).
 pub fn verify_json(bundle: &Path, policy: &Path, trusted_root: &Path) -> Run {
     let output = airlock()
         .arg("verify")
+        .arg(ALLOW_UNSIGNED)
         .arg(bundle)
         .arg("--policy")
         .arg(policy)
@@ -192,6 +195,10 @@ pub fn site_trusted_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("trust-roots/data/public-good-trusted_root.json")
 }
 
+/// Waives the transfer signature, for tests of what comes after it (the
+/// test bundles are unsigned; the tests of the signature pin a key).
+pub const ALLOW_UNSIGNED: &str = "--allow-unsigned-bundle";
+
 /// `airlock load BUNDLE --to TO --resign-key KEY --output json` under
 /// `policy` and `trusted_root` (plain HTTP to TO's host, no credentials),
 /// which must succeed: every loaded image and platform child as
@@ -209,6 +216,7 @@ pub fn load_resigned_images(bundle: &Path, to: &str, policy: &Path, trusted_root
             .arg(trusted_root)
             .arg("--resign-key")
             .arg(key)
+            .arg(ALLOW_UNSIGNED)
             .env("COSIGN_PASSWORD", password)
             .env("DOCKER_CONFIG", "/nonexistent")
             .output()
@@ -238,8 +246,9 @@ pub fn airlock_key(dir: &Path, name: &str, password: &str) -> (PathBuf, PathBuf)
 }
 
 /// `verify`'s flags for tests about pushing and serving rather than
-/// evidence: a policy that admits every image (written into `dir`), and the
-/// site's own trusted root.
+/// evidence: a policy that admits every image (written into `dir`), the
+/// site's own trusted root, and the unsigned test bundle accepted
+/// ([`ALLOW_UNSIGNED`]).
 pub fn admit_all(dir: &Path) -> Vec<String> {
     let policy = dir.join("admit-all.yaml");
     std::fs::write(
@@ -252,5 +261,34 @@ pub fn admit_all(dir: &Path) -> Vec<String> {
         policy.display().to_string(),
         "--trusted-root".into(),
         site_trusted_root().display().to_string(),
+        ALLOW_UNSIGNED.into(),
     ]
+}
+
+/// What an attacker who edited a bundle directory's manifest does next:
+/// drop the blobs nothing references any more (from the manifest and the
+/// directory), rewrite `index.json` to match (with airlock's own
+/// derivation) and record its new digest, so the layout is consistent and
+/// only the check under test can refuse the edit. The manifest is written
+/// back in canonical form; nothing is signed.
+pub fn reseal_layout(bundle: &Path) {
+    use verifier::bundle::{layout, manifest::BundleManifest};
+    let manifest_path = bundle.join("airlock/manifest.json");
+    let mut manifest: BundleManifest = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let blobs = bundle.join("blobs/sha256");
+    let manifest_of = |d: &oci::Digest| {
+        let bytes = std::fs::read(blobs.join(d.hex())).map_err(|source| verifier::Error::Io { path: blobs.join(d.hex()), source })?;
+        Ok(oci::RawManifest::from_bytes("bundle", bytes, None, Some(d))?)
+    };
+    let reached = layout::reachable(&manifest, &manifest_of).unwrap();
+    for orphan in manifest.blobs.iter().filter(|b| !reached.contains(&b.digest)) {
+        let _ = std::fs::remove_file(blobs.join(orphan.digest.hex()));
+    }
+    manifest.blobs.retain(|b| reached.contains(&b.digest));
+    let index = layout::index_json(&manifest.images, &manifest_of).unwrap();
+    std::fs::write(bundle.join(layout::INDEX_PATH), &index).unwrap();
+    let entry = manifest.files.iter_mut().find(|f| f.path == layout::INDEX_PATH).expect("index.json is listed");
+    entry.sha256 = oci::Digest::sha256_of(&index);
+    entry.size = index.len() as u64;
+    std::fs::write(&manifest_path, manifest.to_canonical_json()).unwrap();
 }

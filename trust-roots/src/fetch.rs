@@ -19,6 +19,7 @@ use crate::files::write_atomic;
 use crate::snapshot::{target_summaries, IndexClaims, PinnedSummary, TargetSummary, INDEX_MEDIA_TYPE};
 use crate::time::ReferenceTime;
 use jiff::Timestamp;
+use progress::{Phase, Progress, Unit};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -122,27 +123,16 @@ struct IndexFile {
     length: u64,
 }
 
-/// Refresh the repository from `pinned` and write the snapshot.
-pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions) -> Result<FetchReport> {
+/// Refresh the repository from `pinned` and write the snapshot. Progress
+/// is one [`Phase::Trust`] phase counting items: the verified metadata
+/// chain as one, then each target.
+pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions, progress: &dyn Progress) -> Result<FetchReport> {
     ensure_empty_or_absent(&options.out)?;
     let http = HttpSource::new(&options.mirror, options.targets_url.as_deref())?;
-    let limits = options.limits;
     let label = format!("pinned root ({})", pinned.origin());
-    let mut updater = Updater::new(pinned.bytes(), &label, &http, None, limits, options.time)?;
-    updater.refresh().await?;
-    updater.load_all_roles().await?;
-
-    let mut targets = Vec::new();
-    for name in wanted_targets(&updater.set, &options.extra_targets) {
-        let resolved = updater
-            .resolve(&name)
-            .await?
-            .ok_or_else(|| Error::TargetNotFound { name: name.clone() })?;
-        let blob = updater.fetch_target(&name, &resolved).await?;
-        targets.push((name, resolved.role, blob));
-    }
-    updater.second_opinion()?;
-    let older = older_roots(&http, pinned, &limits).await?;
+    let mut updater = Updater::new(pinned.bytes(), &label, &http, None, options.limits, options.time)?;
+    let targets = verified_targets(&mut updater, &options.extra_targets, progress).await?;
+    let older = older_roots(&http, pinned, &options.limits).await?;
 
     // Everything verified: lay the directory out beside its destination,
     // then move it into place.
@@ -150,46 +140,8 @@ pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions) -> Resu
     let staging = tempfile::Builder::new()
         .prefix(".airlock-trust-fetch-")
         .tempdir_in(&parent)
-        .map_err(|source| Error::Write {
-            path: parent.clone(),
-            source,
-        })?;
-    let mut files = Vec::new();
-    let mut put = |path: String, bytes: &[u8]| -> Result<()> {
-        write_atomic(&staging.path().join(&path), bytes)?;
-        let blob = Blob::from_bytes(&path, bytes, u64::MAX)?;
-        files.push(IndexFile {
-            sha256: blob.sha256_hex(),
-            length: bytes.len() as u64,
-            path,
-        });
-        Ok(())
-    };
-    let mut roots_carried = Vec::new();
-    for (version, bytes) in older.iter().rev() {
-        put(format!("metadata/{version}.root.json"), bytes)?;
-        roots_carried.push(*version);
-    }
-    put(
-        format!("metadata/{}.root.json", pinned.version()),
-        pinned.bytes(),
-    )?;
-    roots_carried.push(pinned.version());
-    for fetched in &updater.fetched {
-        put(format!("metadata/{}", fetched.file), &fetched.blob.bytes)?;
-        if fetched.role == "root" {
-            if let Some(v) = fetched.file.split('.').next().and_then(|v| v.parse().ok()) {
-                roots_carried.push(v);
-            }
-        }
-    }
-    for (name, _, blob) in &targets {
-        put(
-            format!("targets/{}", names::target_file(name)?),
-            &blob.bytes,
-        )?;
-    }
-
+        .map_err(|source| Error::Write { path: parent.clone(), source })?;
+    let (files, roots_carried) = write_files(staging.path(), pinned, &older, &updater, &targets)?;
     let (ts, snap, top) = updater.set.final_roles()?;
     let versions = Versions {
         root: updater.set.root().version,
@@ -216,22 +168,10 @@ pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions) -> Resu
         versions,
         files,
     };
-    let index_json = serde_json::to_vec_pretty(&index)
-        .map_err(|e| Error::Usage(format!("internal: index.json: {e}")))?;
+    let index_json = serde_json::to_vec_pretty(&index).map_err(|e| Error::Usage(format!("internal: index.json: {e}")))?;
     write_atomic(&staging.path().join("index.json"), &index_json)?;
-    let staged = staging.keep();
-    if options.out.exists() {
-        // Checked empty above; a directory that filled meanwhile stays.
-        std::fs::remove_dir(&options.out).map_err(|source| Error::Write {
-            path: options.out.clone(),
-            source,
-        })?;
-    }
-    std::fs::rename(&staged, &options.out).map_err(|source| Error::Write {
-        path: options.out.clone(),
-        source,
-    })?;
-
+    move_into_place(staging, &options.out)?;
+    progress.finish(Phase::Trust);
     Ok(FetchReport {
         out: options.out.clone(),
         mirror: http.metadata_base.clone(),
@@ -241,13 +181,80 @@ pub async fn fetch_snapshot(pinned: &PinnedRoot, options: &FetchOptions) -> Resu
         pinned_root: pinned_summary,
         roots_carried,
         versions,
-        delegated_roles: updater
-            .loaded_roles
-            .iter()
-            .map(|(r, _)| r.clone())
-            .collect(),
+        delegated_roles: updater.loaded_roles.iter().map(|(r, _)| r.clone()).collect(),
         targets: target_summaries(&targets),
     })
+}
+
+/// A target as fetched: its name, the role that signed it, its bytes.
+type FetchedTarget = (String, String, Blob);
+
+/// Refresh the metadata chain, then fetch and check every wanted target
+/// against the role that lists it.
+async fn verified_targets<S: Source>(updater: &mut Updater<'_, S>, extra: &[String], progress: &dyn Progress) -> Result<Vec<FetchedTarget>> {
+    updater.refresh().await?;
+    updater.load_all_roles().await?;
+    // Only the metadata says how many targets there are: the phase starts
+    // once it is verified, with that done.
+    let wanted = wanted_targets(&updater.set, extra);
+    progress.start(Phase::Trust, 1 + wanted.len() as u64, Unit::Items);
+    progress.advance(1);
+    let mut targets = Vec::new();
+    for name in wanted {
+        let resolved = updater.resolve(&name).await?.ok_or_else(|| Error::TargetNotFound { name: name.clone() })?;
+        let blob = updater.fetch_target(&name, &resolved).await?;
+        targets.push((name, resolved.role, blob));
+        progress.advance(1);
+    }
+    updater.second_opinion()?;
+    Ok(targets)
+}
+
+/// Write every root version carried, the fetched metadata and the targets
+/// under `staging`; the index's file list and the root versions carried.
+fn write_files(
+    staging: &Path,
+    pinned: &PinnedRoot,
+    older: &[(u64, Vec<u8>)],
+    updater: &Updater<'_, impl Source>,
+    targets: &[FetchedTarget],
+) -> Result<(Vec<IndexFile>, Vec<u64>)> {
+    let mut files = Vec::new();
+    let mut put = |path: String, bytes: &[u8]| -> Result<()> {
+        write_atomic(&staging.join(&path), bytes)?;
+        let blob = Blob::from_bytes(&path, bytes, u64::MAX)?;
+        files.push(IndexFile { sha256: blob.sha256_hex(), length: bytes.len() as u64, path });
+        Ok(())
+    };
+    let mut roots_carried = Vec::new();
+    for (version, bytes) in older.iter().rev() {
+        put(format!("metadata/{version}.root.json"), bytes)?;
+        roots_carried.push(*version);
+    }
+    put(format!("metadata/{}.root.json", pinned.version()), pinned.bytes())?;
+    roots_carried.push(pinned.version());
+    for fetched in &updater.fetched {
+        put(format!("metadata/{}", fetched.file), &fetched.blob.bytes)?;
+        if fetched.role == "root" {
+            if let Some(v) = fetched.file.split('.').next().and_then(|v| v.parse().ok()) {
+                roots_carried.push(v);
+            }
+        }
+    }
+    for (name, _, blob) in targets {
+        put(format!("targets/{}", names::target_file(name)?), &blob.bytes)?;
+    }
+    Ok((files, roots_carried))
+}
+
+/// Rename the staged snapshot to `out` (checked empty or absent before).
+fn move_into_place(staging: tempfile::TempDir, out: &Path) -> Result<()> {
+    let staged = staging.keep();
+    if out.exists() {
+        // Checked empty above; a directory that filled meanwhile stays.
+        std::fs::remove_dir(out).map_err(|source| Error::Write { path: out.to_path_buf(), source })?;
+    }
+    std::fs::rename(&staged, out).map_err(|source| Error::Write { path: out.to_path_buf(), source })
 }
 
 /// `trusted_root.json`, every top-level `signing_config*.json`, then the

@@ -212,16 +212,7 @@ pub fn verify_snapshot_with(
             ),
         });
     }
-    let time = match time {
-        TimePolicy::At(t) => t,
-        TimePolicy::FetchTime {
-            local_clock,
-            max_age,
-        } => {
-            let claims = read_index(dir).map_err(no_fetch_time)?;
-            ReferenceTime::snapshot_fetch_time(claims.checked_at, local_clock, max_age)?
-        }
-    };
+    let time = reference_time(dir, time)?;
     let limits = options.limits;
     let state = options.state.as_deref().map(LocalStore::site_state);
     let floor = match &state {
@@ -255,16 +246,7 @@ pub fn verify_snapshot_with(
         }
         Ok::<_, Error>(verified)
     })??;
-    if let Some(floor) = floor {
-        let version = updater.set.root().version;
-        if version < floor {
-            return Err(Error::Rollback {
-                role: "root (against the site trust state)".into(),
-                trusted: floor,
-                new: version,
-            });
-        }
-    }
+    refuse_below_floor(updater.set.root().version, floor)?;
     updater.second_opinion()?;
 
     let wanted = &options.trusted_root_target;
@@ -298,6 +280,31 @@ pub fn verify_snapshot_with(
         state.commit()?;
     }
     Ok((root, report))
+}
+
+/// The time the snapshot's metadata is checked at: the operator's, or the
+/// fetch time the snapshot's index claims, bounded by the local clock.
+fn reference_time(dir: &Path, time: TimePolicy) -> Result<ReferenceTime> {
+    match time {
+        TimePolicy::At(t) => Ok(t),
+        TimePolicy::FetchTime { local_clock, max_age } => {
+            let claims = read_index(dir).map_err(no_fetch_time)?;
+            ReferenceTime::snapshot_fetch_time(claims.checked_at, local_clock, max_age)
+        }
+    }
+}
+
+/// A root older than the one the site's trust state already accepted is a
+/// rollback, whatever the snapshot says.
+fn refuse_below_floor(version: u64, floor: Option<u64>) -> Result<()> {
+    match floor {
+        Some(floor) if version < floor => Err(Error::Rollback {
+            role: "root (against the site trust state)".into(),
+            trusted: floor,
+            new: version,
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn build_report<S: Source>(

@@ -51,6 +51,11 @@ pub enum Check {
     Policy,
     /// The carried trust material verifies (TUF chain from the pinned root).
     TrustRoot,
+    /// The carried advisories snapshot reads back: every file matches its
+    /// index, every record parses.
+    Advisories,
+    /// The image's SBOM packages pass the policy's `spec.vulnerabilities`.
+    Vulnerabilities,
 }
 
 impl Check {
@@ -76,6 +81,8 @@ impl Check {
             Self::IncrementalChain => "incremental-chain",
             Self::Policy => "policy",
             Self::TrustRoot => "trust-root",
+            Self::Advisories => "advisories",
+            Self::Vulnerabilities => "vulnerabilities",
         }
     }
 }
@@ -185,6 +192,148 @@ pub enum Error {
     /// failed.
     #[error("{0}")]
     Store(#[from] oci::Error),
+    /// The bundle's content is not what its manifest says.
+    #[error("{0}")]
+    Content(#[from] ContentError),
+}
+
+/// Why a bundle's content was refused: its files, its layout against its
+/// manifest, or the archive it came in. Each variant names the file, blob
+/// or entry, with what was expected and found.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContentError {
+    /// A path in the bundle leads somewhere a bundle may not: a symbolic
+    /// link, a special file, a name that is not a plain relative path.
+    #[error("{path}: {reason}")]
+    NotConfined {
+        /// The path, relative to the bundle.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The work directory cannot hold what the archive declares.
+    #[error(
+        "the work directory {} has {} free, but this bundle needs {} to be read into it; \
+         give --work-dir on a filesystem with room",
+        work_dir.display(), human(*available), human(*needed)
+    )]
+    InsufficientSpace {
+        /// The work directory.
+        work_dir: PathBuf,
+        /// Bytes the manifest declares (every carried blob and file).
+        needed: u64,
+        /// Bytes free there.
+        available: u64,
+    },
+    /// A compressed archive expanded beyond the bound.
+    #[error(transparent)]
+    Expansion(crate::bundle::archive::Expansion),
+    /// A file every bundle must have is not listed in its manifest.
+    #[error("{path} is not listed in the bundle manifest; every bundle is an OCI image layout and must carry it")]
+    MissingLayoutFile {
+        /// `oci-layout` or `index.json`.
+        path: &'static str,
+    },
+    /// `oci-layout` is not the one the format specifies.
+    #[error("oci-layout is {found:?}, expected {expected:?}")]
+    OciLayout {
+        /// What the format specifies.
+        expected: String,
+        /// What the bundle carries (cut short).
+        found: String,
+    },
+    /// `index.json` differs from the index the bundle manifest implies.
+    #[error("index.json does not match the bundle manifest: {difference}")]
+    IndexMismatch {
+        /// The first difference: an entry missing, extra or changed.
+        difference: String,
+    },
+    /// A blob is listed that no image, platform child, evidence or SBOM of
+    /// the bundle reaches.
+    #[error("blob {digest} ({size} bytes, {}) is listed but no image, platform, evidence or SBOM in the bundle refers to it", if *carried { "carried" } else { "left out" })]
+    UnreferencedBlob {
+        /// Its digest.
+        digest: oci::Digest,
+        /// Its declared size.
+        size: u64,
+        /// Whether it is carried.
+        carried: bool,
+    },
+    /// A platform child declared dropped is carried all the same.
+    #[error("image {reference}: platform {platform} ({digest}) is declared dropped, but the bundle carries it")]
+    DroppedButCarried {
+        /// The image.
+        reference: String,
+        /// `os/arch[/variant]`.
+        platform: String,
+        /// The child.
+        digest: oci::Digest,
+    },
+    /// A platform the manifest lists is not a child of the image's index.
+    #[error("image {reference}: platform {platform} ({digest}) is not a child of its index")]
+    NotAChild {
+        /// The image.
+        reference: String,
+        /// `os/arch[/variant]`.
+        platform: String,
+        /// The platform's digest.
+        digest: oci::Digest,
+    },
+    /// A manifest gives a blob another size than the bundle manifest lists.
+    #[error("blob {digest}: manifest {referrer} says {referenced} bytes, the bundle manifest lists {listed}")]
+    SizeMismatch {
+        /// The blob.
+        digest: oci::Digest,
+        /// The manifest or index that references it.
+        referrer: oci::Digest,
+        /// The size in that reference.
+        referenced: u64,
+        /// The size in `blobs`.
+        listed: u64,
+    },
+    /// A layer of an evidence manifest is not the kind the bundle files the
+    /// evidence as: a DSSE attestation filed as a signature (or the
+    /// reverse), an SBOM attachment that carries no SBOM. Evidence is what
+    /// its content is, never what its label says.
+    #[error("image {reference}: evidence {manifest} is filed as {filed}, but its layer {layer} is {found}: refused (evidence counts for what its content is, never for its label)")]
+    EvidenceKind {
+        /// The image.
+        reference: String,
+        /// The evidence manifest.
+        manifest: oci::Digest,
+        /// The offending layer.
+        layer: oci::Digest,
+        /// The kind the bundle manifest (or the tag it came from) claims.
+        filed: &'static str,
+        /// What the layer is, by its media type.
+        found: String,
+    },
+    /// `sboms.tar.gz` differs from the SBOMs the manifest lists.
+    #[error("{} does not match the SBOMs the bundle manifest lists: {difference}", crate::bundle::manifest::SBOMS_PATH)]
+    SbomArchive {
+        /// The first difference.
+        difference: String,
+    },
+}
+
+/// Bytes for people: `1.5 GiB (1610612736 bytes)`.
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = "bytes";
+    for u in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = u;
+    }
+    if unit == "bytes" {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {unit} ({bytes} bytes)")
+    }
 }
 
 fn list(values: &[String]) -> String {
@@ -247,6 +396,7 @@ impl Error {
         match self {
             Self::Rejected { check, .. } | Self::Failed { check, .. } => Some(*check),
             Self::Malformed { .. } | Self::TooLarge { .. } => Some(Check::BundleFormat),
+            Self::Content(_) => Some(Check::Content),
             Self::IdentityMismatch { .. }
             | Self::IssuerMismatch { .. }
             | Self::WorkflowClaimMismatch { .. } => Some(Check::Identity),
@@ -260,6 +410,8 @@ impl Error {
         match self {
             Self::Malformed { .. } | Self::TooLarge { .. } => ErrorKind::Malformed,
             Self::Rejected { .. } | Self::Failed { .. } => ErrorKind::Refused,
+            Self::Content(ContentError::InsufficientSpace { .. }) => ErrorKind::Environment,
+            Self::Content(_) => ErrorKind::Refused,
             Self::IdentityMismatch { .. }
             | Self::IssuerMismatch { .. }
             | Self::WorkflowClaimMismatch { .. } => ErrorKind::PolicyNotMet,

@@ -8,9 +8,9 @@
 use crate::bundle::content::CheckedContent;
 use crate::bundle::manifest::{EvidenceEntry, EvidenceKind, ImageEntry};
 use crate::evidence::rekor::FetchedLogEntry;
-use crate::evidence::cosign::CosignLayer;
+use crate::evidence::cosign::{CosignLayer, LayerKind, DSSE_MEDIA_TYPE, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::evidence::sigstore::SigstoreBundle;
-use crate::{Check, Error, Result};
+use crate::{Check, ContentError, Error, Result};
 use oci::{Descriptor, Digest, Manifest, RawManifest};
 
 /// Media type of a Sigstore bundle carried as an OCI artifact.
@@ -50,7 +50,8 @@ impl EvidenceItem {
     /// Whether this item signs its subject (rather than attesting to it).
     pub fn is_signature(&self) -> bool {
         match &self.form {
-            EvidenceForm::CosignLayer { layer, .. } => self.entry.kind == EvidenceKind::CosignSignature && layer.kind().is_some(),
+            // By content: a DSSE layer never signs, however it is filed.
+            EvidenceForm::CosignLayer { layer, .. } => layer.kind() == Some(LayerKind::Signature),
             EvidenceForm::SigstoreBundle(bundle) => match bundle.dsse_payload() {
                 None => true,
                 Some((_, payload)) => statement_predicate(payload).as_deref() == Some(COSIGN_SIGN_PREDICATE),
@@ -61,7 +62,7 @@ impl EvidenceItem {
     /// Whether this item is an attestation (a DSSE in-toto statement).
     pub fn is_attestation(&self) -> bool {
         match &self.form {
-            EvidenceForm::CosignLayer { .. } => self.entry.kind == EvidenceKind::CosignAttestation,
+            EvidenceForm::CosignLayer { layer, .. } => layer.kind() == Some(LayerKind::Attestation),
             EvidenceForm::SigstoreBundle(bundle) => bundle.dsse_payload().is_some() && !self.is_signature(),
         }
     }
@@ -117,7 +118,11 @@ pub fn read_image(content: &CheckedContent, entry: &ImageEntry) -> Result<ImageC
                 evidence.extend(cosign_layers(content, entry, item)?);
             }
             EvidenceKind::SigstoreBundle => evidence.push(sigstore_bundle(content, entry, item)?),
-            EvidenceKind::CosignSbom | EvidenceKind::Referrer => unverifiable.push(item.clone()),
+            EvidenceKind::CosignSbom => {
+                check_filed_kinds(entry, item, &evidence_manifest(content, entry, item)?)?;
+                unverifiable.push(item.clone());
+            }
+            EvidenceKind::Referrer => unverifiable.push(item.clone()),
         }
     }
     Ok(ImageContent { entry: entry.clone(), manifest, evidence, unverifiable })
@@ -207,8 +212,44 @@ fn layer_blob(content: &CheckedContent, image: &ImageEntry, layer: &Descriptor) 
     content.read_blob(&layer.digest, MAX_EVIDENCE_BLOB_BYTES)
 }
 
+/// What a layer filed as `kind` must be, by its media type: `None` when
+/// the kind constrains nothing (a Sigstore bundle is found by its own media
+/// type; a referrer is whatever its artifact type says).
+pub fn filed_kind_mismatch(kind: EvidenceKind, media_type: &str) -> Option<String> {
+    let describe = || match media_type {
+        DSSE_MEDIA_TYPE => format!("a DSSE attestation ({DSSE_MEDIA_TYPE})"),
+        SIMPLE_SIGNING_MEDIA_TYPE => format!("a simple-signing signature payload ({SIMPLE_SIGNING_MEDIA_TYPE})"),
+        other => format!("of media type {other:?}"),
+    };
+    let fits = match kind {
+        EvidenceKind::CosignSignature => media_type == SIMPLE_SIGNING_MEDIA_TYPE,
+        EvidenceKind::CosignAttestation => media_type == DSSE_MEDIA_TYPE,
+        EvidenceKind::CosignSbom => crate::evidence::sbom::is_sbom_media_type(media_type),
+        EvidenceKind::SigstoreBundle | EvidenceKind::Referrer => true,
+    };
+    (!fits).then(describe)
+}
+
+/// Every layer of `manifest` is what `item` is filed as.
+fn check_filed_kinds(image: &ImageEntry, item: &EvidenceEntry, manifest: &oci::ImageManifest) -> Result<()> {
+    for layer in &manifest.layers {
+        if let Some(found) = filed_kind_mismatch(item.kind, &layer.media_type) {
+            return Err(ContentError::EvidenceKind {
+                reference: image.reference.clone(),
+                manifest: item.manifest.clone(),
+                layer: layer.digest.clone(),
+                filed: item.kind.name(),
+                found,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn cosign_layers(content: &CheckedContent, image: &ImageEntry, item: &EvidenceEntry) -> Result<Vec<EvidenceItem>> {
     let manifest = evidence_manifest(content, image, item)?;
+    check_filed_kinds(image, item, &manifest)?;
     manifest
         .layers
         .iter()

@@ -154,6 +154,7 @@ mod tests {
             images: vec![],
             blobs,
             files: vec![],
+            advisories: None,
         }
     }
 

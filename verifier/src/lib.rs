@@ -11,6 +11,9 @@
 //! - [`policy`] reads the import policy (airlock's own format and
 //!   policy-controller ClusterImagePolicies) into one typed model that
 //!   says which images need which evidence. It decides; it verifies nothing.
+//! - [`advisories`] reads the OSV snapshot a bundle carries and matches
+//!   each image's SBOM packages against it, for `spec.vulnerabilities`
+//!   and `airlock scan BUNDLE`.
 //! - [`verify`] runs every check over a transfer bundle in the documented
 //!   order and, only when everything passed, returns a
 //!   [`verify::VerifiedBundle`]; [`store::BundleStore`], made only from one,
@@ -27,6 +30,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod advisories;
+pub mod audit;
 pub mod bundle;
 pub mod check;
 mod error;
@@ -40,5 +45,5 @@ pub mod store;
 pub mod verify;
 mod verified;
 
-pub use error::{Check, Error, ErrorKind, Result};
+pub use error::{Check, ContentError, Error, ErrorKind, Result};
 pub use verified::Verified;

@@ -21,8 +21,11 @@ pub enum StepOutcome {
     Passed,
     /// It ran and refused.
     Failed,
-    /// It did not apply (e.g. no transfer key pinned).
+    /// It did not apply.
     Skipped,
+    /// It would have refused, and the operator waived it by name (e.g. an
+    /// unsigned bundle with `--allow-unsigned-bundle`).
+    Waived,
     /// An earlier step failed, so it did not run.
     NotReached,
 }
@@ -56,6 +59,10 @@ pub struct BundleSummary {
     pub content: Option<ContentStats>,
     /// The incremental chain, once checked.
     pub chain: Option<ChainFacts>,
+    /// sha256 of the release SBOM that named the images
+    /// (`airlock/images-from-sbom`), when the bundle carries one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images_from_sbom: Option<Digest>,
 }
 
 /// The policy applied.
@@ -117,18 +124,26 @@ pub struct Report {
     /// The trust material.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust: Option<TrustSummary>,
+    /// The advisories snapshot carried, and its age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<crate::advisories::AdvisoriesSummary>,
     /// Every step, in order.
     pub steps: Vec<Step>,
     /// Every image, with each rule's outcome and the first reason it failed.
     pub images: Vec<ImageVerdict>,
+    /// `--break-glass`: the operator's request (reason, operator, time);
+    /// each image it admitted carries its own record of the gates waived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub break_glass: Option<crate::policy::BreakGlass>,
 }
 
 /// The steps, in the order `airlock verify` runs them.
-pub const STEP_ORDER: [Check; 6] = [
+pub const STEP_ORDER: [Check; 7] = [
     Check::TransferSignature,
     Check::BundleManifest,
     Check::Content,
     Check::TrustRoot,
+    Check::Advisories,
     Check::Policy,
     Check::IncrementalChain,
 ];
@@ -144,6 +159,8 @@ impl Report {
             bundle: BundleSummary { input: input.into(), ..BundleSummary::default() },
             policy: None,
             trust: None,
+            advisories: None,
+            break_glass: None,
             steps: STEP_ORDER
                 .iter()
                 .map(|c| Step { check: c.name(), outcome: StepOutcome::NotReached, detail: String::new() })
@@ -179,24 +196,38 @@ impl Report {
         if let Some(policy) = &self.policy {
             let _ = writeln!(out, "  policy:  {} ({})", policy.description, policy.sha256);
         }
+        if let Some(request) = &self.break_glass {
+            let _ = writeln!(out, "  BREAK-GLASS by {} at {}: {}", request.operator(), request.at(), request.reason());
+        }
         if let Some(trust) = &self.trust {
             let _ = writeln!(out, "  trust:   {}", trust.source);
             if let Some(time) = &trust.reference_time {
                 let _ = writeln!(out, "           reference time {time}");
             }
         }
+        if let Some(a) = &self.advisories {
+            let _ = writeln!(out, "  advisories: {} record(s), fetched {} ({} day(s) old)", a.records, a.fetched_at, a.age_days);
+        }
         for step in &self.steps {
             let mark = match step.outcome {
                 StepOutcome::Passed => "ok  ",
                 StepOutcome::Failed => "FAIL",
                 StepOutcome::Skipped => "skip",
+                StepOutcome::Waived => "WAIVED",
                 StepOutcome::NotReached => "  - ",
             };
             let _ = writeln!(out, "  [{mark}] {:<20} {}", step.check, step.detail);
         }
         for image in &self.images {
-            let mark = if image.outcome == Outcome::Passed { "ok  " } else { "FAIL" };
+            let mark = match (image.outcome, &image.break_glass) {
+                (Outcome::Passed, Some(_)) => "BG  ",
+                (Outcome::Passed, None) => "ok  ",
+                (Outcome::Failed, _) => "FAIL",
+            };
             let _ = writeln!(out, "  [{mark}] {} @ {}", image.reference, image.digest);
+            if let Some(waiver) = &image.break_glass {
+                let _ = writeln!(out, "           admitted by break-glass, waiving: {}", waiver.gate_names());
+            }
             for accepted in &image.accepted {
                 let _ = writeln!(out, "           {} by {}: {}", accepted.role, signer(&accepted.facts), accepted.evidence);
             }
@@ -206,6 +237,9 @@ impl Report {
             for warning in &image.warnings {
                 let _ = writeln!(out, "           warning: {warning}");
             }
+            if let Some(v) = &image.vulnerabilities {
+                vulnerabilities_text(&mut out, v);
+            }
         }
         if let Some(policy) = &self.policy {
             for warning in &policy.warnings {
@@ -213,6 +247,22 @@ impl Report {
             }
         }
         out
+    }
+}
+
+fn vulnerabilities_text(out: &mut String, v: &crate::advisories::ImageVulnerabilities) {
+    use crate::policy::vulnerabilities::Decision;
+    let _ = writeln!(out, "           vulnerabilities: {} finding(s) in {} package(s), {} gated", v.findings.len(), v.scanned, v.gated.len());
+    for f in &v.findings {
+        let mark = match &f.gate {
+            Some(Decision::Denied) => "DENIED ".to_string(),
+            Some(Decision::AllowExpired { allow }) => format!("DENIED (allow expired {}) ", allow.until),
+            Some(Decision::Allowed { allow }) => format!("allowed until {} ", allow.until),
+            Some(Decision::Reported) | None => String::new(),
+        };
+        let finding = &f.finding;
+        let score = finding.severity.score.map(|s| format!(" {s:.1}")).unwrap_or_default();
+        let _ = writeln!(out, "             {mark}{}{score} {} {} {}", finding.severity.rating.name(), finding.ids.join(","), finding.purl, if finding.fixed.is_empty() { "no fix".to_string() } else { format!("fixed in {}", finding.fixed.join(", ")) });
     }
 }
 

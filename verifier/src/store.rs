@@ -22,6 +22,7 @@ type OciResult<T> = oci::Result<T>;
 pub struct BundleStore {
     content: Arc<CheckedContent>,
     images: Vec<ImageEntry>,
+    waivers: crate::verify::Waivers,
 }
 
 impl BundleStore {
@@ -30,7 +31,13 @@ impl BundleStore {
     /// passed verification (all of the bundle's, unless the verification was
     /// explicitly partial).
     pub fn verified(bundle: &VerifiedBundle) -> Self {
-        Self { content: bundle.shared_content(), images: bundle.images().to_vec() }
+        Self { content: bundle.shared_content(), images: bundle.images().to_vec(), waivers: bundle.waivers() }
+    }
+
+    /// The break-glass record of an image break-glass admitted, which a
+    /// re-signature must say.
+    pub fn waiver(&self, image: &ImageEntry) -> Option<&crate::policy::Waiver> {
+        crate::verify::waiver_of(&self.waivers, image)
     }
 
     /// The images this store may load: the ones that passed verification.

@@ -6,30 +6,77 @@ use oci::Digest;
 use std::path::{Path, PathBuf};
 use verifier::bundle::archive::ArchiveWriter;
 use verifier::bundle::content::{self, NoProgress, OpenOptions, TransferSignature};
-use verifier::bundle::manifest::{self, BlobEntry, BundleManifest, FileEntry, Tool, TrustMaterial};
+use verifier::bundle::manifest::{self, BlobEntry, BundleManifest, FileEntry, ImageEntry, Tool, TrustMaterial};
 use verifier::bundle::volumes::VolumeWriter;
 use keys::PublicKey;
 use verifier::Check;
 
-/// A small but complete bundle, written by hand through the manifest types.
+/// A small but complete bundle, written by hand through the manifest types:
+/// one image (a config and a 3 MB layer), its layout files and a trusted root.
 struct Fixture {
     blobs: Vec<Vec<u8>>,
     files: Vec<(String, Vec<u8>)>,
     key: Option<sigstore_crypto::KeyPair>,
 }
 
+const REFERENCE: &str = "registry.example/app:v1";
+
+fn descriptor(media_type: &str, bytes: &[u8]) -> serde_json::Value {
+    serde_json::json!({"mediaType": media_type, "digest": Digest::sha256_of(bytes).to_string(), "size": bytes.len()})
+}
+
 impl Fixture {
     fn new() -> Self {
         let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+        let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+        let image = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": oci::manifest::media_type::OCI_MANIFEST,
+            "config": descriptor("application/vnd.oci.image.config.v1+json", &config),
+            "layers": [descriptor("application/vnd.oci.image.layer.v1.tar", &big)],
+        }))
+        .unwrap();
         Self {
-            blobs: vec![b"config".to_vec(), b"manifest".to_vec(), big],
+            blobs: vec![config, image, big],
             files: vec![
-                ("index.json".into(), br#"{"schemaVersion":2,"manifests":[]}"#.to_vec()),
                 ("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
                 ("airlock/trust/trusted_root.json".into(), b"{}".to_vec()),
             ],
             key: None,
         }
+    }
+
+    fn config(&self) -> &[u8] {
+        &self.blobs[0]
+    }
+
+    fn image_manifest(&self) -> &[u8] {
+        &self.blobs[1]
+    }
+
+    fn images(&self) -> Vec<ImageEntry> {
+        vec![ImageEntry {
+            reference: REFERENCE.into(),
+            digest: Digest::sha256_of(self.image_manifest()),
+            media_type: oci::manifest::media_type::OCI_MANIFEST.into(),
+            platforms: vec![],
+            dropped_platforms: vec![],
+            evidence: vec![],
+            sboms: vec![],
+        }]
+    }
+
+    /// The non-blob files, `index.json` derived as the bundler writes it.
+    fn all_files(&self) -> Vec<(String, Vec<u8>)> {
+        let blobs = self.blobs.clone();
+        let manifest_of = move |d: &Digest| {
+            let bytes = blobs.iter().find(|b| Digest::sha256_of(b) == *d).expect("a fixture blob").clone();
+            Ok(oci::RawManifest::from_bytes("fixture", bytes, None, Some(d))?)
+        };
+        let index = verifier::bundle::layout::index_json(&self.images(), &manifest_of).unwrap();
+        let mut files = self.files.clone();
+        files.push(("index.json".into(), index));
+        files
     }
 
     fn signed(mut self) -> Self {
@@ -50,7 +97,7 @@ impl Fixture {
             .collect();
         blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
         let mut files: Vec<FileEntry> = self
-            .files
+            .all_files()
             .iter()
             .map(|(p, b)| FileEntry { path: p.clone(), sha256: Digest::sha256_of(b), size: b.len() as u64 })
             .collect();
@@ -61,9 +108,10 @@ impl Fixture {
             tool: Tool { name: "airlock".into(), version: "test".into() },
             extends: None,
             trust: TrustMaterial::TrustedRoot { path: "airlock/trust/trusted_root.json".into() },
-            images: vec![],
+            images: self.images(),
             blobs,
             files,
+            advisories: None,
         }
     }
 
@@ -77,7 +125,7 @@ impl Fixture {
             entries.push((manifest::SIGNATURE_PATH.to_string(), b64.into_bytes()));
         }
         entries.push((manifest::PATH.to_string(), manifest_bytes));
-        entries.extend(self.files.iter().cloned());
+        entries.extend(self.all_files());
         for blob in &self.blobs {
             entries.push((format!("blobs/sha256/{}", Digest::sha256_of(blob).hex()), blob.clone()));
         }
@@ -129,7 +177,7 @@ fn a_directory_bundle_checks_and_its_blobs_read_back() {
     assert_eq!(checked.stats.blobs, 3);
     assert_eq!(checked.stats.files, 3);
     assert_eq!(checked.transfer_signature, TransferSignature::Unsigned);
-    assert_eq!(checked.read_blob(&Digest::sha256_of(b"config"), 1024).unwrap(), b"config");
+    assert_eq!(checked.read_blob(&Digest::sha256_of(fixture.config()), 1024).unwrap(), fixture.config());
     assert_eq!(checked.manifest.id, Digest::sha256_of(&fixture.manifest().to_canonical_json()));
     assert!(!work.path().join("w").exists(), "a directory bundle needs no work directory");
 }
@@ -137,22 +185,26 @@ fn a_directory_bundle_checks_and_its_blobs_read_back() {
 #[test]
 fn a_flipped_byte_in_a_blob_is_refused() {
     let (dir, work) = (tmp(), tmp());
-    let root = Fixture::new().write_dir(dir.path());
-    let path = root.join(format!("blobs/sha256/{}", Digest::sha256_of(b"manifest").hex()));
-    std::fs::write(&path, b"manifesT").unwrap();
+    let fixture = Fixture::new();
+    let root = fixture.write_dir(dir.path());
+    let path = root.join(format!("blobs/sha256/{}", Digest::sha256_of(fixture.image_manifest()).hex()));
+    let mut flipped = fixture.image_manifest().to_vec();
+    flipped[3] ^= 1;
+    std::fs::write(&path, flipped).unwrap();
     refused(open(&root, work.path(), None), Check::Content, "digest mismatch");
 }
 
 #[test]
 fn a_missing_or_extra_blob_is_refused() {
     let (dir, work) = (tmp(), tmp());
-    let root = Fixture::new().write_dir(dir.path());
-    let config = root.join(format!("blobs/sha256/{}", Digest::sha256_of(b"config").hex()));
+    let fixture = Fixture::new();
+    let root = fixture.write_dir(dir.path());
+    let config = root.join(format!("blobs/sha256/{}", Digest::sha256_of(fixture.config()).hex()));
     std::fs::rename(&config, root.join("aside")).unwrap();
     refused(open(&root, work.path(), None), Check::Content, "aside is not listed");
     std::fs::remove_file(root.join("aside")).unwrap();
     refused(open(&root, work.path(), None), Check::Content, "missing");
-    std::fs::write(&config, b"config").unwrap();
+    std::fs::write(&config, fixture.config()).unwrap();
     std::fs::write(root.join(format!("blobs/sha256/{}", Digest::sha256_of(b"extra").hex())), b"extra").unwrap();
     refused(open(&root, work.path(), None), Check::Content, "not listed");
 }

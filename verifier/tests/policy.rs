@@ -328,11 +328,8 @@ fn cip_refusals() {
     let keyless = format!("  - keyless:\n{KEYLESS_ID}");
     let cases: Vec<(String, &str)> = vec![
         (format!("{keyless}      ca-cert: {{data: x}}\n"), "spec.authorities[0].keyless.ca-cert"),
-        (format!("{keyless}      trustRootRef: github\n"), "spec.authorities[0].keyless.trustRootRef"),
         (format!("{keyless}      url: https://fulcio.example.com\n"), "spec.authorities[0].keyless.url"),
         (format!("{keyless}    ctlog: {{url: https://rekor.example.com}}\n"), "spec.authorities[0].ctlog.url"),
-        (format!("{keyless}    ctlog: {{trustRootRef: x}}\n"), "spec.authorities[0].ctlog.trustRootRef"),
-        (format!("{keyless}    rfc3161timestamp: {{trustRootRef: x}}\n"), "spec.authorities[0].rfc3161timestamp.trustRootRef"),
         ("  - key:\n      secretRef: {name: k}\n".to_string(), "spec.authorities[0].key.secretRef"),
         (format!("  - key:\n      hashAlgorithm: sha512\n      data: |\n        {site}\n"), "spec.authorities[0].key.hashAlgorithm"),
         (format!("{keyless}    source:\n    - oci: r.example/sigs\n      signaturePullSecrets: [{{name: s}}]\n"), "spec.authorities[0].source[0].signaturePullSecrets"),
@@ -354,6 +351,49 @@ fn cip_refusals() {
         let policy = Policy::from_yaml(cip_authority(&ok).as_bytes(), "inline").unwrap();
         assert!(policy.warnings.is_empty(), "{:?}", policy.warnings);
     }
+}
+
+/// The TrustRoot policy-controller reads for the trusted root at `path`,
+/// named `name`; `drop_ctlogs` leaves the CT logs out.
+fn trust_root_document(path: &Path, name: &str, drop_ctlogs: bool) -> String {
+    let mut doc = testbed::trust_root_resource(path, name);
+    if drop_ctlogs {
+        doc["spec"]["sigstoreKeys"]["ctLogs"] = serde_json::json!([]);
+    }
+    doc.to_string()
+}
+
+#[test]
+fn cip_trust_root_ref_resolves_to_a_trust_root_document_that_must_be_the_trusted_root() {
+    let root_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../trust-roots/data/public-good-trusted_root.json");
+    let trusted = trust_roots::VerifiedTrustRoot::from_hand_managed_file(&root_file).unwrap();
+    let keyless = format!(
+        "  - keyless:\n      url: https://fulcio.internal\n      trustRootRef: site\n{KEYLESS_ID}    ctlog:\n      url: https://rekor.internal\n      trustRootRef: site\n    rfc3161timestamp: {{trustRootRef: site}}\n"
+    );
+    let cip = cip_authority(&keyless);
+
+    // A reference to nothing: refused where it is written.
+    let e = parse_err(&cip);
+    assert_eq!(e.location.field.as_deref(), Some("spec.authorities[0].keyless.trustRootRef"), "{e}");
+    assert!(e.to_string().contains("\"site\" names no TrustRoot"), "{e}");
+
+    // The same trusted root, as policy-controller reads it: accepted.
+    let policy = Policy::from_yaml(format!("{cip}---\n{}\n", trust_root_document(&root_file, "site", false)).as_bytes(), "inline").unwrap();
+    assert_eq!(policy.trust_roots.len(), 1);
+    policy.check_trust_roots(trusted.trusted_root()).unwrap();
+
+    // Other trust material: parsed, refused against the trusted root.
+    let short = Policy::from_yaml(format!("{cip}---\n{}\n", trust_root_document(&root_file, "site", true)).as_bytes(), "inline").unwrap();
+    let e = short.check_trust_roots(trusted.trusted_root()).unwrap_err();
+    assert_eq!((e.name.as_str(), e.role, e.document), ("site", "ctLogs", 2), "{e}");
+
+    // Material airlock would have to fetch, and a garbled key: refused.
+    let remote = "apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: site}\nspec:\n  remote: {mirror: https://tuf.example, root: eA==}\n";
+    let e = parse_err(&format!("{cip}---\n{remote}"));
+    assert!(e.is_unsupported() && e.location.field.as_deref() == Some("spec.remote"), "{e}");
+    let garbled = "apiVersion: policy.sigstore.dev/v1alpha1\nkind: TrustRoot\nmetadata: {name: site}\nspec:\n  sigstoreKeys:\n    certificateAuthorities: [{certChain: '!!'}]\n";
+    let e = parse_err(&format!("{cip}---\n{garbled}"));
+    assert_eq!(e.location.field.as_deref(), Some("spec.sigstoreKeys.certificateAuthorities[0].certChain"), "{e}");
 }
 
 #[test]
@@ -535,4 +575,26 @@ fn duplicate_rules_across_documents() {
     assert!(matches!(e.kind, PolicyErrorKind::DuplicateName { what: "rule", .. }), "{e}");
     assert_eq!(e.location.document, Some(2));
     assert!(e.to_string().contains("document 1"), "{e}");
+}
+
+/// spec.vulnerabilities exactly as issue 14 spells it, and its refusals.
+#[test]
+fn native_vulnerabilities_gate() {
+    use verifier::policy::vulnerabilities::{AllowEntry, DenyRule};
+    let head = "apiVersion: airlock.dev/v1alpha1\nkind: ImportPolicy\nspec:\n";
+    let rules = "  rules:\n    - name: all\n      images: ['**']\n      authorities: [{static: pass}]\n";
+    let gate = "  vulnerabilities:\n    deny: {minSeverity: critical, fixAvailable: true}   # low|medium|high|critical\n    allow:\n      - {id: CVE-2024-12345, reason: \"not reachable in our build\", until: \"2027-03-01\"}\n";
+    let policy = Policy::from_yaml(format!("{head}{gate}{rules}").as_bytes(), "inline").unwrap();
+    let v = policy.vulnerabilities.expect("parsed");
+    assert_eq!(v.deny, Some(DenyRule { min_severity: advisories::Rating::Critical, fix_available: true }));
+    assert_eq!(v.allow, [AllowEntry { id: "CVE-2024-12345".into(), reason: "not reachable in our build".into(), until: "2027-03-01".parse().unwrap() }]);
+    assert!(Policy::from_yaml(format!("{head}{rules}").as_bytes(), "inline").unwrap().vulnerabilities.is_none());
+
+    let refused = |gate: &str| parse_err(&format!("{head}{gate}{rules}")).to_string();
+    assert!(refused("  vulnerabilities:\n    deny: {minSeverity: severe}\n").contains("severe"));
+    assert!(refused("  vulnerabilities:\n    allow: [{id: CVE-1, reason: x, until: 2027-13-01}]\n").contains("spec.vulnerabilities.allow[0].until"));
+    assert!(refused("  vulnerabilities:\n    allow: [{id: CVE-1, reason: '', until: 2027-01-01}]\n").contains("reason"));
+    assert!(refused("  vulnerabilities:\n    allow: [{id: CVE-1, until: 2027-01-01}]\n").contains("reason"));
+    let twice = format!("{head}{gate}{rules}---\n{head}  vulnerabilities: {{}}\n  rules:\n    - name: other\n      images: ['x']\n      authorities: [{{static: pass}}]\n");
+    assert!(parse_err(&twice).to_string().contains("already sets spec.vulnerabilities"));
 }

@@ -166,7 +166,14 @@ fn a_required_sbom_must_be_carried() {
         source: SbomSource::Operator,
         file: "x.spdx.json".into(),
     });
-    assert_eq!(evaluate(&image, &p, &verifier()).outcome, Outcome::Passed);
+    // An operator's SBOM is not bound to the image by any signature.
+    let (_, reason) = failed(&evaluate(&image, &p, &verifier()));
+    assert!(reason.contains("bound to the image by a signature") && reason.contains("unsigned SBOM(s) from operator"), "{reason}");
+    let lenient = policy(&rules("    - name: key1\n      requireSbom: true\n      allowUnsignedSbom: true\n      images: ['192.168.64.2:5000/**']\n      authorities:\n        - key: [{file: cosign2.pub}]\n"));
+    let verdict = evaluate(&image, &lenient, &verifier());
+    assert_eq!(verdict.outcome, Outcome::Passed);
+    let evidence = verdict.rules[0].sbom_evidence.as_deref().unwrap();
+    assert!(evidence.contains("operator") && evidence.contains("accepted unsigned"), "{evidence}");
 }
 
 /// The slsa-verifier `cosign save` layout: an image index with a keyless

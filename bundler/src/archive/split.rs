@@ -58,15 +58,35 @@ pub fn remove_stale(base: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Start a volume set at `base`.
-pub fn writer(base: &Path, volume_bytes: u64) -> Result<volumes::VolumeWriter> {
-    remove_stale(base)?;
-    volumes::VolumeWriter::new(base, volume_bytes).map_err(|e| Error::io(base, "start volumes", e))
+/// Start a volume set in the work directory `root` (`root/volumes/NAME.001`,
+/// …, for `--out …/NAME`), where an interrupted run's stay for the next
+/// to recover from.
+pub fn writer(root: &Path, base: &Path, volume_bytes: u64) -> Result<volumes::VolumeWriter> {
+    let partial = partial_base(root, base)?;
+    let dir = partial.parent().unwrap_or(root);
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+    remove_stale(&partial)?;
+    volumes::VolumeWriter::new(&partial, volume_bytes).map_err(|e| Error::io(&partial, "start volumes", e))
 }
 
-/// The volume paths of a finished set.
-pub fn finish(writer: volumes::VolumeWriter, base: &Path) -> Result<Vec<PathBuf>> {
-    writer.finish().map_err(|e| Error::io(base, "finish volumes", e))
+/// Finish a set started with [`writer`] and move its volumes into place
+/// at `base` (an earlier run's set there removed first): the volume paths.
+pub fn finish(writer: volumes::VolumeWriter, root: &Path, base: &Path) -> Result<Vec<PathBuf>> {
+    let partial = partial_base(root, base)?;
+    let written = writer.finish().map_err(|e| Error::io(&partial, "finish volumes", e))?;
+    remove_stale(base)?;
+    let mut paths = Vec::with_capacity(written.len());
+    for (i, from) in written.iter().enumerate() {
+        let to = volumes::volume_path(base, i as u32 + 1);
+        std::fs::rename(from, &to).map_err(|e| Error::io(&to, "move the volume into place", e))?;
+        paths.push(to);
+    }
+    Ok(paths)
+}
+
+fn partial_base(root: &Path, base: &Path) -> Result<PathBuf> {
+    let name = base.file_name().ok_or_else(|| Error::Output { path: base.to_path_buf(), reason: "names no file".into() })?;
+    Ok(root.join(super::resume::PARTIAL_VOLUMES).join(name))
 }
 
 #[cfg(test)]

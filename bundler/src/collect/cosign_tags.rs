@@ -2,7 +2,7 @@
 //! (attestations) and `.sbom` (SBOM attachments) next to the image.
 
 use super::Found;
-use oci::{Digest, Store, Tag};
+use oci::{Digest, RawManifest, Store, Tag};
 use std::collections::BTreeSet;
 use verifier::bundle::manifest::{EvidenceKind, EvidenceSource};
 
@@ -13,8 +13,9 @@ pub const SUFFIXES: [(&str, EvidenceKind); 3] = [
     ("sbom", EvidenceKind::CosignSbom),
 ];
 
-/// The cosign attachments of `subject` among `tags`, resolved to digests.
-pub async fn find<S: Store>(store: &S, tags: &BTreeSet<Tag>, subject: &Digest) -> oci::Result<Vec<Found>> {
+/// The cosign attachments of `subject` among `tags`, each with its
+/// manifest (fetched by tag, once).
+pub async fn find<S: Store>(store: &S, tags: &BTreeSet<Tag>, subject: &Digest) -> oci::Result<Vec<(Found, RawManifest)>> {
     let mut found = Vec::new();
     for (suffix, kind) in SUFFIXES {
         // A digest whose tag form is no valid tag (sha512) has no cosign tags.
@@ -22,14 +23,15 @@ pub async fn find<S: Store>(store: &S, tags: &BTreeSet<Tag>, subject: &Digest) -
         if !tags.contains(&tag) {
             continue;
         }
-        let descriptor = store.resolve_tag(&tag).await?;
-        found.push(Found {
+        let manifest = store.get_tagged_manifest(&tag).await?;
+        let evidence = Found {
             kind,
             subject: subject.clone(),
             source: EvidenceSource::Tag,
-            descriptor,
+            descriptor: manifest.descriptor(),
             artifact_type: None,
-        });
+        };
+        found.push((evidence, manifest));
     }
     Ok(found)
 }

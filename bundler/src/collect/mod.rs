@@ -22,7 +22,7 @@ use crate::resolve::Resolved;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use oci::remote::Repository;
 use oci::store::{self, Graph};
-use oci::{Descriptor, Digest, ImageRef, Store, Tag};
+use oci::{Descriptor, Digest, ImageRef, RawManifest, Store, Tag};
 use std::collections::BTreeSet;
 use verifier::bundle::manifest::{EvidenceKind, EvidenceSource};
 
@@ -72,8 +72,9 @@ pub async fn evidence(images: Vec<Resolved>, jobs: usize, progress: &dyn Progres
     progress.start(Phase::Collect, images.len() as u64, Unit::Items);
     let collected = stream::iter(images)
         .map(|image| async move {
+            // What was found is in the report, per image (and a warning
+            // for an image with none).
             let evidence = for_image(&image.reference, &image.repository, &image.subjects()).await?;
-            progress.note(&format!("{}: {} evidence manifest(s) found", image.reference, evidence.len()));
             progress.advance(1);
             Ok::<_, Error>(ImageEvidence { image, evidence })
         })
@@ -93,28 +94,31 @@ pub async fn for_image(image: &ImageRef, repository: &Repository, subjects: &[Di
         .map_err(|e| Error::registry(image, "list tags", e))?
         .into_iter()
         .collect();
-    let mut found = Vec::new();
+    // Cosign tags come with their manifest (fetched by tag); referrers are
+    // listed by descriptor.
+    let mut found: Vec<(Found, Option<RawManifest>)> = Vec::new();
     for subject in subjects {
-        found.extend(
-            cosign_tags::find(repository, &tags, subject)
-                .await
-                .map_err(|e| Error::registry(image, "read cosign tags", e))?,
-        );
-        found.extend(
-            referrers::find(repository, &tags, subject)
-                .await
-                .map_err(|e| Error::registry(image, "list referrers", e))?,
-        );
+        let tagged = cosign_tags::find(repository, &tags, subject)
+            .await
+            .map_err(|e| Error::registry(image, "read cosign tags", e))?;
+        found.extend(tagged.into_iter().map(|(f, m)| (f, Some(m))));
+        let referring = referrers::find(repository, &tags, subject)
+            .await
+            .map_err(|e| Error::registry(image, "list referrers", e))?;
+        found.extend(referring.into_iter().map(|f| (f, None)));
     }
     // One entry per (subject, kind, manifest), in the manifest's order.
-    found.sort_by(|a, b| (&a.subject, a.kind, &a.descriptor.digest).cmp(&(&b.subject, b.kind, &b.descriptor.digest)));
-    found.dedup_by(|a, b| a.subject == b.subject && a.kind == b.kind && a.descriptor.digest == b.descriptor.digest);
+    let key = |f: &Found| (f.subject.clone(), f.kind, f.descriptor.digest.clone());
+    found.sort_by_key(|(f, _)| key(f));
+    found.dedup_by(|a, b| key(&a.0) == key(&b.0));
 
     let mut collected = Vec::with_capacity(found.len());
-    for mut f in found {
-        let graph = store::walk(repository, &f.descriptor, &[])
-            .await
-            .map_err(|e| Error::registry(image, "read evidence", e))?;
+    for (mut f, manifest) in found {
+        let graph = match manifest {
+            Some(manifest) => store::walk_manifest(repository, manifest, &[]).await,
+            None => store::walk(repository, &f.descriptor, &[]).await,
+        }
+        .map_err(|e| Error::registry(image, "read evidence", e))?;
         if matches!(f.source, EvidenceSource::ReferrersApi | EvidenceSource::ReferrersTag) {
             // The manifest, not the listing, says what it is.
             f.artifact_type = graph.root_manifest().and_then(|m| m.manifest().artifact_type().map(String::from));

@@ -56,8 +56,7 @@ pub async fn find<S: Store>(store: &S, tags: &BTreeSet<Tag>, subject: &Digest) -
 }
 
 async fn tag_index<S: Store>(store: &S, tag: &Tag) -> oci::Result<ImageIndex> {
-    let desc = store.resolve_tag(tag).await?;
-    let manifest = store.get_manifest(&desc.digest).await?;
+    let manifest = store.get_tagged_manifest(tag).await?;
     match manifest.manifest() {
         Manifest::Index(index) => Ok(index.clone()),
         Manifest::Image(_) => Err(oci::Error::MalformedManifest {

@@ -189,27 +189,34 @@ pub struct CheckedImage {
 
 /// The self-check phase: every piece of evidence of every image, Rekor
 /// entries fetched for SET-only layers, against `trust`, reading blobs
-/// from `layout`. The first piece that does not verify stops the bundle.
+/// from `layout`; `jobs` images at a time (each Rekor fetch is a round
+/// trip), results in request order. The first piece that does not verify
+/// stops the bundle.
 pub async fn images(
     images: Vec<ImageEvidence>,
     trust: &VerifiedTrustRoot,
     rekor: &Rekors,
     layout: &Layout,
+    jobs: usize,
     progress: &dyn Progress,
 ) -> Result<Vec<CheckedImage>> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
     let total: usize = images.iter().map(|i| i.evidence.len()).sum();
     progress.start(Phase::Verify, total as u64, Unit::Items);
-    let checker = Checker::new(trust, rekor, layout)?;
-    let mut checked = Vec::with_capacity(images.len());
-    for ImageEvidence { image, evidence } in images {
-        let mut pieces = Vec::with_capacity(evidence.len());
-        for collected in evidence {
-            let check = checker.check(&image.reference, &collected).await?;
-            progress.advance(1);
-            pieces.push(CheckedEvidence { collected, check });
-        }
-        checked.push(CheckedImage { image, evidence: pieces });
-    }
+    let checker = &Checker::new(trust, rekor, layout)?;
+    let checked = stream::iter(images)
+        .map(|ImageEvidence { image, evidence }| async move {
+            let mut pieces = Vec::with_capacity(evidence.len());
+            for collected in evidence {
+                let check = checker.check(&image.reference, &collected).await?;
+                progress.advance(1);
+                pieces.push(CheckedEvidence { collected, check });
+            }
+            Ok::<_, Error>(CheckedImage { image, evidence: pieces })
+        })
+        .buffered(jobs.max(1))
+        .try_collect()
+        .await?;
     progress.finish(Phase::Verify);
     Ok(checked)
 }
@@ -248,6 +255,18 @@ impl<'a> Checker<'a> {
             subject: &evidence.found.subject,
         };
         for layer in &layers {
+            // The verifier's rule, applied before anything is written: a
+            // layer is what its content is, never what its tag says.
+            if let Some(found) = verifier::image::filed_kind_mismatch(ctx.kind, &layer.media_type) {
+                let mismatch = verifier::ContentError::EvidenceKind {
+                    reference: image.to_string(),
+                    manifest: root.digest().clone(),
+                    layer: layer.digest.clone(),
+                    filed: ctx.kind.name(),
+                    found,
+                };
+                return Err(ctx.refused(Some(layer), mismatch.into()));
+            }
             let check = match evidence.found.kind {
                 EvidenceKind::CosignSignature | EvidenceKind::CosignAttestation => self.cosign_layer(&ctx, layer, &mut out).await?,
                 EvidenceKind::SigstoreBundle => self.bundle_layer(&ctx, layer, &mut out).await?,

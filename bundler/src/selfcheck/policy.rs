@@ -1,13 +1,13 @@
 //! With `--policy`: the staged bundle evaluated exactly as the site will
 //! (`verifier::verify::evaluate_images`), with the trust material it
-//! carries, before it is signed. A bundle with an image the policy refuses
-//! is not a bundle: its manifest is removed (fetched blobs stay for a
-//! re-run).
+//! carries, before it is signed and before any image layer is fetched
+//! (the policy reads manifests and evidence only, each verified again as
+//! it is read). A bundle with an image the policy refuses is not a bundle:
+//! its manifest is never written (fetched blobs stay for a re-run).
 
 use crate::error::{Error, Result};
 use crate::write::Staged;
 use std::path::Path;
-use verifier::bundle::manifest as format;
 use verifier::policy::eval::ImageVerdict;
 use verifier::policy::Policy;
 
@@ -25,22 +25,16 @@ pub fn against_policy(
     jobs: usize,
 ) -> Result<Option<Vec<ImageVerdict>>> {
     let Some(policy) = policy else { return Ok(None) };
-    evaluate(&staged.root, policy, trust, jobs).map(Some).inspect_err(|_| {
-        // Not a bundle until every image passes.
-        let _ = std::fs::remove_file(staged.root.join(format::PATH));
-    })
+    evaluate(staged, policy, trust, jobs).map(Some)
 }
 
-fn evaluate(
-    staged: &Path,
-    policy: &Policy,
-    trust: &trust_roots::VerifiedTrustRoot,
-    jobs: usize,
-) -> Result<Vec<ImageVerdict>> {
-    use verifier::bundle::content::{self, NoProgress, OpenOptions};
+fn evaluate(staged: &Staged, policy: &Policy, trust: &trust_roots::VerifiedTrustRoot, jobs: usize) -> Result<Vec<ImageVerdict>> {
     let as_policy_error = |e: verifier::Error| Error::Policy(Box::new(e));
-    let checked = content::open(staged, &OpenOptions { transfer_key: None, jobs, work_dir: staged }, &NoProgress)
-        .map_err(|e| Error::io(staged, "re-read the staged bundle", std::io::Error::other(e.to_string())))?;
+    let checked = verifier::bundle::content::open_staged(&staged.root, &staged.bytes, jobs)
+        .map_err(|e| Error::io(&staged.root, "re-read the staged bundle", std::io::Error::other(e.to_string())))?;
+    policy
+        .check_trust_roots(trust.trusted_root())
+        .map_err(|e| Error::Usage(format!("the policy does not fit the bundle's trust material: {e}")))?;
     let verifier = verifier::check::signature::SignatureVerifier::new(trust).map_err(as_policy_error)?;
     let verdicts = verifier::verify::evaluate_images(&checked, policy, &verifier, jobs);
     let failures: Vec<String> = verdicts
@@ -62,7 +56,6 @@ fn evaluate(
         Err(Error::PolicyNotMet { failures })
     }
 }
-
 
 #[cfg(test)]
 mod tests {

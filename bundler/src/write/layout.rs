@@ -3,18 +3,11 @@
 //! docs/bundle-format.md says, and nothing else left in it.
 
 use crate::error::{Error, Result};
-use crate::sboms::BundleImage;
-use oci::{Descriptor, Digest, Layout};
+use oci::{Digest, Layout, RawManifest};
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use verifier::bundle::manifest::{self as format, EvidenceKind};
-
-/// `dev.airlock.kind`.
-pub const ANNOTATION_KIND: &str = "dev.airlock.kind";
-/// `dev.airlock.subject`.
-pub const ANNOTATION_SUBJECT: &str = "dev.airlock.subject";
-/// `dev.airlock.reference`.
-pub const ANNOTATION_REFERENCE: &str = "dev.airlock.reference";
+use verifier::bundle::manifest::{self as format, ImageEntry};
 
 /// Open (or create) the layout at `root` for a run. `root` must be absent,
 /// empty, or what an earlier run left (a bundle, or an interrupted run: it
@@ -56,97 +49,23 @@ pub fn prepare(root: &Path) -> Result<Layout> {
     Ok(layout)
 }
 
-/// One `index.json` entry: a manifest with what it is and what it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexEntry {
-    /// The reference as requested, of the image this entry belongs to.
-    pub reference: String,
-    /// What it is (`image` for a requested image).
-    pub kind: EntryKind,
-    /// What it belongs to (not for `image`).
-    pub subject: Option<Digest>,
-    /// The manifest's descriptor (platform, artifact type kept).
-    pub descriptor: Descriptor,
-}
+pub use verifier::bundle::layout::INDEX_PATH;
 
-/// `dev.airlock.kind`, in the order docs/bundle-format.md sorts them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum EntryKind {
-    /// A requested image or index.
-    Image,
-    /// A child of a requested index.
-    Platform,
-    /// Evidence.
-    Evidence(EvidenceKind),
-}
-
-impl EntryKind {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Image => "image",
-            Self::Platform => "platform",
-            Self::Evidence(kind) => kind.name(),
-        }
-    }
-}
-
-/// The `index.json` entries of `images`: each image, its carried platform
-/// children, and each evidence manifest (with its artifact type).
-pub fn index_entries(images: &[BundleImage]) -> Vec<IndexEntry> {
-    let mut entries = Vec::new();
-    for BundleImage { image, evidence, .. } in images {
-        let reference = image.reference.to_string();
-        let entry = |kind, subject: Option<&Digest>, descriptor: Descriptor| IndexEntry {
-            reference: reference.clone(),
-            kind,
-            subject: subject.cloned(),
-            descriptor,
-        };
-        entries.push(entry(EntryKind::Image, None, image.graph.root.clone()));
-        for child in &image.platforms {
-            entries.push(entry(EntryKind::Platform, Some(image.digest()), child.descriptor.clone()));
-        }
-        for e in evidence {
-            let found = &e.collected.found;
-            let mut descriptor = found.descriptor.clone();
-            descriptor.artifact_type = found.artifact_type.clone();
-            entries.push(entry(EntryKind::Evidence(found.kind), Some(&found.subject), descriptor));
-        }
-    }
-    entries
-}
-
-/// The bytes of `index.json`: entries sorted by (reference, kind, subject,
-/// digest), annotated, sorted keys, compact, with a trailing newline.
-pub fn index_json(mut entries: Vec<IndexEntry>) -> Vec<u8> {
-    entries.sort_by(|a, b| {
-        (&a.reference, a.kind, &a.subject, &a.descriptor.digest).cmp(&(&b.reference, b.kind, &b.subject, &b.descriptor.digest))
-    });
-    entries.dedup();
-    let manifests: Vec<Descriptor> = entries
-        .into_iter()
-        .map(|e| {
-            let mut d = e.descriptor;
-            d.annotations.clear();
-            if e.kind == EntryKind::Image {
-                d.annotations.insert(oci::manifest::ANNOTATION_REF_NAME.into(), e.reference.clone());
-            }
-            d.annotations.insert(ANNOTATION_KIND.into(), e.kind.name().into());
-            if let Some(subject) = e.subject {
-                d.annotations.insert(ANNOTATION_SUBJECT.into(), subject.to_string());
-            }
-            d.annotations.insert(ANNOTATION_REFERENCE.into(), e.reference);
-            d
-        })
-        .collect();
-    let value = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": oci::manifest::media_type::OCI_INDEX,
-        "manifests": manifests,
-    });
-    let mut bytes = serde_json::to_vec(&format::sort_keys(value)).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
+/// The bytes of `index.json` for `images` (the manifest's entries): the
+/// verifier's own derivation ([`verifier::bundle::layout::index_json`]),
+/// from the manifests stored in `layout`, so what is written is exactly
+/// what the site will require.
+pub fn index_json(layout: &Layout, images: &[ImageEntry]) -> Result<Vec<u8>> {
+    let stored = |digest: &Digest| -> verifier::Result<RawManifest> {
+        let path = layout.blob_path(digest);
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)
+            .and_then(|f| f.take(oci::MAX_MANIFEST_SIZE + 1).read_to_end(&mut bytes))
+            .map_err(|source| verifier::Error::Io { path, source })?;
+        RawManifest::from_bytes(&format!("blob {digest}"), bytes, None, Some(digest)).map_err(verifier::Error::from)
+    };
+    verifier::bundle::layout::index_json(images, &stored)
+        .map_err(|e| Error::Unsupported(format!("internal error: index.json cannot be derived from the bundle manifest: {e}")))
 }
 
 /// Write `bytes` to `path` atomically (temporary file, sync, rename).
@@ -203,44 +122,6 @@ pub fn prune(root: &Path, keep: &BTreeSet<PathBuf>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entry(reference: &str, kind: EntryKind, subject: Option<&str>, content: &str) -> IndexEntry {
-        IndexEntry {
-            reference: reference.into(),
-            kind,
-            subject: subject.map(|s| Digest::sha256_of(s.as_bytes())),
-            descriptor: Descriptor::new(oci::manifest::media_type::OCI_MANIFEST, Digest::sha256_of(content.as_bytes()), 3),
-        }
-    }
-
-    #[test]
-    fn index_is_sorted_annotated_and_canonical() {
-        let entries = vec![
-            entry("r.example/b:1", EntryKind::Image, None, "b"),
-            entry("r.example/a:1", EntryKind::Evidence(EvidenceKind::CosignSignature), Some("a"), "sig"),
-            entry("r.example/a:1", EntryKind::Platform, Some("a"), "child"),
-            entry("r.example/a:1", EntryKind::Image, None, "a"),
-            entry("r.example/a:1", EntryKind::Image, None, "a"),
-        ];
-        let bytes = index_json(entries.clone());
-        assert!(bytes.ends_with(b"}\n"));
-        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        let kinds: Vec<&str> = value["manifests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["annotations"][ANNOTATION_KIND].as_str().unwrap())
-            .collect();
-        assert_eq!(kinds, ["image", "platform", "cosign-signature", "image"]);
-        let first = &value["manifests"][0]["annotations"];
-        assert_eq!(first[oci::manifest::ANNOTATION_REF_NAME], "r.example/a:1");
-        assert!(value["manifests"][1]["annotations"].get(oci::manifest::ANNOTATION_REF_NAME).is_none());
-        assert_eq!(value["manifests"][1]["annotations"][ANNOTATION_SUBJECT], Digest::sha256_of(b"a").to_string());
-        let mut reversed = entries;
-        reversed.reverse();
-        assert_eq!(index_json(reversed), bytes, "order of discovery does not matter");
-        assert!(!String::from_utf8(bytes).unwrap().contains(": "), "no insignificant whitespace");
-    }
 
     #[test]
     fn prune_keeps_only_listed_files() {

@@ -95,13 +95,17 @@ pub fn blob_entries(images: &[BundleImage], previous: Option<&Previous>) -> Vec<
 }
 
 /// The files the manifest lists (`index.json`, `oci-layout`,
-/// `sboms.tar.gz`, the trust material), after removing everything under
+/// `sboms.tar.gz`, the trust material, the advisories snapshot), after removing everything under
 /// `root` that neither they nor the carried `blobs` are: the reader refuses
 /// any file the manifest does not list. Also the trust files, by path.
-pub fn listed_files(root: &Path, blobs: &[BlobEntry]) -> Result<(Vec<FileEntry>, Vec<String>)> {
+pub fn listed_files(root: &Path, blobs: &[BlobEntry], release_sbom: bool) -> Result<(Vec<FileEntry>, Vec<String>)> {
     let trust_files = files_under(root, format::TRUST_DIR)?;
     let mut paths: Vec<String> = vec!["index.json".into(), "oci-layout".into(), format::SBOMS_PATH.into()];
+    if release_sbom {
+        paths.push(crate::release_sbom::PATH.into());
+    }
     paths.extend(trust_files.iter().cloned());
+    paths.extend(files_under(root, format::ADVISORIES_DIR)?);
     paths.sort();
     let mut keep: BTreeSet<PathBuf> = paths.iter().map(|p| under(Path::new(""), p)).collect();
     for b in blobs.iter().filter(|b| b.carried) {

@@ -2,9 +2,10 @@
 //! specifies, through the reader's own types. The image layout and its
 //! `index.json` ([`layout`]); the bundle manifest, listing every image,
 //! blob and file, in canonical JSON ([`manifest`]). Anything an earlier run
-//! left that the manifest does not list is removed. The manifest is
-//! written last, so a tree without one is an unfinished run, never a
-//! bundle.
+//! left that the manifest does not list is removed. The manifest is made
+//! here but written last ([`finish`], once a directory bundle holds every
+//! blob; an archive carries it first), so a tree without one is an
+//! unfinished run, never a bundle.
 
 pub mod layout;
 pub mod manifest;
@@ -34,23 +35,33 @@ pub struct Staged {
     pub trust_files: Vec<String>,
 }
 
-/// Write `index.json`, remove what the bundle does not list, and write the
-/// manifest of `images` carrying `trust`.
+/// Write `index.json`, remove what the bundle does not list, and make the
+/// manifest of `images` carrying `trust` (not written yet: see [`finish`]).
 pub fn stage(
     layout: &Layout,
     images: &[BundleImage],
     trust: &Trust,
     previous: Option<&Previous>,
+    release_sbom: Option<&crate::release_sbom::ReleaseSbom>,
     created: Created,
     progress: &dyn Progress,
 ) -> Result<Staged> {
     let root = layout.path().to_path_buf();
-    layout::write_atomic(&root.join("index.json"), &layout::index_json(layout::index_entries(images)))?;
-    progress.advance(1);
-    let blobs = manifest::blob_entries(images, previous);
-    let (files, trust_files) = manifest::listed_files(&root, &blobs)?;
     let mut manifest_images: Vec<ImageEntry> = images.iter().map(manifest::image_entry).collect();
     manifest_images.sort_by(|a, b| a.reference.cmp(&b.reference));
+    layout::write_atomic(&root.join(layout::INDEX_PATH), &layout::index_json(layout, &manifest_images)?)?;
+    progress.advance(1);
+    let blobs = manifest::blob_entries(images, previous);
+    if let Some(sbom) = release_sbom {
+        sbom.write(&root)?;
+    }
+    let (files, trust_files) = manifest::listed_files(&root, &blobs, release_sbom.is_some())?;
+    // Named exactly when its files are listed: the directory holds what
+    // `advisories::carry` just put there (or nothing).
+    let advisories = files
+        .iter()
+        .any(|f| f.path.starts_with(&format!("{}/", format::ADVISORIES_DIR)))
+        .then(|| format::Advisories { path: format::ADVISORIES_DIR.to_string() });
     let manifest = BundleManifest {
         media_type: format::MEDIA_TYPE.to_string(),
         created: created.at(),
@@ -63,9 +74,9 @@ pub fn stage(
         images: manifest_images,
         blobs,
         files,
+        advisories,
     };
     let (bytes, parsed) = manifest::canonical_bytes(&manifest)?;
-    layout::write_atomic(&root.join(format::PATH), &bytes)?;
     progress.advance(1);
     Ok(Staged {
         root,
@@ -74,4 +85,10 @@ pub fn stage(
         id: parsed.id,
         trust_files,
     })
+}
+
+/// Write the manifest of a directory bundle that now holds every blob it
+/// lists: from here on it is a bundle.
+pub fn finish(staged: &Staged) -> Result<()> {
+    layout::write_atomic(&staged.root.join(format::PATH), &staged.bytes)
 }

@@ -68,6 +68,9 @@ impl BundlerEnv for Env {
             jobs: 4,
             created: Created::Pinned(CREATED.parse().unwrap()),
             sboms: Vec::new(),
+            advisories: None,
+            images_from_sbom: None,
+            require_digest: false,
         }
     }
 

@@ -45,10 +45,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::io::AsyncWriteExt;
 
-/// The `oci-layout` file's content.
-const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
+/// The `oci-layout` file's content, as this crate writes it.
+pub const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
 /// Largest `index.json` read.
 const MAX_INDEX_SIZE: u64 = 64 * 1024 * 1024;
 /// Where partial blobs are written, inside the layout (same filesystem, so
@@ -68,6 +67,9 @@ struct Inner {
     root: PathBuf,
     index: Mutex<ImageIndex>,
     counter: AtomicU64,
+    /// Blob writes under way, so the ingest directory is tidied away only
+    /// when none is.
+    writing: AtomicU64,
     /// Bumped whenever what is reachable from index.json may change.
     generation: AtomicU64,
     /// subject digest -> referrer descriptors, for one generation.
@@ -131,6 +133,7 @@ impl Layout {
                 root,
                 index: Mutex::new(index),
                 counter: AtomicU64::new(0),
+                writing: AtomicU64::new(0),
                 generation: AtomicU64::new(0),
                 referrers: Mutex::new(None),
             }),
@@ -254,55 +257,60 @@ impl Layout {
             }
         }
         let ingest = self.inner.root.join(INGEST_DIR);
-        tokio::fs::create_dir_all(&ingest)
-            .await
-            .map_err(|e| Error::io(&ingest, "create ingest directory", e))?;
+        self.inner.writing.fetch_add(1, Ordering::SeqCst);
         let n = self.inner.counter.fetch_add(1, Ordering::Relaxed);
         let partial = ingest.join(format!("{}-{}-{n}.partial", descriptor.digest.hex(), std::process::id()));
         let result = self.write_partial(descriptor, reader, &partial, &final_path).await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(&partial).await;
         }
-        // Tidy up when nothing else is being written (fails harmlessly
-        // otherwise).
-        let _ = tokio::fs::remove_dir(&ingest).await;
+        // Tidy up when this was the last write under way. Another may start
+        // meanwhile: removing a directory that is not empty fails
+        // harmlessly, and a write that finds it gone makes it again.
+        if self.inner.writing.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let _ = tokio::fs::remove_dir(&ingest).await;
+        }
         result
     }
 
-    async fn write_partial<R>(&self, descriptor: &Descriptor, reader: R, partial: &Path, final_path: &Path) -> Result<()>
+    /// Write `reader` (already checked against the digest by the caller's
+    /// wrapping, or by its source) to `partial`, then into place. The
+    /// bytes go to the file straight from the task, 256 KiB at a time:
+    /// a write into the page cache is a copy, and handing every chunk to
+    /// tokio's blocking pool (tokio::fs) cost more in thread hand-offs than
+    /// the copy itself. The slow calls (create, sync, rename) still go
+    /// there.
+    async fn write_partial<R>(&self, descriptor: &Descriptor, mut reader: R, partial: &Path, final_path: &Path) -> Result<()>
     where
         R: tokio::io::AsyncRead + Send + Unpin,
     {
         let location = self.location_of(&descriptor.digest);
-        // Another write finishing at this moment may have tidied the ingest
-        // directory away (it removes it when it looks empty); make it again.
-        let mut attempt = 0;
-        let mut file = loop {
-            match tokio::fs::File::create(partial).await {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
-                    attempt += 1;
-                    if let Some(dir) = partial.parent() {
-                        tokio::fs::create_dir_all(dir)
-                            .await
-                            .map_err(|e| Error::io(dir, "create ingest directory", e))?;
-                    }
-                }
-                other => break other.map_err(|e| Error::io(partial, "create", e))?,
-            }
-        };
-        let mut verified = AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size);
-        let mut buf = vec![0u8; crate::IO_CHUNK];
+        let mut file = create_partial(partial).await?;
+        let mut buf = vec![0u8; WRITE_CHUNK];
+        let mut written = 0u64;
         loop {
-            let n = tokio::io::AsyncReadExt::read(&mut verified, &mut buf)
+            let filled = fill(&mut reader, &mut buf)
                 .await
                 .map_err(|e| from_read_error(&location, partial.to_path_buf(), e))?;
-            if n == 0 {
+            written += filled as u64;
+            if written > descriptor.size {
+                return Err(Error::Content {
+                    location,
+                    source: crate::DigestError::SizeMismatch { digest: descriptor.digest.clone(), expected: descriptor.size, actual: written },
+                });
+            }
+            file.write_all(&buf[..filled]).map_err(|e| Error::io(partial, "write", e))?;
+            if filled < buf.len() {
                 break;
             }
-            file.write_all(&buf[..n]).await.map_err(|e| Error::io(partial, "write", e))?;
         }
-        file.sync_all().await.map_err(|e| Error::io(partial, "sync", e))?;
-        drop(file);
+        if written != descriptor.size {
+            return Err(Error::Content {
+                location,
+                source: crate::DigestError::SizeMismatch { digest: descriptor.digest.clone(), expected: descriptor.size, actual: written },
+            });
+        }
+        tokio::fs::File::from_std(file).sync_all().await.map_err(|e| Error::io(partial, "sync", e))?;
         if let Some(dir) = final_path.parent() {
             tokio::fs::create_dir_all(dir)
                 .await
@@ -385,6 +393,43 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Bytes written to a blob file per call.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// Create a partial blob file. The ingest directory is made on demand:
+/// absent at first, and tidied away by the last write of a burst, possibly
+/// while this one starts (and two writes may make it at once).
+async fn create_partial(partial: &Path) -> Result<std::fs::File> {
+    let mut attempt = 0;
+    loop {
+        match tokio::fs::File::create(partial).await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 5 => {
+                attempt += 1;
+                if let Some(dir) = partial.parent() {
+                    match tokio::fs::create_dir(dir).await {
+                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(Error::io(dir, "create ingest directory", e)),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(file) => return Ok(file.into_std().await),
+            Err(e) => return Err(Error::io(partial, "create", e)),
+        }
+    }
+}
+
+/// Read until `buf` is full or the stream ends; how much was read.
+async fn fill<R: tokio::io::AsyncRead + Unpin>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match tokio::io::AsyncReadExt::read(reader, &mut buf[filled..]).await? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
 impl Store for Layout {
     fn location(&self) -> String {
         format!("oci:{}", self.inner.root.display())
@@ -449,11 +494,19 @@ impl Store for Layout {
     where
         R: tokio::io::AsyncRead + Send + Unpin + 'static,
     {
+        self.write_blob(descriptor, AsyncDigestReader::new(reader, descriptor.digest.clone(), descriptor.size)).await
+    }
+
+    async fn put_verified_blob(&self, descriptor: &Descriptor, reader: BlobReader) -> Result<()> {
+        // The reader checks the digest itself (and fails at its end
+        // otherwise, before anything is renamed into place): hashing it
+        // here too would hash every fetched byte twice.
         self.write_blob(descriptor, reader).await
     }
 
     async fn put_manifest(&self, manifest: &RawManifest, tag: Option<&Tag>) -> Result<()> {
         let descriptor = manifest.descriptor();
+        // A RawManifest's digest was computed from its bytes.
         self.write_blob(&descriptor, manifest.bytes()).await?;
         // A manifest an index already listed may just have become readable.
         self.inner.generation.fetch_add(1, Ordering::SeqCst);

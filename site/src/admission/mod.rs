@@ -67,7 +67,28 @@ pub struct MirrorPolicy {
     pub key_fingerprint: String,
     /// Publishers whose own keyless signatures are also accepted.
     pub identities: Vec<Identity>,
+    /// What happens to images `load` re-signed after break-glass.
+    pub break_glass: BreakGlassAdmission,
 }
+
+/// Whether admission lets in images break-glass admitted at the import
+/// gate. They are told apart by the site re-signature's
+/// `dev.airlock.break-glass` annotation, which Kyverno can match
+/// (`attestors[].entries[].annotations`) and policy-controller cannot (its
+/// authorities do not read signature annotations).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BreakGlassAdmission {
+    /// No rule about them (the default).
+    #[default]
+    Allow,
+    /// Refuse them everywhere.
+    Refuse,
+    /// Refuse them except in these namespaces.
+    OnlyIn(Vec<String>),
+}
+
+/// The re-signature annotation admission rules match.
+pub const BREAK_GLASS_ANNOTATION: &str = crate::load::BREAK_GLASS_ANNOTATION;
 
 /// `apiVersion`, `kind`, `metadata.name` and a spec: every Kubernetes
 /// object these policies are.
@@ -131,25 +152,60 @@ impl MirrorPolicy {
             key_pem: key_pem.trim().to_string() + "\n",
             key_fingerprint: key.fingerprint().to_string(),
             identities,
+            break_glass: BreakGlassAdmission::Allow,
         })
     }
 
-    /// The policy-controller `ClusterImagePolicy`.
-    pub fn cluster_image_policy(&self) -> String {
+    /// Say what happens to break-glass images; refuses namespace names that
+    /// are not Kubernetes names.
+    pub fn with_break_glass(mut self, break_glass: BreakGlassAdmission) -> Result<Self> {
+        if let BreakGlassAdmission::OnlyIn(namespaces) = &break_glass {
+            let bad = namespaces.iter().find(|n| {
+                n.is_empty()
+                    || n.len() > 63
+                    || !n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    || n.starts_with('-')
+                    || n.ends_with('-')
+            });
+            if let Some(bad) = bad {
+                return Err(Error::Invalid(format!("namespace {bad:?} is not a Kubernetes namespace name")));
+            }
+        }
+        self.break_glass = break_glass;
+        Ok(self)
+    }
+
+    /// The policy-controller `ClusterImagePolicy`. Refused when break-glass
+    /// images are to be refused: policy-controller cannot tell them apart.
+    pub fn cluster_image_policy(&self) -> Result<String> {
+        if self.break_glass != BreakGlassAdmission::Allow {
+            return Err(Error::Invalid(
+                "policy-controller cannot refuse break-glass images: its authorities do not read signature \
+                 annotations (dev.airlock.break-glass); use --format kyverno"
+                    .into(),
+            ));
+        }
         let header = [
             format!("airlock policy export: admit images under {}/ only when signed by the", self.mirror),
             format!("site key {} (re-signatures are not logged: no ctlog).", self.key_fingerprint),
             "Set no-match-policy: deny in config-policy-controller to refuse other images.".to_string(),
         ];
-        render(&header, &cip::document(self))
+        Ok(render(&header, &cip::document(self)))
     }
 
     /// The Kyverno `ClusterPolicy`.
     pub fn kyverno_policy(&self) -> String {
-        let header = [
+        let mut header = vec![
             format!("airlock policy export: Pods may only run images from {}/, and those", self.mirror),
             format!("must be signed by the site key {} (not logged: ignoreTlog, ignoreSCT).", self.key_fingerprint),
         ];
+        match &self.break_glass {
+            BreakGlassAdmission::Allow => {}
+            BreakGlassAdmission::Refuse => header.push("Images admitted by break-glass at the import gate are refused.".into()),
+            BreakGlassAdmission::OnlyIn(ns) => {
+                header.push(format!("Images admitted by break-glass at the import gate run only in: {}.", ns.join(", ")));
+            }
+        }
         render(&header, &kyverno::document(self))
     }
 }
@@ -199,7 +255,7 @@ mod tests {
     #[test]
     fn cluster_image_policy_fields() {
         let p = policy(vec![Identity::parse("https://token.actions.githubusercontent.com=https://github.com/org/app/.github/workflows/release.yml@refs/heads/main").unwrap()]);
-        let docs = parse(&p.cluster_image_policy()).unwrap();
+        let docs = parse(&p.cluster_image_policy().unwrap()).unwrap();
         assert_eq!(docs.len(), 1);
         let d = &docs[0];
         assert_eq!(keys(d, &[]), ["apiVersion", "kind", "metadata", "spec"]);

@@ -46,7 +46,8 @@ use oci::layout::LayoutRepository;
 use verifier::bundle::manifest::{EvidenceEntry, EvidenceKind, ImageEntry};
 use verifier::store::BundleStore;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use oci::copy::{self, CopyOptions, CopyReport, Progress, RetryPolicy};
+use oci::copy::{self, CopyOptions, CopyReport, RetryPolicy};
+use progress::{Phase, Progress, Unit};
 use oci::store::{self, Graph, Root};
 use oci::{Descriptor, Digest, ImageRef, Layout, Platform, Store, Tag};
 use std::collections::{BTreeMap, BTreeSet};
@@ -407,6 +408,9 @@ async fn push<D: Destination>(
     }
 
     // 1 and 2. Blobs: first copies in parallel, then the rest (mounts).
+    // The push phase counts their bytes (those found present or mounted
+    // whole); manifests, signatures and tags after them are small.
+    progress.start(Phase::Push, first.iter().chain(others.iter()).map(|(_, b)| b.size).sum(), Unit::Bytes);
     let copy_options = options_for(options, Vec::new());
     for wave in [first, others] {
         let reports: Vec<CopyReport> = stream::iter(wave)
@@ -457,14 +461,29 @@ async fn push<D: Destination>(
         .map(|(p, tag, root)| async move {
             let dst = repo(&p.mapped.repository);
             options.retry.run(|| dst.put_manifest(root, Some(tag)), |_, _, _| {}).await?;
-            progress.event(&copy::Event::TagPut(tag, root.digest()));
             Ok::<_, Error>(())
         })
         .buffer_unordered(options.jobs.max(1))
         .try_collect::<Vec<()>>()
         .await?;
+    progress.finish(Phase::Push);
     Ok((loaded, totals))
 }
+
+/// What a re-signature of an image break-glass admitted says, so that
+/// admission rules (`policy export --break-glass …`) and people can tell.
+/// Every re-signature carries `dev.airlock.break-glass` ("true" or "false").
+pub fn break_glass_annotations(waiver: &verifier::policy::Waiver) -> [(String, String); 4] {
+    [
+        (BREAK_GLASS_ANNOTATION.to_string(), "true".to_string()),
+        (format!("{BREAK_GLASS_ANNOTATION}.reason"), waiver.request.reason().to_string()),
+        (format!("{BREAK_GLASS_ANNOTATION}.operator"), waiver.request.operator().to_string()),
+        (format!("{BREAK_GLASS_ANNOTATION}.gates"), waiver.gate_names()),
+    ]
+}
+
+/// The re-signature annotation that says whether break-glass admitted the image.
+pub const BREAK_GLASS_ANNOTATION: &str = "dev.airlock.break-glass";
 
 /// Steps 3 to 5 for one image: its manifests, its evidence, its
 /// re-signatures. Its blobs are already in `dst`.
@@ -517,7 +536,13 @@ async fn push_image<R: Store>(
             None => target.full_name(&p.mapped.repository),
         };
         let source_name: ImageRef = p.entry.reference.parse().map_err(|e: oci::Error| Error::Invalid(e.to_string()))?;
-        let optional = BTreeMap::from([("dev.airlock.source".to_string(), source_name.name())]);
+        let mut optional = BTreeMap::from([
+            ("dev.airlock.source".to_string(), source_name.name()),
+            (BREAK_GLASS_ANNOTATION.to_string(), "false".to_string()),
+        ]);
+        if let Some(waiver) = source.waiver(p.entry) {
+            optional.extend(break_glass_annotations(waiver));
+        }
         let digests = std::iter::once(&p.entry.digest).chain(p.entry.platforms.iter().map(|c| &c.digest));
         for digest in digests {
             let mut signed = resign::sign_image(dst, resign.key, digest, &identity, &optional).await?;

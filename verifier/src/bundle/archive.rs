@@ -12,8 +12,10 @@
 //! bytes through the ustar prefix field, and sizes of 8 GiB or more in GNU
 //! base-256 form.
 
-use crate::{Error, Result};
+use crate::{ContentError, Error, Result};
+use std::cell::Cell;
 use std::io::{self, Read, Write};
+use std::rc::Rc;
 
 const BLOCK: usize = 512;
 /// Longest name a bundle uses is far below this.
@@ -45,21 +47,106 @@ impl Compression {
         }
     }
 
-    /// Wrap `inner` in the matching decoder.
+    /// Wrap `inner` in the matching decoder, bounded: a compressed stream
+    /// may not expand more than [`MAX_EXPANSION`]-fold (plus
+    /// [`EXPANSION_ALLOWANCE`]), so a small archive cannot stand for
+    /// gigabytes of work or disk ([`Expansion`] when it tries).
     pub fn decoder<'a>(self, inner: impl Read + 'a) -> Result<Box<dyn Read + 'a>> {
+        if self == Self::None {
+            return Ok(Box::new(inner));
+        }
+        let consumed = Rc::new(Cell::new(0u64));
+        let decoder = self.raw_decoder(Counted { inner, consumed: consumed.clone() })?;
+        Ok(Box::new(Bounded { decoder, consumed, expanded: 0 }))
+    }
+
+    /// Wrap `inner` in the matching decoder with no bound on expansion:
+    /// only for a caller that bounds what it reads itself (to the sizes a
+    /// manifest declares).
+    pub fn raw_decoder<'a>(self, inner: impl Read + 'a) -> Result<Box<dyn Read + 'a>> {
         Ok(match self {
             Self::None => Box::new(inner),
             Self::Gzip => Box::new(flate2::read::MultiGzDecoder::new(inner)),
-            Self::Zstd => Box::new(
-                zstd::stream::read::Decoder::new(inner)
-                    .map_err(|e| Error::malformed("zstd stream", e))?,
-            ),
+            Self::Zstd => Box::new(zstd::stream::read::Decoder::new(inner).map_err(|e| Error::malformed("zstd stream", e))?),
         })
+    }
+}
+
+/// How many times its compressed size a bundle archive may expand to. A
+/// bundle is mostly layers that are compressed already (a tar.zst of one
+/// is about its content's size); JSON manifests and SBOMs compress 3 to 15
+/// times. Zeros compress thousands of times: that is a decompression bomb.
+pub const MAX_EXPANSION: u64 = 32;
+/// Expansion allowed beyond [`MAX_EXPANSION`] times the compressed bytes
+/// read, for the highly compressible manifest and trust files at the start.
+pub const EXPANSION_ALLOWANCE: u64 = 4 << 20;
+
+/// A compressed archive expanded beyond [`MAX_EXPANSION`]; carried inside
+/// the `io::Error` of the read that crossed the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the archive expands more than {MAX_EXPANSION}-fold ({compressed} compressed bytes already gave {expanded}): \
+     refused as a decompression bomb (a genuine bundle is mostly layers that are compressed already)"
+)]
+pub struct Expansion {
+    /// Compressed bytes read so far.
+    pub compressed: u64,
+    /// Bytes they had expanded to when reading stopped.
+    pub expanded: u64,
+}
+
+impl Expansion {
+    /// The expansion inside an I/O error from a bounded decoder, if that is
+    /// what it is.
+    pub fn within(error: &io::Error) -> Option<Self> {
+        error.get_ref().and_then(|e| e.downcast_ref::<Self>()).copied()
+    }
+}
+
+/// Counts the compressed bytes a decoder reads.
+struct Counted<R> {
+    inner: R,
+    consumed: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.set(self.consumed.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Fails a read once the output outgrows the input read so far.
+struct Bounded<'a> {
+    decoder: Box<dyn Read + 'a>,
+    consumed: Rc<Cell<u64>>,
+    expanded: u64,
+}
+
+impl Read for Bounded<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.decoder.read(buf)?;
+        self.expanded += n as u64;
+        let compressed = self.consumed.get();
+        if self.expanded > compressed.saturating_mul(MAX_EXPANSION).saturating_add(EXPANSION_ALLOWANCE) {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, Expansion { compressed, expanded: self.expanded }));
+        }
+        Ok(n)
     }
 }
 
 fn malformed(reason: impl std::fmt::Display) -> Error {
     Error::malformed("bundle archive", reason)
+}
+
+/// A failed read of the archive: a decompression bomb by its own name,
+/// anything else as a malformed archive.
+fn read_error(context: &str, error: &io::Error) -> Error {
+    match Expansion::within(error) {
+        Some(expansion) => ContentError::Expansion(expansion).into(),
+        None => malformed(format!("{context}: {error}")),
+    }
 }
 
 /// One regular file in an archive.
@@ -147,8 +234,11 @@ impl<R: Read> ArchiveReader<R> {
                     let size = pax_size.take().unwrap_or(size);
                     let path = plain_path(&name)?;
                     if typeflag == b'5' {
-                        self.begin(size);
-                        self.skip_rest()?;
+                        // Nothing is created from it; a size would be
+                        // bytes read for nothing.
+                        if size != 0 {
+                            return Err(malformed(format!("directory entry {path:?} claims {size} bytes of content")));
+                        }
                         continue;
                     }
                     self.begin(size);
@@ -175,7 +265,7 @@ impl<R: Read> ArchiveReader<R> {
         self.remaining = 0;
         self.padding = 0;
         let copied = io::copy(&mut (&mut self.inner).take(skip), &mut io::sink())
-            .map_err(|e| malformed(format!("reading archive: {e}")))?;
+            .map_err(|e| read_error("reading archive", &e))?;
         if copied != skip {
             return Err(malformed("archive truncated inside an entry"));
         }
@@ -191,7 +281,7 @@ impl<R: Read> ArchiveReader<R> {
                 Ok(0) => return Err(malformed("archive truncated inside a header")),
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(malformed(format!("reading archive: {e}"))),
+                Err(e) => return Err(read_error("reading archive", &e)),
             }
         }
         Ok(true)
@@ -206,7 +296,7 @@ impl<R: Read> ArchiveReader<R> {
         (&mut self.inner)
             .take(size)
             .read_to_end(&mut data)
-            .map_err(|e| malformed(format!("reading {what}: {e}")))?;
+            .map_err(|e| read_error(&format!("reading {what}"), &e))?;
         if data.len() as u64 != size {
             return Err(malformed(format!("archive truncated inside a {what}")));
         }
@@ -304,11 +394,7 @@ fn parse_pax(records: &str) -> Result<(Option<String>, Option<u64>)> {
 fn plain_path(name: &str) -> Result<String> {
     let trimmed = name.strip_prefix("./").unwrap_or(name);
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    let plain = !trimmed.is_empty()
-        && !trimmed.starts_with('/')
-        && trimmed.bytes().all(|b| b.is_ascii_graphic())
-        && trimmed.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
-    if plain {
+    if super::confined::plain_components(trimmed) {
         Ok(trimmed.to_string())
     } else {
         Err(malformed(format!("entry name {name:?} is not a plain relative path")))

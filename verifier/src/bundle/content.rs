@@ -1,45 +1,35 @@
 //! Opening a bundle and checking its content, the first three steps of
 //! `airlock verify`: transfer signature, manifest structure, then every blob
 //! and file against the digest and size the manifest gives, with nothing
-//! missing and nothing extra.
+//! missing and nothing extra; then the layout against the manifest
+//! ([`super::layout`]).
 //!
-//! A directory is checked in place, hashing files in parallel. An archive
-//! (or a set of volumes) is read once as a stream into airlock's private
-//! work directory: each blob is written under its digest only after its
-//! digest and size have been checked, and nothing is ever created from an
-//! archive path.
+//! A directory is checked in place, hashing files in parallel; every file
+//! is opened beneath the bundle's root, component by component, never
+//! through a symbolic link ([`super::confined`]). An archive (or a set of
+//! volumes) is read once as a stream into airlock's private work directory,
+//! after checking the directory has room for everything the manifest
+//! declares: each blob is written under its digest only after its digest
+//! and size have been checked, an entry the manifest does not list (or
+//! lists with another size) is refused before a byte of it is written, and
+//! nothing is ever created from an archive path.
 
-use super::archive::{ArchiveReader, Compression};
+use super::archive::{self, ArchiveReader, Compression};
+use super::confined::{self, Kind, Refusal, Root};
 use super::manifest::{self, BundleManifest, ParsedManifest};
-use super::{transfer, volumes};
+use super::{layout, transfer, volumes};
+use crate::{Check, ContentError, Error, Result};
 use keys::PublicKey;
-use crate::{Check, Error, Result};
 use oci::{Digest, DigestReader};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Reports progress of long work. The library never prints; the CLI draws.
-pub trait Progress: Sync {
-    /// A phase starts, with its total size in bytes.
-    fn start(&self, phase: &str, total_bytes: u64);
-    /// `bytes` more are done.
-    fn advance(&self, bytes: u64);
-    /// The phase is over.
-    fn finish(&self);
-}
-
-/// Progress that goes nowhere.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn start(&self, _: &str, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn finish(&self) {}
-}
+pub use progress::{NoProgress, Progress};
+use progress::{Phase, Unit};
 
 /// How to open a bundle.
 pub struct OpenOptions<'a> {
@@ -87,8 +77,16 @@ pub struct CheckedContent {
     pub transfer_signature: TransferSignature,
     /// What was checked.
     pub stats: ContentStats,
-    root: PathBuf,
+    /// Everything is opened beneath it, never by a path that could leave it.
+    root: Root,
+    /// Whether `root` is airlock's private work directory (an archive was
+    /// read into it) rather than the bundle directory itself.
+    private: bool,
 }
+
+/// Largest trust file copied out of a directory bundle; TUF metadata and
+/// trusted roots are kilobytes.
+const MAX_TRUST_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 impl CheckedContent {
     /// Open a checked blob for reading. It is verified again while read, so
@@ -100,8 +98,7 @@ impl CheckedContent {
             .blob(digest)
             .filter(|b| b.carried)
             .ok_or_else(|| Error::failed(Check::Content, format!("blob {digest} is not carried by this bundle")))?;
-        let path = blob_path(&self.root, digest);
-        let file = File::open(&path).map_err(|source| Error::Io { path, source })?;
+        let file = open_beneath(&self.root, &blob_path(digest))?;
         Ok(DigestReader::new(BufReader::with_capacity(oci::IO_CHUNK, file), digest.clone(), entry.size))
     }
 
@@ -119,68 +116,152 @@ impl CheckedContent {
         Ok(bytes)
     }
 
+    /// Open a checked non-blob file (the SBOM archive) for reading,
+    /// verified again while read.
+    pub fn open_file(&self, path: &str) -> Result<DigestReader<BufReader<File>>> {
+        let entry = self.file_entry(path)?;
+        let file = open_beneath(&self.root, path)?;
+        Ok(DigestReader::new(BufReader::with_capacity(oci::IO_CHUNK, file), entry.sha256.clone(), entry.size))
+    }
+
     /// Read a checked non-blob file (trust material, index.json), verified
     /// again as it is read.
     pub fn read_file(&self, path: &str, limit: u64) -> Result<Vec<u8>> {
-        let entry = self
-            .manifest
-            .manifest
-            .files
-            .iter()
-            .find(|f| f.path == path)
-            .ok_or_else(|| Error::failed(Check::Content, format!("{path} is not listed in the bundle manifest")))?;
-        if entry.size > limit {
+        let size = self.file_entry(path)?.size;
+        if size > limit {
             return Err(Error::TooLarge { what: path.into(), limit });
         }
-        let full = self.root.join(path);
-        let file = File::open(&full).map_err(|source| Error::Io { path: full, source })?;
-        let mut bytes = Vec::new();
-        DigestReader::new(file, entry.sha256.clone(), entry.size)
+        let mut bytes = Vec::with_capacity(size as usize);
+        self.open_file(path)?
             .read_to_end(&mut bytes)
             .map_err(|e| Error::failed(Check::Content, format!("{path} changed after it was checked: {e}")))?;
         Ok(bytes)
     }
 
+    fn file_entry(&self, path: &str) -> Result<&manifest::FileEntry> {
+        self.manifest
+            .manifest
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .ok_or_else(|| Error::failed(Check::Content, format!("{path} is not listed in the bundle manifest")))
+    }
+
     /// The directory holding the checked layout (the bundle itself, or the
-    /// work directory an archive was read into).
+    /// work directory an archive was read into). For messages: read through
+    /// [`Self::open_blob`] and [`Self::read_file`], which stay inside it.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.root.path()
+    }
+
+    /// The carried directory `path` (a TUF snapshot) where code that reads
+    /// by path may read it: an archive's is in the private work directory
+    /// already; a directory bundle's listed files under `path` are copied
+    /// into `work_dir` (empty or absent) through confined, digest-checked
+    /// reads, so nothing swapped into the bundle after its check, and
+    /// nothing outside it, is ever read.
+    pub fn private_dir(&self, path: &str, work_dir: &Path) -> Result<PathBuf> {
+        if self.private {
+            return Ok(self.root.path().join(path));
+        }
+        prepare_work_dir(work_dir)?;
+        let prefix = format!("{path}/");
+        for file in self.manifest.manifest.files.iter().filter(|f| f.path.starts_with(&prefix)) {
+            write_new(&work_dir.join(&file.path), &self.read_file(&file.path, MAX_TRUST_FILE_BYTES)?)?;
+        }
+        Ok(work_dir.join(path))
     }
 }
 
-fn blob_path(root: &Path, digest: &Digest) -> PathBuf {
-    root.join("blobs").join(digest.algorithm().name()).join(digest.hex())
+/// A blob's path in the layout, relative to its root.
+fn blob_path(digest: &Digest) -> String {
+    format!("blobs/{}/{}", digest.algorithm().name(), digest.hex())
+}
+
+/// Open `relative` beneath `root`: a confinement refusal names the path, an
+/// I/O failure says where.
+fn open_beneath(root: &Root, relative: &str) -> Result<File> {
+    root.open_file(relative).map_err(|e| opened(root, relative, e))
+}
+
+fn opened(root: &Root, relative: &str, source: io::Error) -> Error {
+    match Refusal::within(&source) {
+        Some(refusal) => ContentError::NotConfined { path: refusal.path.clone(), reason: refusal.reason.to_string() }.into(),
+        None => Error::Io { path: root.path().join(relative), source },
+    }
 }
 
 /// Open a bundle in any form and check its content.
 pub fn open(input: &Path, options: &OpenOptions<'_>, progress: &dyn Progress) -> Result<CheckedContent> {
+    let content = match input_kind(input)? {
+        Input::Directory => check_directory(input, options, progress)?,
+        Input::Volumes => {
+            let set = volumes::VolumeSet::open(input)?;
+            let content = check_stream(set.reader()?, options, progress)?;
+            content
+        }
+        Input::Archive => {
+            let file = File::open(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
+            check_stream(file, options, progress)?
+        }
+    };
+    layout::check(&content)?;
+    Ok(content)
+}
+
+/// What the operator pointed at.
+enum Input {
+    Directory,
+    Volumes,
+    Archive,
+}
+
+fn input_kind(input: &Path) -> Result<Input> {
     let metadata = std::fs::metadata(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
     if metadata.is_dir() {
-        return check_directory(input, options, progress);
+        Ok(Input::Directory)
+    } else if !metadata.is_file() {
+        Err(Error::Io {
+            path: input.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a directory or a regular file"),
+        })
+    } else if volumes::base_of(input).is_some() && starts_with_volume_header(input)? {
+        Ok(Input::Volumes)
+    } else {
+        Ok(Input::Archive)
     }
-    if volumes::base_of(input).is_some() && starts_with_volume_header(input)? {
-        let set = volumes::VolumeSet::open(input)?;
-        return check_stream(set.reader()?, options, progress);
-    }
-    let file = File::open(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
-    check_stream(file, options, progress)
+}
+
+/// Open a bundle still being written, for the connected side's `--policy`
+/// self-check: `manifest_bytes` (not on disk yet) parsed as any bundle's,
+/// every listed file under `root` checked now, and blobs checked only as
+/// they are read (every read is verified). Image configs and layers need
+/// not be there yet (an archive gets them streamed into it later, each
+/// checked as it arrives); evaluating a policy reads none of them, only
+/// manifests and evidence. Nothing is signed yet, so no signature is
+/// checked. The site never opens a bundle this way: [`open`] checks every
+/// byte first.
+pub fn open_staged(root: &Path, manifest_bytes: &[u8], jobs: usize) -> Result<CheckedContent> {
+    let (parsed, transfer_signature) = read_manifest(manifest_bytes, None, None)?;
+    let files: BTreeMap<String, Expected> = expected_files(&parsed.manifest).into_iter().filter(|(_, e)| !e.is_blob).collect();
+    let root = Root::open(root).map_err(|source| Error::Io { path: root.to_path_buf(), source })?;
+    let stats = hash_in_parallel(&root, &files, jobs.max(1), &NoProgress)?;
+    Ok(CheckedContent { manifest: parsed, transfer_signature, stats, root, private: false })
 }
 
 /// Read a bundle's manifest without checking anything else (for `inspect`).
 /// Nothing read this way is proven: callers must say so.
 pub fn peek_manifest(input: &Path) -> Result<ParsedManifest> {
-    let metadata = std::fs::metadata(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
-    if metadata.is_dir() {
-        let bytes = read_bounded(&input.join(manifest::PATH), manifest::MAX_MANIFEST_BYTES)?
-            .ok_or_else(|| Error::failed(Check::BundleManifest, format!("{} is missing", manifest::PATH)))?;
-        return BundleManifest::parse(&bytes);
+    match input_kind(input)? {
+        Input::Directory => {
+            let root = Root::open(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
+            let bytes = read_bounded(&root, manifest::PATH, manifest::MAX_MANIFEST_BYTES)?
+                .ok_or_else(|| Error::failed(Check::BundleManifest, format!("{} is missing", manifest::PATH)))?;
+            BundleManifest::parse(&bytes)
+        }
+        Input::Volumes => peek_stream(volumes::VolumeSet::open(input)?.reader()?),
+        Input::Archive => peek_stream(File::open(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?),
     }
-    if volumes::base_of(input).is_some() && starts_with_volume_header(input)? {
-        let set = volumes::VolumeSet::open(input)?;
-        return peek_stream(set.reader()?);
-    }
-    let file = File::open(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
-    peek_stream(file)
 }
 
 fn peek_stream(raw: impl Read) -> Result<ParsedManifest> {
@@ -231,20 +312,19 @@ fn read_manifest(
     Ok((manifest, transfer))
 }
 
-fn read_bounded(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
-    match File::open(path) {
+/// Read `relative` beneath `root`, at most `limit` bytes; `None` when absent.
+fn read_bounded(root: &Root, relative: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+    match root.open_file(relative) {
         Ok(file) => {
             let mut bytes = Vec::new();
-            file.take(limit + 1)
-                .read_to_end(&mut bytes)
-                .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+            file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| opened(root, relative, e))?;
             if bytes.len() as u64 > limit {
-                return Err(Error::TooLarge { what: path.display().to_string(), limit });
+                return Err(Error::TooLarge { what: relative.to_string(), limit });
             }
             Ok(Some(bytes))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Io { path: path.to_path_buf(), source }),
+        Err(e) => Err(opened(root, relative, e)),
     }
 }
 
@@ -254,79 +334,88 @@ fn content_error(reason: impl Into<String>) -> Error {
 
 // ------------------------------------------------------------- directories
 
-/// What a file in a bundle directory must be checked against.
+/// What a file of a bundle must be checked against, by its path relative
+/// to the bundle's root.
 struct Expected {
-    path: PathBuf,
+    path: String,
     digest: Digest,
     size: u64,
+    is_blob: bool,
 }
 
-fn check_directory(root: &Path, options: &OpenOptions<'_>, progress: &dyn Progress) -> Result<CheckedContent> {
-    let manifest_bytes = read_bounded(&root.join(manifest::PATH), manifest::MAX_MANIFEST_BYTES)?
+fn check_directory(input: &Path, options: &OpenOptions<'_>, progress: &dyn Progress) -> Result<CheckedContent> {
+    let root = Root::open(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
+    let manifest_bytes = read_bounded(&root, manifest::PATH, manifest::MAX_MANIFEST_BYTES)?
         .ok_or_else(|| Error::failed(Check::BundleManifest, format!("{} is missing", manifest::PATH)))?;
-    let signature = read_bounded(&root.join(manifest::SIGNATURE_PATH), transfer::MAX_SIGNATURE_BYTES as u64)?;
+    let signature = read_bounded(&root, manifest::SIGNATURE_PATH, transfer::MAX_SIGNATURE_BYTES as u64)?;
     let (parsed, transfer) = read_manifest(&manifest_bytes, signature.as_deref(), options.transfer_key)?;
-    let expected = expected_files(root, &parsed.manifest);
-    check_tree(root, &expected)?;
-    let stats = hash_in_parallel(&expected, options.jobs.max(1), progress)?;
-    Ok(CheckedContent { manifest: parsed, transfer_signature: transfer, stats, root: root.to_path_buf() })
+    let expected = expected_files(&parsed.manifest);
+    check_tree(&root, &expected)?;
+    let stats = hash_in_parallel(&root, &expected, options.jobs.max(1), progress)?;
+    Ok(CheckedContent { manifest: parsed, transfer_signature: transfer, stats, root, private: false })
 }
 
-fn expected_files(root: &Path, manifest: &BundleManifest) -> BTreeMap<PathBuf, Expected> {
+fn expected_files(manifest: &BundleManifest) -> BTreeMap<String, Expected> {
     let blobs = manifest.blobs.iter().filter(|b| b.carried).map(|b| Expected {
-        path: blob_path(root, &b.digest),
+        path: blob_path(&b.digest),
         digest: b.digest.clone(),
         size: b.size,
+        is_blob: true,
     });
     let files = manifest.files.iter().map(|f| Expected {
-        path: root.join(&f.path),
+        path: f.path.clone(),
         digest: f.sha256.clone(),
         size: f.size,
+        is_blob: false,
     });
     blobs.chain(files).map(|e| (e.path.clone(), e)).collect()
 }
 
 /// Every regular file under `root` must be expected (or the manifest and
-/// its signature); every expected file must exist. No symlinks, devices or
-/// other special files anywhere.
-fn check_tree(root: &Path, expected: &BTreeMap<PathBuf, Expected>) -> Result<()> {
-    let own = [root.join(manifest::PATH), root.join(manifest::SIGNATURE_PATH)];
-    let mut seen = 0usize;
-    let mut stack = vec![root.to_path_buf()];
+/// its signature); every expected file must exist; every directory must
+/// lead to one. No symlinks, devices or other special files anywhere. The
+/// walk opens each directory beneath the one before, never by path.
+fn check_tree(root: &Root, expected: &BTreeMap<String, Expected>) -> Result<()> {
+    let own = [manifest::PATH, manifest::SIGNATURE_PATH];
+    let directories: BTreeSet<&str> = expected
+        .keys()
+        .map(String::as_str)
+        .chain(own)
+        .flat_map(|path| path.match_indices('/').map(move |(i, _)| &path[..i]))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![String::new()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| Error::Io { path: dir.clone(), source })?;
-            let path = entry.path();
-            let kind = entry.file_type().map_err(|source| Error::Io { path: path.clone(), source })?;
-            let shown = path.strip_prefix(root).unwrap_or(&path).display().to_string();
-            if kind.is_symlink() {
-                return Err(content_error(format!("{shown} is a symbolic link; bundles hold regular files only")));
-            } else if kind.is_dir() {
-                stack.push(path);
-            } else if !kind.is_file() {
-                return Err(content_error(format!("{shown} is not a regular file")));
-            } else if expected.contains_key(&path) {
-                seen += 1;
-            } else if !own.contains(&path) {
-                return Err(content_error(format!("{shown} is not listed in the bundle manifest")));
+        let listing = if dir.is_empty() { root.entries() } else { root.open_dir(&dir).and_then(|d| d.entries()) };
+        for (name, kind) in listing.map_err(|e| opened(root, &dir, e))? {
+            let path = if dir.is_empty() { name } else { format!("{dir}/{name}") };
+            let refuse = |reason: &str| Err(ContentError::NotConfined { path: path.clone(), reason: reason.to_string() }.into());
+            match kind {
+                Kind::Symlink => return refuse("a symbolic link (a bundle holds regular files only)"),
+                Kind::Other => return refuse("not a regular file"),
+                Kind::Directory if directories.contains(path.as_str()) => stack.push(path),
+                Kind::Directory => return refuse("a directory holding nothing the bundle manifest lists"),
+                Kind::File if expected.contains_key(&path) => {
+                    seen.insert(path);
+                }
+                Kind::File if own.contains(&path.as_str()) => {}
+                Kind::File => return Err(content_error(format!("{path} is not listed in the bundle manifest"))),
             }
         }
     }
-    if seen != expected.len() {
-        let missing = expected.keys().find(|p| !p.exists()).map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string());
-        return Err(content_error(format!("{} is missing", missing.unwrap_or_else(|| "a listed file".into()))));
+    match expected.keys().find(|p| !seen.contains(*p)) {
+        Some(missing) => Err(content_error(format!("{missing} is missing"))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Hash every expected file with `jobs` threads, largest first so the work
 /// balances. Stops at the first mismatch.
-fn hash_in_parallel(expected: &BTreeMap<PathBuf, Expected>, jobs: usize, progress: &dyn Progress) -> Result<ContentStats> {
+fn hash_in_parallel(root: &Root, expected: &BTreeMap<String, Expected>, jobs: usize, progress: &dyn Progress) -> Result<ContentStats> {
     let mut work: Vec<&Expected> = expected.values().collect();
     work.sort_by(|a, b| b.size.cmp(&a.size).then(a.path.cmp(&b.path)));
     let total: u64 = work.iter().map(|e| e.size).sum();
-    progress.start("checking blobs", total);
+    progress.start(Phase::Check, total, Unit::Bytes);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -336,7 +425,7 @@ fn hash_in_parallel(expected: &BTreeMap<PathBuf, Expected>, jobs: usize, progres
                 let mut buffer = vec![0u8; oci::IO_CHUNK];
                 while !failed.load(Ordering::Relaxed) {
                     let Some(item) = work.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                    if let Err(e) = verify_file(item, &mut buffer, progress) {
+                    if let Err(e) = verify_file(root, item, &mut buffer, progress) {
                         failed.store(true, Ordering::Relaxed);
                         first_error.lock().expect("lock").get_or_insert(e);
                     }
@@ -344,30 +433,26 @@ fn hash_in_parallel(expected: &BTreeMap<PathBuf, Expected>, jobs: usize, progres
             });
         }
     });
-    progress.finish();
+    progress.finish(Phase::Check);
     if let Some(e) = first_error.into_inner().expect("lock") {
         return Err(e);
     }
-    let blobs = work.iter().filter(|e| e.path.components().any(|c| c.as_os_str() == "blobs")).count();
+    let blobs = work.iter().filter(|e| e.is_blob).count();
     Ok(ContentStats { blobs, files: work.len() - blobs, bytes: total })
 }
 
-fn verify_file(item: &Expected, buffer: &mut [u8], progress: &dyn Progress) -> Result<()> {
-    let file = File::open(&item.path).map_err(|source| Error::Io { path: item.path.clone(), source })?;
-    let actual = file.metadata().map_err(|source| Error::Io { path: item.path.clone(), source })?.len();
+fn verify_file(root: &Root, item: &Expected, buffer: &mut [u8], progress: &dyn Progress) -> Result<()> {
+    let file = open_beneath(root, &item.path)?;
+    let actual = file.metadata().map_err(|e| opened(root, &item.path, e))?.len();
     if actual != item.size {
-        return Err(content_error(format!(
-            "{}: size {actual} bytes, the manifest says {}",
-            item.path.display(),
-            item.size
-        )));
+        return Err(content_error(format!("{}: size {actual} bytes, the manifest says {}", item.path, item.size)));
     }
     let mut reader = DigestReader::new(file, item.digest.clone(), item.size);
     loop {
         match reader.read(buffer) {
             Ok(0) => return Ok(()),
             Ok(n) => progress.advance(n as u64),
-            Err(e) => return Err(content_error(format!("{}: {}", item.path.display(), describe(&e)))),
+            Err(e) => return Err(content_error(format!("{}: {}", item.path, describe(&e)))),
         }
     }
 }
@@ -411,22 +496,20 @@ fn check_stream(raw: impl Read, options: &OpenOptions<'_>, progress: &dyn Progre
         }
     };
     let (parsed, transfer) = read_manifest(&manifest_bytes, signature.as_deref(), options.transfer_key)?;
+    let expected = expected_files(&parsed.manifest);
+    let total: u64 = expected.values().map(|e| e.size).sum();
+    require_space(&work, total + (manifest_bytes.len() + signature.as_ref().map_or(0, Vec::len)) as u64)?;
     write_new(&work.join(manifest::PATH), &manifest_bytes)?;
     if let Some(sig) = &signature {
         write_new(&work.join(manifest::SIGNATURE_PATH), sig)?;
     }
 
-    // Step 3: every other entry must be a listed blob or file, once.
-    let expected = expected_files(&work, &parsed.manifest);
-    let by_name: BTreeMap<String, &Expected> = expected
-        .values()
-        .map(|e| (e.path.strip_prefix(&work).expect("under work").to_string_lossy().into_owned(), e))
-        .collect();
-    let total: u64 = expected.values().map(|e| e.size).sum();
-    progress.start("checking blobs", total);
-    let mut done = std::collections::BTreeSet::new();
+    // Step 3: every other entry must be a listed blob or file, once, of the
+    // listed size: anything else is refused before a byte of it is written.
+    progress.start(Phase::Check, total, Unit::Bytes);
+    let mut done = BTreeSet::new();
     while let Some(mut entry) = archive.next_entry()? {
-        let item = by_name
+        let item = expected
             .get(entry.path.as_str())
             .ok_or_else(|| content_error(format!("{} is not listed in the bundle manifest", entry.path)))?;
         if !done.insert(entry.path.clone()) {
@@ -438,16 +521,26 @@ fn check_stream(raw: impl Read, options: &OpenOptions<'_>, progress: &dyn Progre
                 entry.path, entry.size, item.size
             )));
         }
-        let name = entry.path.clone();
-        extract_verified(&mut entry, item, &name, progress)?;
+        extract_verified(&mut entry, &work, item, progress)?;
     }
-    progress.finish();
-    if let Some(missing) = by_name.keys().find(|name| !done.contains(*name)) {
+    progress.finish(Phase::Check);
+    if let Some(missing) = expected.keys().find(|name| !done.contains(*name)) {
         return Err(content_error(format!("{missing} is missing from the archive")));
     }
     let blobs = parsed.manifest.blobs.iter().filter(|b| b.carried).count();
     let stats = ContentStats { blobs, files: expected.len() - blobs, bytes: total };
-    Ok(CheckedContent { manifest: parsed, transfer_signature: transfer, stats, root: work })
+    let root = Root::open(&work).map_err(|source| Error::Io { path: work.clone(), source })?;
+    Ok(CheckedContent { manifest: parsed, transfer_signature: transfer, stats, root, private: true })
+}
+
+/// Refuse up front an archive whose declared content does not fit where
+/// it would be written, naming the space it needs.
+fn require_space(work_dir: &Path, needed: u64) -> Result<()> {
+    let available = confined::available_bytes(work_dir).map_err(|source| Error::Io { path: work_dir.to_path_buf(), source })?;
+    if needed > available {
+        return Err(ContentError::InsufficientSpace { work_dir: work_dir.to_path_buf(), needed, available }.into());
+    }
+    Ok(())
 }
 
 fn read_entry(entry: &mut impl Read, limit: u64) -> Result<Vec<u8>> {
@@ -462,9 +555,15 @@ fn read_entry(entry: &mut impl Read, limit: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The work directory must be ours alone: created here, or empty.
+/// The work directory must be ours alone: created here (readable by no
+/// one else), or empty.
 fn prepare_work_dir(dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
     let mut entries = std::fs::read_dir(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
     if entries.next().is_some() {
         return Err(Error::Io {
@@ -484,10 +583,13 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Stream one entry into the work directory through a digest check; the
 /// file gets its final name only once its digest and size have matched.
-fn extract_verified(entry: &mut impl Read, item: &Expected, name: &str, progress: &dyn Progress) -> Result<()> {
-    let io_error = |source| Error::Io { path: item.path.clone(), source };
-    std::fs::create_dir_all(item.path.parent().expect("has a parent")).map_err(io_error)?;
-    let mut partial = item.path.clone().into_os_string();
+/// Nothing is created from the archive's path: `item.path` is the
+/// manifest's, already checked to be plain.
+fn extract_verified(entry: &mut impl Read, work: &Path, item: &Expected, progress: &dyn Progress) -> Result<()> {
+    let path = work.join(&item.path);
+    let io_error = |source| Error::Io { path: path.clone(), source };
+    std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(io_error)?;
+    let mut partial = path.clone().into_os_string();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
     let mut out = File::options().write(true).create_new(true).open(&partial).map_err(io_error)?;
@@ -503,10 +605,13 @@ fn extract_verified(entry: &mut impl Read, item: &Expected, name: &str, progress
             Err(e) => {
                 drop(out);
                 let _ = std::fs::remove_file(&partial);
-                return Err(content_error(format!("{name}: {}", describe(&e))));
+                if let Some(expansion) = archive::Expansion::within(&e) {
+                    return Err(ContentError::Expansion(expansion).into());
+                }
+                return Err(content_error(format!("{}: {}", item.path, describe(&e))));
             }
         }
     }
     out.flush().map_err(io_error)?;
-    std::fs::rename(&partial, &item.path).map_err(io_error)
+    std::fs::rename(&partial, &path).map_err(io_error)
 }

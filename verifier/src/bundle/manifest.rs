@@ -17,6 +17,11 @@ pub const SIGNATURE_PATH: &str = "airlock/manifest.json.sig";
 pub const TRUST_DIR: &str = "airlock/trust";
 /// The SBOM convenience archive.
 pub const SBOMS_PATH: &str = "sboms.tar.gz";
+/// Directory of the carried advisories snapshot (`bundle create --advisories`).
+pub const ADVISORIES_DIR: &str = "airlock/advisories";
+/// The release SBOM that named the bundle's images
+/// (`bundle create --images-from-sbom`), carried as given.
+pub const IMAGES_FROM_SBOM_PATH: &str = "airlock/images-from-sbom";
 
 /// Thousands of images with their blobs fit in a few megabytes.
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024 * 1024;
@@ -41,6 +46,19 @@ pub struct BundleManifest {
     pub blobs: Vec<BlobEntry>,
     /// Every other file, sorted by path.
     pub files: Vec<FileEntry>,
+    /// The advisories snapshot carried, if any (its files are in `files`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advisories: Option<Advisories>,
+}
+
+/// An OSV advisories snapshot (written by `airlock advisories fetch`)
+/// carried in [`ADVISORIES_DIR`]. Its files are listed in `files` like any
+/// other, so the content check and the transfer signature cover them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Advisories {
+    /// Its directory in the bundle: always [`ADVISORIES_DIR`].
+    pub path: String,
 }
 
 /// The tool that wrote a bundle.
@@ -299,14 +317,43 @@ impl BundleManifest {
         for file in &self.files {
             check_file_path(&file.path)?;
         }
-        let trust_path = match &self.trust {
-            TrustMaterial::Tuf { path, .. } | TrustMaterial::TrustedRoot { path } => path,
-        };
-        if !trust_path.starts_with(TRUST_DIR) {
-            return Err(malformed(format!("trust path {trust_path:?} is not under {TRUST_DIR}")));
+        for required in LAYOUT_FILES {
+            if !self.files.iter().any(|f| f.path == required) {
+                return Err(malformed(format!("{required} is not listed in files; every bundle is an OCI image layout and carries it")));
+            }
+        }
+        self.check_advisories()?;
+        self.check_trust_path()?;
+        if self.images.is_empty() {
+            return Err(malformed("the bundle carries no images".into()));
         }
         for image in &self.images {
+            check_reference(image)?;
             self.check_image(image)?;
+        }
+        Ok(())
+    }
+
+    /// The trust material's path, component by component: a directory at
+    /// or under [`TRUST_DIR`] holding listed files (TUF), or a listed file
+    /// there (a trusted root). Nothing else is ever opened as trust.
+    fn check_trust_path(&self) -> Result<()> {
+        let (path, is_dir) = match &self.trust {
+            TrustMaterial::Tuf { path, .. } => (path, true),
+            TrustMaterial::TrustedRoot { path } => (path, false),
+        };
+        let under_trust = path == TRUST_DIR || path.starts_with(&format!("{TRUST_DIR}/"));
+        if !under_trust || !super::confined::plain_components(path) {
+            return Err(malformed(format!("trust path {path:?} is not a plain path at or under {TRUST_DIR}")));
+        }
+        let listed = if is_dir {
+            let prefix = format!("{path}/");
+            self.files.iter().any(|f| f.path.starts_with(&prefix))
+        } else {
+            self.files.iter().any(|f| &f.path == path)
+        };
+        if !listed {
+            return Err(malformed(format!("trust path {path:?} names no file listed in files")));
         }
         Ok(())
     }
@@ -319,7 +366,14 @@ impl BundleManifest {
         for platform in &image.platforms {
             self.require_blob(&platform.digest)
                 .map_err(|_| context(format!("platform {} ({}) is not in blobs", platform.platform, platform.digest)))?;
-            subjects.insert(&platform.digest);
+            if !subjects.insert(&platform.digest) {
+                return Err(context(format!("platform {} ({}) is listed twice", platform.platform, platform.digest)));
+            }
+        }
+        for dropped in &image.dropped_platforms {
+            if subjects.contains(&dropped.digest) {
+                return Err(context(format!("platform {} ({}) is listed as both carried and dropped", dropped.platform, dropped.digest)));
+            }
         }
         for evidence in &image.evidence {
             if !subjects.contains(&evidence.subject) {
@@ -342,6 +396,24 @@ impl BundleManifest {
         Ok(())
     }
 
+    /// Advisories files only when the manifest says it carries a snapshot,
+    /// and then at least its index.
+    fn check_advisories(&self) -> Result<()> {
+        let prefix = format!("{ADVISORIES_DIR}/");
+        let carried = self.files.iter().any(|f| f.path.starts_with(&prefix));
+        match &self.advisories {
+            None if carried => Err(malformed(format!("files under {ADVISORIES_DIR} but no advisories entry"))),
+            None => Ok(()),
+            Some(a) if a.path != ADVISORIES_DIR => {
+                Err(malformed(format!("advisories path {:?} is not {ADVISORIES_DIR}", a.path)))
+            }
+            Some(_) if !self.files.iter().any(|f| f.path == format!("{prefix}index.json")) => {
+                Err(malformed(format!("advisories carried without {prefix}index.json")))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
     fn require_blob(&self, digest: &Digest) -> Result<()> {
         self.blob(digest).map(|_| ()).ok_or_else(|| malformed(format!("{digest} is not in blobs")))
     }
@@ -349,6 +421,23 @@ impl BundleManifest {
 
 fn malformed(reason: String) -> Error {
     Error::malformed(PATH, reason)
+}
+
+/// An image's reference, parsed by the one rule every command uses
+/// ([`oci::ImageRef`]), in the canonical form the bundler writes; a digest
+/// it names must be the image's. What `verify` accepts, `load` can push.
+fn check_reference(image: &ImageEntry) -> Result<()> {
+    let context = |what: String| malformed(format!("image {:?}: {what}", image.reference));
+    let parsed: oci::ImageRef = image.reference.parse().map_err(|e| context(format!("{e}")))?;
+    if parsed.to_string() != image.reference {
+        return Err(context(format!("the reference is not in canonical form (it reads as {parsed})")));
+    }
+    if let Some(named) = parsed.digest() {
+        if *named != image.digest {
+            return Err(context(format!("the reference names {named}, but the image is {}", image.digest)));
+        }
+    }
+    Ok(())
 }
 
 fn strictly_sorted<'a, T: Ord + std::fmt::Display + 'a>(
@@ -373,16 +462,16 @@ fn strictly_sorted<'a, T: Ord + std::fmt::Display + 'a>(
 /// The layout's own files, listed in `files` so the signature covers them.
 pub const LAYOUT_FILES: [&str; 2] = ["index.json", "oci-layout"];
 
-/// Non-blob files may only be the layout's own files, trust material or the
-/// SBOM archive, at plain relative paths.
+/// Non-blob files may only be the layout's own files, trust material, the
+/// SBOM archive, the release SBOM or the advisories snapshot, at plain
+/// relative paths.
 fn check_file_path(path: &str) -> Result<()> {
     let allowed = LAYOUT_FILES.contains(&path)
         || path == SBOMS_PATH
-        || path.starts_with(&format!("{TRUST_DIR}/"));
-    let plain = !path.is_empty()
-        && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
-        && path.bytes().all(|b| b.is_ascii_graphic());
-    if allowed && plain {
+        || path == IMAGES_FROM_SBOM_PATH
+        || path.starts_with(&format!("{TRUST_DIR}/"))
+        || path.starts_with(&format!("{ADVISORIES_DIR}/"));
+    if allowed && super::confined::plain_components(path) {
         Ok(())
     } else {
         Err(malformed(format!("file path {path:?} is not allowed in a bundle")))
@@ -459,11 +548,10 @@ mod tests {
                 }],
             }],
             blobs,
-            files: vec![FileEntry {
-                path: "airlock/trust/trusted_root.json".into(),
-                sha256: d("root"),
-                size: 3,
-            }],
+            files: ["airlock/trust/trusted_root.json", "index.json", "oci-layout"]
+                .map(|path| FileEntry { path: path.into(), sha256: d(path), size: 3 })
+                .to_vec(),
+            advisories: None,
         }
     }
 
@@ -499,7 +587,58 @@ mod tests {
         assert!(refused(|m| m.files[0].path = "/etc/passwd".into()).contains("not allowed"));
         assert!(refused(|m| m.files[0].path = "blobs/extra".into()).contains("not allowed"));
         assert!(refused(|m| m.images[0].sboms[0].file = "../x".into()).contains("plain file name"));
-        assert!(refused(|m| m.trust = TrustMaterial::TrustedRoot { path: "etc/root.json".into() }).contains("not under"));
+        assert!(refused(|m| m.trust = TrustMaterial::TrustedRoot { path: "etc/root.json".into() }).contains("not a plain path at or under"));
+        let advisories_file = |m: &mut BundleManifest| {
+            m.files.insert(0, FileEntry { path: format!("{ADVISORIES_DIR}/sources/0/all.zip"), sha256: d("zip"), size: 1 })
+        };
+        assert!(refused(advisories_file).contains("no advisories entry"));
+        assert!(refused(|m| {
+            advisories_file(m);
+            m.advisories = Some(Advisories { path: ADVISORIES_DIR.into() });
+        })
+        .contains("without airlock/advisories/index.json"));
+        assert!(refused(|m| m.advisories = Some(Advisories { path: "airlock/trust".into() })).contains("is not airlock/advisories"));
+    }
+
+    #[test]
+    fn refuses_trust_paths_that_leave_the_trust_directory() {
+        for path in ["airlock/trust/../../../etc", "airlock/trust/..", "/airlock/trust", "airlock/trust//x", "airlock/trustee", "airlock/trust/./x"] {
+            let err = refused(|m| m.trust = TrustMaterial::Tuf { path: path.into(), mirror: "m".into() });
+            assert!(err.contains("not a plain path at or under"), "{path}: {err}");
+        }
+        assert!(refused(|m| m.trust = TrustMaterial::Tuf { path: "airlock/trust/elsewhere".into(), mirror: "m".into() }).contains("names no file"));
+        assert!(refused(|m| m.trust = TrustMaterial::TrustedRoot { path: "airlock/trust/other.json".into() }).contains("names no file"));
+        let mut m = sample();
+        m.trust = TrustMaterial::Tuf { path: "airlock/trust".into(), mirror: "m".into() };
+        BundleManifest::parse(&m.to_canonical_json()).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_bundle_without_images_or_its_layout_files() {
+        assert!(refused(|m| m.images.clear()).contains("no images"));
+        assert!(refused(|m| m.files.retain(|f| f.path != "index.json")).contains("index.json is not listed"));
+        assert!(refused(|m| m.files.retain(|f| f.path != "oci-layout")).contains("oci-layout is not listed"));
+    }
+
+    #[test]
+    fn refuses_references_load_would_refuse_or_read_differently() {
+        for reference in ["registry.example/a/../b:v1", "registry.example//app:v1", "registry.example/app/:v1", "registry.example/App:v1", "registry.example/app:", ""] {
+            let err = refused(|m| m.images[0].reference = reference.into());
+            assert!(err.contains("image"), "{reference}: {err}");
+        }
+        // Parses, but means something else than it says.
+        assert!(refused(|m| m.images[0].reference = "app:v1".into()).contains("canonical form (it reads as docker.io/library/app:v1)"));
+        let other = d("other");
+        assert!(refused(|m| m.images[0].reference = format!("registry.example/app@{other}")).contains("names"));
+        let mut m = sample();
+        m.images[0].reference = format!("registry.example/app:v1@{}", d("image"));
+        BundleManifest::parse(&m.to_canonical_json()).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_platform_both_carried_and_dropped() {
+        let err = refused(|m| m.images[0].dropped_platforms = vec![PlatformEntry { platform: "linux/amd64".into(), digest: d("child") }]);
+        assert!(err.contains("both carried and dropped"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! bundler writes bundles through the same types.
 
 pub mod archive;
+pub mod confined;
 pub mod content;
+pub mod layout;
 pub mod manifest;
 pub mod transfer;
 pub mod volumes;

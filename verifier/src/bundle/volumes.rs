@@ -111,8 +111,10 @@ pub fn verify_volume(path: &Path) -> Result<VolumeHeader> {
     Ok(header)
 }
 
+/// Volumes are found by name beside the one the operator gave: each must
+/// be a regular file itself, not a link to something elsewhere.
 fn open(path: &Path) -> Result<BufReader<File>> {
-    File::open(path)
+    super::confined::open_regular_nofollow(path)
         .map(|f| BufReader::with_capacity(256 * 1024, f))
         .map_err(|source| Error::Io { path: path.to_path_buf(), source })
 }
@@ -135,7 +137,7 @@ impl VolumeSet {
         let mut headers = Vec::new();
         for index in 1..=first.count {
             let path = volume_path(&base, index);
-            if !path.exists() {
+            if std::fs::symlink_metadata(&path).is_err() {
                 return Err(Error::failed(
                     crate::Check::BundleFormat,
                     format!("volume {index} of {} is missing: {}", first.count, path.display()),
@@ -207,7 +209,7 @@ impl Read for ChainedPayloads<'_> {
             let Some(path) = self.set.paths.get(self.next) else {
                 return Ok(0);
             };
-            let mut file = File::open(path)?;
+            let mut file = super::confined::open_regular_nofollow(path)?;
             file.seek(SeekFrom::Start(HEADER_BYTES))?;
             let payload = &self.set.headers[self.next].payload;
             self.current = Some(DigestReader::new(

@@ -4,6 +4,7 @@
 pub mod cosign;
 pub mod rekor;
 pub mod sbom;
+pub mod sbom_images;
 pub mod sigstore;
 pub mod statement;
 

@@ -1,5 +1,5 @@
 //! SBOM documents: SPDX 2.2/2.3 (JSON and tag-value) and CycloneDX
-//! 1.4–1.6 (JSON), reduced to the packages they list, and where they are
+//! 1.2–1.7 (JSON), reduced to the packages they list, and where they are
 //! found: the predicate of an SBOM attestation, an artifact whose media
 //! type names an SBOM format. Parse only; what is trusted is decided by the
 //! bundle verification that carried them.
@@ -13,7 +13,9 @@ pub const MAX_SBOM_BYTES: usize = 256 * 1024 * 1024;
 const MAX_COMPONENT_DEPTH: usize = 64;
 
 const SPDX_VERSIONS: [&str; 2] = ["SPDX-2.2", "SPDX-2.3"];
-const CYCLONEDX_VERSIONS: [&str; 3] = ["1.4", "1.5", "1.6"];
+// CycloneDX JSON exists from 1.2 on (1.0 and 1.1 were XML only); every
+// version since lists components with the same name, version and purl.
+const CYCLONEDX_VERSIONS: [&str; 6] = ["1.2", "1.3", "1.4", "1.5", "1.6", "1.7"];
 
 /// The predicate type of SPDX attestations (`cosign attest --type spdxjson`).
 pub const SPDX_PREDICATE: &str = "https://spdx.dev/Document";
@@ -206,22 +208,29 @@ fn spdx_json(value: serde_json::Value) -> Result<Sbom> {
     Ok(Sbom { kind: SbomKind { format: SbomFormat::SpdxJson, spec_version: doc.spdx_version }, packages })
 }
 
-fn spdx_tag_value(text: &str) -> Result<Sbom> {
-    let mut version = None;
-    let mut packages: Vec<Package> = Vec::new();
+/// The `(tag, value)` pairs of an SPDX tag-value document, values
+/// trimmed; multi-line values (between `<text>` and `</text>`) are skipped.
+pub(crate) fn tag_value_pairs(text: &str) -> impl Iterator<Item = (&str, &str)> {
     let mut in_text = false;
-    for line in text.lines() {
-        // Multi-line values live between <text> and </text>; skip them.
+    text.lines().filter_map(move |line| {
         if in_text {
             in_text = !line.contains("</text>");
-            continue;
+            return None;
         }
-        let Some((tag, value)) = line.split_once(':') else { continue };
+        let (tag, value) = line.split_once(':')?;
         let value = value.trim();
         if value.starts_with("<text>") && !value.contains("</text>") {
             in_text = true;
         }
-        match tag.trim() {
+        Some((tag.trim(), value))
+    })
+}
+
+fn spdx_tag_value(text: &str) -> Result<Sbom> {
+    let mut version = None;
+    let mut packages: Vec<Package> = Vec::new();
+    for (tag, value) in tag_value_pairs(text) {
+        match tag {
             "SPDXVersion" => version = Some(value.to_string()),
             "PackageName" => packages.push(Package { name: value.to_string(), version: None, purl: None }),
             "PackageVersion" => {
@@ -316,7 +325,7 @@ mod tests {
     #[test]
     fn refuses_unknown_documents_and_versions() {
         assert!(Sbom::parse(b"{\"hello\":1}").is_err());
-        assert!(matches!(Sbom::parse(br#"{"bomFormat":"CycloneDX","specVersion":"1.2"}"#), Err(Error::Unsupported(_))));
+        assert!(matches!(Sbom::parse(br#"{"bomFormat":"CycloneDX","specVersion":"1.1"}"#), Err(Error::Unsupported(_))));
         assert!(matches!(Sbom::parse(br#"{"spdxVersion":"SPDX-3.0"}"#), Err(Error::Unsupported(_))));
         assert!(Sbom::parse(b"just text").is_err());
         let nested = format!("{}[]{}", r#"[{"name":"a","components":"#.repeat(100), "}]".repeat(100));

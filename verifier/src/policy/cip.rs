@@ -170,6 +170,10 @@ pub(crate) fn parse(value: Value, api_version: &str, ctx: &mut Context<'_>) -> D
     Ok(DocumentOutput {
         rules: vec![rule],
         unmatched: None,
+        trust_root: None,
+        vulnerabilities: None,
+        allowed_registries: None,
+        break_glass: None,
     })
 }
 
@@ -237,6 +241,9 @@ fn convert(spec: Spec, name: &str, api_version: &str, ctx: &mut Context<'_>) -> 
         mode,
         authorities,
         require_sbom: false,
+        allow_unsigned_sbom: false,
+        name_binding: None,
+        require_platform_signatures: false,
     })
 }
 
@@ -244,133 +251,182 @@ fn same_url(url: &str, expected: &str) -> bool {
     url.trim_end_matches('/') == expected
 }
 
+/// Where an authority is written: its name, its field path and the policy
+/// (CIP) it belongs to, for errors and warnings.
+#[derive(Clone, Copy)]
+struct AuthorityAt<'a> {
+    name: &'a str,
+    at: &'a str,
+    policy: &'a str,
+}
+
 fn convert_authority(a: Authority, name: &str, at: &str, policy: &str, ctx: &mut Context<'_>) -> DocResult<AuthorityRule> {
     exactly_one(
         at,
         &[(a.key.is_some(), "key"), (a.keyless.is_some(), "keyless"), (a.static_ref.is_some(), "static")],
     )?;
-    if let Some(s) = a.static_ref {
-        for (present, field) in [
-            (a.attestations.is_some(), "attestations"),
-            (a.source.is_some(), "source"),
-            (a.ctlog.is_some(), "ctlog"),
-            (a.rfc3161_timestamp.is_some(), "rfc3161timestamp"),
-            (a.signature_format.is_some(), "signatureFormat"),
-        ] {
-            if present {
-                return Err(conflict(format!("{at}.{field}"), format!("`static` and `{field}` exclude each other")));
-            }
-        }
-        let action = match s.action.as_deref() {
-            Some("pass") => {
-                ctx.warn(Some(policy), Some(name), "static pass: images this policy matches pass it without any evidence");
-                StaticAction::Pass
-            }
-            Some("fail") => StaticAction::Fail { message: s.message },
-            Some(other) => {
-                return Err(invalid(format!("{at}.static.action"), format!("unsupported action {other:?} (pass or fail)")))
-            }
-            None => return Err(invalid(format!("{at}.static.action"), "missing action (pass or fail)")),
-        };
-        return Ok(AuthorityRule {
-            name: name.to_string(),
-            kind: AuthorityKind::Static(action),
-        });
+    let w = AuthorityAt { name, at, policy };
+    if let Some(s) = &a.static_ref {
+        return convert_static(s, &a, w, ctx);
     }
-
-    let mut requirements = Requirements::default();
     let keyless = a.keyless.is_some();
-    let signer = if let Some(k) = a.keyless {
-        if k.ca_cert.is_some() {
-            return Err(unsupported(
-                format!("{at}.keyless.ca-cert"),
-                "a CA pinned in the policy cannot be honoured: airlock chains certificates to its trusted root \
-                 (--trusted-root or the TUF snapshot); remove ca-cert and give that root instead",
-            ));
-        }
-        if k.trust_root_ref.is_some() {
-            return Err(unsupported(
-                format!("{at}.keyless.trustRootRef"),
-                "a policy-controller TrustRoot resource cannot be resolved offline; remove trustRootRef and give \
-                 airlock the same trust material with --trusted-root",
-            ));
-        }
-        if let Some(url) = &k.url {
-            if !same_url(url, PUBLIC_FULCIO) {
-                return Err(unsupported(
-                    format!("{at}.keyless.url"),
-                    format!(
-                        "Fulcio instance {url:?} would choose trust material from the policy; airlock trusts the CAs \
-                         of its trusted root (--trusted-root) and accepts only {PUBLIC_FULCIO} (or no url) here"
-                    ),
-                ));
-            }
-        }
-        if k.insecure_ignore_sct == Some(true) {
-            ctx.warn(Some(policy), Some(name), "insecureIgnoreSCT: certificate transparency (SCT) not required");
-            requirements = requirements.without_sct_unsafe();
-        }
-        let identities = k.identities.unwrap_or_default();
-        if identities.is_empty() {
-            return Err(empty(format!("{at}.keyless.identities"), "keyless.identities").with_hint(
-                "without identities any Fulcio certificate would pass; policy-controller only warns, airlock refuses \
-                 (write subjectRegExp: '.*' and an issuer to accept any subject explicitly)",
-            ));
-        }
-        let identities = identities
-            .into_iter()
-            .enumerate()
-            .map(|(i, id)| {
-                let at = format!("{at}.keyless.identities[{i}]");
-                Ok(IdentityRule {
-                    identity: identity_policy((id.issuer, id.issuer_reg_exp), (id.subject, id.subject_reg_exp), &at)?,
-                    claims: WorkflowClaimRule::default(),
-                })
-            })
-            .collect::<DocResult<Vec<_>>>()?;
-        SignerRule::Keyless(identities)
-    } else if let Some(k) = a.key {
-        if k.kms.is_some() {
-            return Err(unsupported(
-                format!("{at}.key.kms"),
-                "KMS keys cannot be fetched offline; export the public key and put it in key.data",
-            ));
-        }
-        if k.secret_ref.is_some() {
-            return Err(unsupported(
-                format!("{at}.key.secretRef"),
-                "Kubernetes secrets cannot be read at the import gate; put the public key in key.data",
-            ));
-        }
-        match k.hash_algorithm.as_deref() {
-            None | Some("sha256") => {}
-            Some(other) => {
-                return Err(unsupported(
-                    format!("{at}.key.hashAlgorithm"),
-                    format!("hash algorithm {other:?}: airlock verifies with the key's default scheme (sha256 for the supported keys)"),
-                ))
-            }
-        }
-        let Some(data) = k.data else {
-            return Err(conflict(format!("{at}.key"), "a key needs `data` (kms and secretRef are not supported)"));
-        };
-        SignerRule::Key(vec![super::public_key(&data, &format!("{at}.key.data"))?])
-    } else {
-        return Err(conflict(at, "an authority needs exactly one of `key`, `keyless` or `static`"));
+    let mut requirements = Requirements::default();
+    let signer = match (a.keyless, a.key) {
+        (Some(k), _) => keyless_signer(k, w, &mut requirements, ctx)?,
+        (None, Some(k)) => key_signer(k, at)?,
+        (None, None) => return Err(conflict(at, "an authority needs exactly one of `key`, `keyless` or `static`")),
     };
+    requirements = log_requirements(a.ctlog.as_ref(), keyless, requirements, w, ctx)?;
+    if let Some(ts) = &a.rfc3161_timestamp {
+        if let Some(ref_name) = &ts.trust_root_ref {
+            ctx.trust_root_ref(ref_name, &format!("{at}.rfc3161timestamp.trustRootRef"));
+        }
+        requirements = requirements.require_signed_timestamp();
+    }
+    Ok(AuthorityRule {
+        name: name.to_string(),
+        kind: AuthorityKind::Verify(VerifyRule {
+            signer,
+            requirements,
+            evidence: evidence(a.attestations, w, ctx)?,
+            signature_sources: signature_sources(a.source.unwrap_or_default(), at)?,
+            signature_format: signature_format(a.signature_format.as_deref(), at)?,
+        }),
+    })
+}
 
-    // Transparency log, as policy-controller decides it
-    // (webhook checkOptsFromAuthority / rekorClientAndKeysFromAuthority):
-    // keyless without ctlog verifies against the public Rekor keys; a key
-    // authority without ctlog, and `ctlog: {}`, skip the log.
-    match &a.ctlog {
-        Some(TLog { trust_root_ref: Some(_), .. }) => {
+/// A `static` authority: pass or fail, with nothing else beside it.
+fn convert_static(s: &StaticRef, a: &Authority, w: AuthorityAt<'_>, ctx: &mut Context<'_>) -> DocResult<AuthorityRule> {
+    let at = w.at;
+    for (present, field) in [
+        (a.attestations.is_some(), "attestations"),
+        (a.source.is_some(), "source"),
+        (a.ctlog.is_some(), "ctlog"),
+        (a.rfc3161_timestamp.is_some(), "rfc3161timestamp"),
+        (a.signature_format.is_some(), "signatureFormat"),
+    ] {
+        if present {
+            return Err(conflict(format!("{at}.{field}"), format!("`static` and `{field}` exclude each other")));
+        }
+    }
+    let action = match s.action.as_deref() {
+        Some("pass") => {
+            ctx.warn(Some(w.policy), Some(w.name), "static pass: images this policy matches pass it without any evidence");
+            StaticAction::Pass
+        }
+        Some("fail") => StaticAction::Fail { message: s.message.clone() },
+        Some(other) => {
+            return Err(invalid(format!("{at}.static.action"), format!("unsupported action {other:?} (pass or fail)")))
+        }
+        None => return Err(invalid(format!("{at}.static.action"), "missing action (pass or fail)")),
+    };
+    Ok(AuthorityRule {
+        name: w.name.to_string(),
+        kind: AuthorityKind::Static(action),
+    })
+}
+
+/// A `keyless` authority's signer: Fulcio identities, chained to airlock's
+/// trusted root (or a TrustRoot that describes it).
+fn keyless_signer(
+    k: KeylessRef,
+    w: AuthorityAt<'_>,
+    requirements: &mut Requirements,
+    ctx: &mut Context<'_>,
+) -> DocResult<SignerRule> {
+    let at = w.at;
+    if k.ca_cert.is_some() {
+        return Err(unsupported(
+            format!("{at}.keyless.ca-cert"),
+            "a CA pinned in the policy cannot be honoured: airlock chains certificates to its trusted root \
+             (--trusted-root or the TUF snapshot); remove ca-cert and give that root instead",
+        ));
+    }
+    // A TrustRoot the file carries and airlock checks against its own
+    // trusted root (trust_root.rs) stands for the Fulcio instance: the
+    // url then only says where certificates were issued.
+    match (&k.trust_root_ref, &k.url) {
+        (Some(name), _) => ctx.trust_root_ref(name, &format!("{at}.keyless.trustRootRef")),
+        (None, Some(url)) if !same_url(url, PUBLIC_FULCIO) => {
             return Err(unsupported(
-                format!("{at}.ctlog.trustRootRef"),
-                "a policy-controller TrustRoot resource cannot be resolved offline; remove trustRootRef and give \
-                 airlock the same trust material with --trusted-root",
+                format!("{at}.keyless.url"),
+                format!(
+                    "Fulcio instance {url:?} would choose trust material from the policy; airlock trusts the CAs \
+                     of its trusted root (--trusted-root) and accepts only {PUBLIC_FULCIO} (or no url) here, or \
+                     a trustRootRef to a TrustRoot document that describes that trusted root"
+                ),
+            ));
+        }
+        (None, _) => {}
+    }
+    if k.insecure_ignore_sct == Some(true) {
+        ctx.warn(Some(w.policy), Some(w.name), "insecureIgnoreSCT: certificate transparency (SCT) not required");
+        *requirements = requirements.without_sct_unsafe();
+    }
+    let identities = k.identities.unwrap_or_default();
+    if identities.is_empty() {
+        return Err(empty(format!("{at}.keyless.identities"), "keyless.identities").with_hint(
+            "without identities any Fulcio certificate would pass; policy-controller only warns, airlock refuses \
+             (write subjectRegExp: '.*' and an issuer to accept any subject explicitly)",
+        ));
+    }
+    let identities = identities
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let at = format!("{at}.keyless.identities[{i}]");
+            Ok(IdentityRule {
+                identity: identity_policy((id.issuer, id.issuer_reg_exp), (id.subject, id.subject_reg_exp), &at)?,
+                claims: WorkflowClaimRule::default(),
+            })
+        })
+        .collect::<DocResult<Vec<_>>>()?;
+    Ok(SignerRule::Keyless(identities))
+}
+
+/// A `key` authority's signer: the PEM key in `data`, nothing fetched.
+fn key_signer(k: KeyRef, at: &str) -> DocResult<SignerRule> {
+    if k.kms.is_some() {
+        return Err(unsupported(
+            format!("{at}.key.kms"),
+            "KMS keys cannot be fetched offline; export the public key and put it in key.data",
+        ));
+    }
+    if k.secret_ref.is_some() {
+        return Err(unsupported(
+            format!("{at}.key.secretRef"),
+            "Kubernetes secrets cannot be read at the import gate; put the public key in key.data",
+        ));
+    }
+    match k.hash_algorithm.as_deref() {
+        None | Some("sha256") => {}
+        Some(other) => {
+            return Err(unsupported(
+                format!("{at}.key.hashAlgorithm"),
+                format!("hash algorithm {other:?}: airlock verifies with the key's default scheme (sha256 for the supported keys)"),
             ))
         }
+    }
+    let Some(data) = k.data else {
+        return Err(conflict(format!("{at}.key"), "a key needs `data` (kms and secretRef are not supported)"));
+    };
+    Ok(SignerRule::Key(vec![super::public_key(&data, &format!("{at}.key.data"))?]))
+}
+
+/// The transparency log, as policy-controller decides it (webhook
+/// checkOptsFromAuthority / rekorClientAndKeysFromAuthority): keyless
+/// without ctlog verifies against the public Rekor keys; a key authority
+/// without ctlog, and `ctlog: {}`, skip the log.
+fn log_requirements(
+    ctlog: Option<&TLog>,
+    keyless: bool,
+    requirements: Requirements,
+    w: AuthorityAt<'_>,
+    ctx: &mut Context<'_>,
+) -> DocResult<Requirements> {
+    let at = w.at;
+    match ctlog {
+        Some(TLog { trust_root_ref: Some(ref_name), .. }) => ctx.trust_root_ref(ref_name, &format!("{at}.ctlog.trustRootRef")),
         Some(TLog { url: Some(url), .. }) if !same_url(url, PUBLIC_REKOR) => {
             return Err(unsupported(
                 format!("{at}.ctlog.url"),
@@ -382,33 +438,27 @@ fn convert_authority(a: Authority, name: &str, at: &str, policy: &str, ctx: &mut
         }
         Some(TLog { url: Some(_), .. }) => {}
         Some(TLog { url: None, .. }) => {
-            ctx.warn(Some(policy), Some(name), "`ctlog: {}` disables transparency-log verification, as in policy-controller");
-            requirements = requirements.without_transparency_log_unsafe();
+            ctx.warn(Some(w.policy), Some(w.name), "`ctlog: {}` disables transparency-log verification, as in policy-controller");
+            return Ok(requirements.without_transparency_log_unsafe());
         }
         None if !keyless => {
             ctx.warn(
-                Some(policy),
-                Some(name),
+                Some(w.policy),
+                Some(w.name),
                 "key authority without ctlog: policy-controller does not verify the transparency log for it, and \
                  neither does airlock; add `ctlog: {url: https://rekor.sigstore.dev}` to require it",
             );
-            requirements = requirements.without_transparency_log_unsafe();
+            return Ok(requirements.without_transparency_log_unsafe());
         }
         None => {}
     }
-    if let Some(ts) = &a.rfc3161_timestamp {
-        if ts.trust_root_ref.is_some() {
-            return Err(unsupported(
-                format!("{at}.rfc3161timestamp.trustRootRef"),
-                "a policy-controller TrustRoot resource cannot be resolved offline; remove trustRootRef (keep \
-                 `rfc3161timestamp: {}`) and give airlock the TSA in its trusted root",
-            ));
-        }
-        requirements = requirements.require_signed_timestamp();
-    }
+    Ok(requirements)
+}
 
-    let mut signature_sources = Vec::new();
-    for (i, source) in a.source.unwrap_or_default().into_iter().enumerate() {
+/// `source[].oci`: other repositories to look for signatures in.
+fn signature_sources(sources: Vec<Source>, at: &str) -> DocResult<Vec<String>> {
+    let mut found = Vec::new();
+    for (i, source) in sources.into_iter().enumerate() {
         let at = format!("{at}.source[{i}]");
         if source.signature_pull_secrets.is_some() {
             return Err(unsupported(
@@ -420,47 +470,36 @@ fn convert_authority(a: Authority, name: &str, at: &str, policy: &str, ctx: &mut
             return Err(unsupported(format!("{at}.tagPrefix"), "signature tag prefixes are not supported"));
         }
         match source.oci {
-            Some(oci) if !oci.is_empty() => signature_sources.push(oci),
+            Some(oci) if !oci.is_empty() => found.push(oci),
             _ => return Err(invalid(format!("{at}.oci"), "missing oci")),
         }
     }
-    let signature_format = match a.signature_format.as_deref() {
-        None => None,
-        Some("legacy") => Some(SignatureFormat::Legacy),
-        Some("bundle") => Some(SignatureFormat::Bundle),
-        Some(other) => {
-            return Err(invalid(format!("{at}.signatureFormat"), format!("unsupported format {other:?} (legacy or bundle)")))
-        }
-    };
+    Ok(found)
+}
 
-    let attestations = match a.attestations {
-        None => Vec::new(),
-        Some(list) => list
-            .into_iter()
-            .enumerate()
-            .map(|(i, att)| convert_attestation(att, &format!("{at}.attestations[{i}]"), policy, name, ctx))
-            .collect::<DocResult<Vec<_>>>()?,
-    };
+fn signature_format(format: Option<&str>, at: &str) -> DocResult<Option<SignatureFormat>> {
+    match format {
+        None => Ok(None),
+        Some("legacy") => Ok(Some(SignatureFormat::Legacy)),
+        Some("bundle") => Ok(Some(SignatureFormat::Bundle)),
+        Some(other) => Err(invalid(format!("{at}.signatureFormat"), format!("unsupported format {other:?} (legacy or bundle)"))),
+    }
+}
+
+/// policy-controller verifies either signatures or, when attestations are
+/// listed, attestations only (webhook ValidatePolicy).
+fn evidence(attestations: Option<Vec<Attestation>>, w: AuthorityAt<'_>, ctx: &mut Context<'_>) -> DocResult<Evidence> {
+    let at = w.at;
+    let attestations = attestations
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, att)| convert_attestation(att, &format!("{at}.attestations[{i}]"), w.policy, w.name, ctx))
+        .collect::<DocResult<Vec<_>>>()?;
     unique(attestations.iter().map(|a| a.name.as_str()), "attestation", |i| {
         format!("{at}.attestations[{i}].name")
     })?;
-    // policy-controller verifies either signatures or, when attestations
-    // are listed, attestations only (webhook ValidatePolicy).
-    let evidence = if attestations.is_empty() {
-        Evidence::Signature
-    } else {
-        Evidence::Attestations(attestations)
-    };
-    Ok(AuthorityRule {
-        name: name.to_string(),
-        kind: AuthorityKind::Verify(VerifyRule {
-            signer,
-            requirements,
-            evidence,
-            signature_sources,
-            signature_format,
-        }),
-    })
+    Ok(if attestations.is_empty() { Evidence::Signature } else { Evidence::Attestations(attestations) })
 }
 
 fn convert_attestation(

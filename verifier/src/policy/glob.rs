@@ -8,9 +8,11 @@
 //! 2. It becomes an anchored regular expression: `.` is literal, `**`
 //!    matches any characters including `/`, `*` any characters except `/`
 //!    (so `*` crosses `:` and `@`: a tag or digest is not a separator).
-//! 3. The reference is parsed the way go-containerregistry's
-//!    `name.ParseReference` parses it with weak validation, and the glob is
-//!    matched against its fully qualified name: Docker Hub's `docker.io`
+//! 3. The reference is parsed by `oci`'s reference type (airlock's one
+//!    reference parser: the docker grammar, which go-containerregistry's
+//!    `name.ParseReference` agrees with on every reference a registry
+//!    serves), and the glob is matched against its fully qualified name as
+//!    policy-controller computes it: Docker Hub's `docker.io`
 //!    becomes `index.docker.io`, one-component Docker Hub repositories get
 //!    `library/`, a missing tag becomes `:latest`, and a reference with both
 //!    a tag and a digest keeps only the digest (`repo@sha256:…`).
@@ -22,9 +24,6 @@
 
 use std::fmt;
 
-const DOCKER_HUB: &str = "index.docker.io";
-const DOCKER_HUB_ALIAS: &str = "docker.io";
-const DEFAULT_TAG: &str = "latest";
 /// Longest glob accepted; image references are at most a few hundred bytes.
 const MAX_GLOB_BYTES: usize = 1024;
 
@@ -135,8 +134,9 @@ pub(crate) struct NormalisedReference {
 }
 
 impl NormalisedReference {
-    /// `name.ParseReference(s, name.WeakValidation)` followed by `Name()`:
-    /// a tag reference first, then a digest reference.
+    /// The reference parsed by [`oci::ImageRef`] (airlock's one reference
+    /// parser), named as policy-controller names it
+    /// ([`oci::ImageRef::policy_name`]).
     pub(crate) fn parse(reference: &str) -> Result<Self, InvalidReference> {
         let fail = |reason: String| InvalidReference {
             reference: reference.to_string(),
@@ -145,147 +145,23 @@ impl NormalisedReference {
         if reference.starts_with("http://") || reference.starts_with("https://") {
             return Err(fail("an image reference has no URL scheme".into()));
         }
-        let name = match tag_name(reference) {
-            Ok(name) => name,
-            Err(tag_error) => digest_name(reference).map_err(|digest_error| {
-                if reference.contains('@') {
-                    fail(digest_error)
-                } else {
-                    fail(tag_error)
-                }
-            })?,
-        };
+        // go-containerregistry reads a first component without `.` or `:`
+        // as part of the repository, where capitals are not allowed; the
+        // docker grammar would read a capitalised one as a registry.
+        if let Some((first, _)) = reference.split_once('/') {
+            if !first.contains(['.', ':', '[']) && first.bytes().any(|b| b.is_ascii_uppercase()) {
+                return Err(fail(format!("repository contains capitals: {first}")));
+            }
+        }
+        let parsed: oci::ImageRef = reference.parse().map_err(|e| match e {
+            oci::Error::Reference { reason, .. } => fail(reason),
+            other => fail(other.to_string()),
+        })?;
         Ok(Self {
             original: reference.to_string(),
-            name,
+            name: parsed.policy_name(),
         })
     }
-}
-
-/// `NewTag(s).Name()`: `registry/repository:tag`, tag defaulting to latest.
-fn tag_name(s: &str) -> Result<String, String> {
-    let (repository, tag) = split_tag(s);
-    if let Some(tag) = tag {
-        check_element("tag", tag, |c| c.is_ascii_alphanumeric() || "_-.".contains(c), 1, 127)?;
-    }
-    Ok(format!("{}:{}", repository_name(repository)?, tag.unwrap_or(DEFAULT_TAG)))
-}
-
-/// Split at the last `:` unless what follows it contains a `/` (then the
-/// colon belongs to a registry port).
-fn split_tag(s: &str) -> (&str, Option<&str>) {
-    match s.rsplit_once(':') {
-        Some((base, tag)) if !tag.contains('/') => (base, (!tag.is_empty()).then_some(tag)),
-        _ => (s, None),
-    }
-}
-
-/// `NewDigest(s).Name()`: `registry/repository@sha256:<hex>`; a tag before
-/// the digest is dropped.
-fn digest_name(s: &str) -> Result<String, String> {
-    let mut parts = s.split('@');
-    let (Some(base), Some(digest), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err("a digest reference must contain exactly one '@'".into());
-    };
-    check_element(
-        "digest",
-        digest,
-        |c| "sh:0123456789abcdef".contains(c),
-        7 + 64,
-        7 + 64,
-    )?;
-    let repository = match split_tag(base) {
-        (repository, Some(tag))
-            if check_element("tag", tag, |c| c.is_ascii_alphanumeric() || "_-.".contains(c), 1, 127)
-                .is_ok()
-                && repository_name(repository).is_ok() =>
-        {
-            repository
-        }
-        _ => base,
-    };
-    Ok(format!("{}@{digest}", repository_name(repository)?))
-}
-
-/// `NewRepository(s).Name()`.
-fn repository_name(s: &str) -> Result<String, String> {
-    if s.is_empty() {
-        return Err("a repository name must be specified".into());
-    }
-    let (registry, repository) = match s.split_once('/') {
-        Some((first, rest)) if first.contains('.') || first.contains(':') => (first, rest),
-        _ => ("", s),
-    };
-    let repo_chars = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-./".contains(c);
-    check_element("repository", repository, repo_chars, 2, 255)?;
-    check_registry(registry)?;
-    let registry = match registry {
-        "" | DOCKER_HUB_ALIAS => DOCKER_HUB,
-        other => other,
-    };
-    let repository = if registry == DOCKER_HUB && !repository.contains('/') {
-        let qualified = format!("library/{repository}");
-        check_element("repository", &qualified, repo_chars, 2, 255)?;
-        qualified
-    } else {
-        repository.to_string()
-    };
-    Ok(format!("{registry}/{repository}"))
-}
-
-/// A registry must be a URI authority (host and optional port) with
-/// nothing else: Go's `url.Parse("//" + name).Host == name`.
-fn check_registry(registry: &str) -> Result<(), String> {
-    if registry.is_empty() {
-        return Ok(());
-    }
-    let bad = || Err(format!("registries must be valid URI authorities: {registry}"));
-    let (host, port) = if let Some(rest) = registry.strip_prefix('[') {
-        let Some((inside, after)) = rest.split_once(']') else {
-            return bad();
-        };
-        if inside.is_empty() || !inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
-            return bad();
-        }
-        match after {
-            "" => (inside, None),
-            _ => match after.strip_prefix(':') {
-                Some(port) => (inside, Some(port)),
-                None => return bad(),
-            },
-        }
-    } else {
-        match registry.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (registry, None),
-        }
-    };
-    let host_ok = host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:".contains(c));
-    let port_ok = port.is_none_or(|p| p.chars().all(|c| c.is_ascii_digit()));
-    if host_ok && port_ok {
-        Ok(())
-    } else {
-        bad()
-    }
-}
-
-fn check_element(
-    what: &str,
-    value: &str,
-    allowed: impl Fn(char) -> bool,
-    min: usize,
-    max: usize,
-) -> Result<(), String> {
-    let n = value.chars().count();
-    if n < min || n > max {
-        return Err(format!("{what} must be between {min} and {max} characters in length: {value}"));
-    }
-    if let Some(c) = value.chars().find(|c| !allowed(*c)) {
-        return Err(format!("{what} contains the character {c:?}: {value}"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -339,7 +215,9 @@ mod tests {
             "ghcr.io/Org/app",
             "https://ghcr.io/org/app",
             "app:bad tag",
-            "a",
+            // An empty tag: go-containerregistry reads it as no tag; the
+            // docker grammar (and so airlock) refuses it.
+            "app:",
             "ghcr.io/org/app@sha256:abc",
             "ghcr.io/org/app@sha512:0123",
             "ghcr.io/org/app@@x",
@@ -402,8 +280,9 @@ mod tests {
         assert!(!m("index.docker.io/library/alpine:3*", &format!("alpine:3.20@{DIGEST}")));
         assert!(m("alpine:3*", &format!("alpine:3.20@{DIGEST}")));
         assert!(m("ghcr.io/org/app*", &format!("ghcr.io/org/app:v1@{DIGEST}")));
-        // An empty tag is no tag, as in go-containerregistry.
-        assert_eq!(name("app:"), "index.docker.io/library/app:latest");
+        // A one-letter repository is a name the docker grammar (and Docker
+        // Hub) accepts, though go-containerregistry wants two characters.
+        assert_eq!(name("a"), "index.docker.io/library/a:latest");
     }
 
     #[test]

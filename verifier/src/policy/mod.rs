@@ -7,7 +7,10 @@
 //!   ([`native`], docs/policy.md);
 //! - `policy.sigstore.dev/v1beta1` or `v1alpha1` `ClusterImagePolicy`:
 //!   Sigstore policy-controller's format ([`cip`]), so a site can use the
-//!   same policy at the import gate and in its clusters.
+//!   same policy at the import gate and in its clusters;
+//! - `policy.sigstore.dev/v1alpha1` `TrustRoot`: the trust material a
+//!   ClusterImagePolicy names by `trustRootRef` ([`trust_root`]), accepted
+//!   when it is the trusted root airlock verifies with.
 //!
 //! All documents become one [`Policy`] ([`model`]). Loading is bounded
 //! (1 MiB, the YAML parser's depth and alias limits), refuses unknown
@@ -19,13 +22,20 @@
 pub mod cip;
 pub mod eval;
 mod error;
+pub mod gate;
 pub mod glob;
 pub mod model;
 pub mod native;
 pub mod predicate;
+pub mod trust_root;
+pub mod registries;
+pub mod vulnerabilities;
 
 pub use error::{Location, PolicyError, PolicyErrorKind};
+pub use gate::{BreakGlass, BreakGlassError, BreakGlassPolicy, Gate, GateFailure, Waiver};
+pub use vulnerabilities::VulnerabilityPolicy;
 pub use glob::{ImageGlob, InvalidReference};
+pub use registries::RegistryPattern;
 pub use model::{
     AuthorityKind, AuthorityRule, Candidate, Evidence, IdentityRule, IncludedFile, Mode, Policy, PolicySource,
     PolicyWarning, Rule, RuleFormat, SignatureFormat, SignerRule, StaticAction, UnmatchedAction, VerifyRule,
@@ -47,7 +57,8 @@ pub const MAX_POLICY_BYTES: u64 = 1 << 20;
 pub const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
 
 pub(crate) const SUPPORTED_DOCUMENTS: &str =
-    "airlock.dev/v1alpha1 ImportPolicy and policy.sigstore.dev/v1beta1 or v1alpha1 ClusterImagePolicy";
+    "airlock.dev/v1alpha1 ImportPolicy, policy.sigstore.dev/v1beta1 or v1alpha1 ClusterImagePolicy and \
+     policy.sigstore.dev/v1alpha1 TrustRoot";
 
 impl Policy {
     /// Read and parse a policy file. Key files named in it are read
@@ -80,6 +91,13 @@ impl Policy {
 pub(crate) struct DocumentOutput {
     pub(crate) rules: Vec<Rule>,
     pub(crate) unmatched: Option<UnmatchedAction>,
+    pub(crate) trust_root: Option<trust_root::NamedTrustRoot>,
+    /// `spec.allowedRegistries`, when this document sets it.
+    pub(crate) allowed_registries: Option<Vec<RegistryPattern>>,
+    /// `spec.breakGlass`, when this document sets it.
+    pub(crate) break_glass: Option<BreakGlassPolicy>,
+    /// `spec.vulnerabilities`, when this document sets it.
+    pub(crate) vulnerabilities: Option<VulnerabilityPolicy>,
 }
 
 /// Per-document state the converters share.
@@ -88,9 +106,18 @@ pub(crate) struct Context<'a> {
     base_dir: Option<&'a Path>,
     included: Vec<IncludedFile>,
     warnings: Vec<PolicyWarning>,
+    /// `(name, field)` of each `trustRootRef`, resolved once every
+    /// document is read.
+    trust_root_refs: Vec<(String, String)>,
 }
 
 impl Context<'_> {
+    /// Note a `trustRootRef` at `at`, to be resolved against the file's
+    /// TrustRoot documents.
+    pub(crate) fn trust_root_ref(&mut self, name: &str, at: &str) {
+        self.trust_root_refs.push((name.to_string(), at.to_string()));
+    }
+
     pub(crate) fn warn(&mut self, rule: Option<&str>, authority: Option<&str>, message: &str) {
         self.warnings.push(PolicyWarning {
             document: self.document,
@@ -155,8 +182,10 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         .map_err(|e| fail(Location::default(), PolicyErrorKind::Syntax(format!("not UTF-8: {e}")), None))?;
     let mut rules: Vec<Rule> = Vec::new();
     let mut unmatched: Option<(UnmatchedAction, usize)> = None;
+    let mut site = SiteSettings::default();
     let mut included = Vec::new();
     let mut warnings = Vec::new();
+    let mut trust_root_refs = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let number = index + 1;
         let at_document = |e: DocError| {
@@ -183,10 +212,13 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
             base_dir,
             included: Vec::new(),
             warnings: Vec::new(),
+            trust_root_refs: Vec::new(),
         };
-        let output = dispatch(value, &mut ctx).map_err(at_document)?;
+        let mut output = dispatch(value, &mut ctx).map_err(at_document)?;
+        site.take(&mut output, number).map_err(at_document)?;
         included.append(&mut ctx.included);
         warnings.append(&mut ctx.warnings);
+        trust_root_refs.extend(ctx.trust_root_refs.into_iter().map(|(name, at)| (name, at, number)));
         if let Some(action) = output.unmatched {
             if let Some((earlier, at)) = unmatched {
                 if earlier != action {
@@ -220,6 +252,7 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
     if rules.is_empty() {
         return Err(fail(Location::default(), PolicyErrorKind::NoDocuments, None));
     }
+    resolve_trust_root_refs(trust_root_refs, &site.trust_roots, description)?;
     Ok(Policy {
         source: PolicySource {
             description: description.to_string(),
@@ -228,8 +261,72 @@ fn parse(bytes: &[u8], description: &str, base_dir: Option<&Path>) -> Result<Pol
         },
         rules,
         unmatched: unmatched.map(|(a, _)| a).unwrap_or_default(),
+        allowed_registries: site.allowed_registries.map(|(p, _)| p),
+        break_glass: site.break_glass.map(|(b, _)| b).unwrap_or_default(),
         warnings,
+        trust_roots: site.trust_roots,
+        vulnerabilities: site.vulnerabilities.map(|(v, _)| v),
     })
+}
+
+/// A TrustRoot's name is unique in the file.
+fn add_trust_root(roots: &mut Vec<trust_root::NamedTrustRoot>, root: trust_root::NamedTrustRoot) -> DocResult<()> {
+    if roots.iter().any(|r| r.name == root.name) {
+        return Err(duplicate("metadata.name", "TrustRoot", &root.name));
+    }
+    roots.push(root);
+    Ok(())
+}
+
+/// Every `trustRootRef` (name, field, document) must name a TrustRoot
+/// document of the file.
+#[allow(clippy::result_large_err)] // as parse
+fn resolve_trust_root_refs(
+    refs: Vec<(String, String, usize)>,
+    roots: &[trust_root::NamedTrustRoot],
+    description: &str,
+) -> Result<(), PolicyError> {
+    match refs.into_iter().find(|(name, ..)| !roots.iter().any(|r| &r.name == name)) {
+        None => Ok(()),
+        Some((name, at, number)) => Err(PolicyError {
+            source_name: description.to_string(),
+            location: Location { document: Some(number), field: Some(at), ..Location::default() },
+            kind: PolicyErrorKind::InvalidValue(format!("trustRootRef {name:?} names no TrustRoot document in this policy file")),
+            hint: Some("add the TrustRoot resource policy-controller reads (spec.sigstoreKeys) as another document of the file".into()),
+        }),
+    }
+}
+
+/// Settings for the whole site, which one document may set, and the
+/// TrustRoot documents of the file.
+#[derive(Default)]
+struct SiteSettings {
+    allowed_registries: Option<(Vec<RegistryPattern>, usize)>,
+    break_glass: Option<(BreakGlassPolicy, usize)>,
+    vulnerabilities: Option<(VulnerabilityPolicy, usize)>,
+    trust_roots: Vec<trust_root::NamedTrustRoot>,
+}
+
+impl SiteSettings {
+    fn take(&mut self, output: &mut DocumentOutput, document: usize) -> DocResult<()> {
+        once(&mut self.allowed_registries, output.allowed_registries.take(), "spec.allowedRegistries", document)?;
+        once(&mut self.break_glass, output.break_glass.take(), "spec.breakGlass", document)?;
+        once(&mut self.vulnerabilities, output.vulnerabilities.take(), "spec.vulnerabilities", document)?;
+        match output.trust_root.take() {
+            Some(root) => add_trust_root(&mut self.trust_roots, root),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Keep `value` in `slot` with its document, refusing a second document that sets `key`.
+fn once<T>(slot: &mut Option<(T, usize)>, value: Option<T>, key: &str, document: usize) -> DocResult<()> {
+    let Some(value) = value else { return Ok(()) };
+    if let Some((_, at)) = slot {
+        return Err(conflict(key, format!("document {at} already sets {key}; set it once")));
+    }
+    *slot = Some((value, document));
+    Ok(())
 }
 
 fn dispatch(value: Value, ctx: &mut Context<'_>) -> DocResult<DocumentOutput> {
@@ -254,6 +351,7 @@ fn dispatch(value: Value, ctx: &mut Context<'_>) -> DocResult<DocumentOutput> {
     match (api_version.as_str(), kind.as_str()) {
         (native::API_VERSION, native::KIND) => native::parse(value, ctx),
         (v, cip::KIND) if cip::API_VERSIONS.contains(&v) => cip::parse(value, v, ctx),
+        (trust_root::API_VERSION, trust_root::KIND) => trust_root::parse(value, ctx.document),
         _ => Err(DocError::new(PolicyErrorKind::UnknownDocument { api_version, kind })),
     }
 }

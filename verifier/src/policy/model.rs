@@ -27,10 +27,33 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// What happens to an image no rule matches.
     pub unmatched: UnmatchedAction,
+    /// `spec.allowedRegistries`: images from anywhere else are refused
+    /// before any rule is looked at. `None`: every registry.
+    pub allowed_registries: Option<Vec<super::RegistryPattern>>,
+    /// `spec.breakGlass`: whether and for what an operator may break glass.
+    pub break_glass: super::BreakGlassPolicy,
     /// Things an operator should know about this policy: relaxed
     /// requirements, warn-mode rules, differences from policy-controller.
     /// Reports should print them.
     pub warnings: Vec<PolicyWarning>,
+    /// `spec.vulnerabilities` (native policies only): the gate on the
+    /// advisories the bundle carries.
+    pub vulnerabilities: Option<super::VulnerabilityPolicy>,
+    /// policy-controller TrustRoot documents the file carries for its
+    /// ClusterImagePolicies' `trustRootRef`s; each must describe the
+    /// trusted root airlock verifies with ([`Policy::check_trust_roots`]).
+    pub trust_roots: Vec<super::trust_root::NamedTrustRoot>,
+}
+
+impl Policy {
+    /// Refuse a TrustRoot in the policy that names other trust material
+    /// than `root`, the trusted root the evidence is verified against.
+    pub fn check_trust_roots(
+        &self,
+        root: &sigstore_verify::trust_root::TrustedRoot,
+    ) -> Result<(), super::trust_root::TrustRootMismatch> {
+        self.trust_roots.iter().try_for_each(|r| r.check(root))
+    }
 }
 
 /// The policy file.
@@ -118,8 +141,59 @@ pub struct Rule {
     pub mode: Mode,
     /// The rule passes when any of these passes. Never empty.
     pub authorities: Vec<AuthorityRule>,
-    /// Whether an SBOM for the image must be in the bundle.
+    /// Whether an SBOM for the image must be in the bundle, bound to it by
+    /// a signature one of the rule's authorities verifies (an SBOM
+    /// attestation).
     pub require_sbom: bool,
+    /// Whether an unsigned SBOM (an operator's `--sbom`, an unsigned `.sbom`
+    /// attachment or referrer) meets `require_sbom` too.
+    pub allow_unsigned_sbom: bool,
+    /// When set, the accepted signature must also name the image's
+    /// repository (for sites without a transfer key, whose names nothing
+    /// else vouches for).
+    pub name_binding: Option<NameBinding>,
+    /// For a multi-platform image: every carried platform child must carry
+    /// a signature the rule's authorities verify (an index signed only per
+    /// platform then passes; a failing child is named with its platform).
+    pub require_platform_signatures: bool,
+}
+
+/// The rule binding an image's name to its signature: the repository a
+/// signature names (cosign's simple-signing `docker-reference`, or the
+/// in-toto subject name of cosign's signing predicate) must be the image's
+/// repository, after the one documented mirror rewrite: a repository
+/// carried under a mirror prefix `from` stands for the publisher's `to`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameBinding {
+    /// (mirror prefix as carried, prefix the publisher signed), longest
+    /// `from` first.
+    pub mirrors: Vec<(String, String)>,
+}
+
+impl NameBinding {
+    /// The repository (`registry/path`) a signature must name for an image
+    /// carried as `reference`; `None` when it does not parse.
+    pub fn expected_repository(&self, reference: &str) -> Option<String> {
+        let parsed: oci::ImageRef = reference.parse().ok()?;
+        let repository = format!("{}/{}", parsed.registry(), parsed.repository());
+        for (from, to) in &self.mirrors {
+            if let Some(rest) = repository.strip_prefix(from.as_str()) {
+                if rest.is_empty() || rest.starts_with('/') {
+                    return Some(format!("{to}{rest}"));
+                }
+            }
+        }
+        Some(repository)
+    }
+
+    /// Whether a signature naming `signed` (a reference or repository, as
+    /// written in the payload) names `expected`.
+    pub fn names(signed: &str, expected: &str) -> bool {
+        match signed.parse::<oci::ImageRef>() {
+            Ok(r) => format!("{}/{}", r.registry(), r.repository()) == expected,
+            Err(_) => false,
+        }
+    }
 }
 
 impl Rule {
@@ -297,6 +371,17 @@ impl VerifyRule {
 }
 
 impl Policy {
+    /// `None` when `reference` comes from an allowed registry (or the policy
+    /// allows every registry); else the patterns it matched none of.
+    pub fn registry_refusal(&self, reference: &str) -> Option<String> {
+        let patterns = self.allowed_registries.as_ref()?;
+        if patterns.iter().any(|p| p.admits(reference)) {
+            return None;
+        }
+        let list: Vec<String> = patterns.iter().map(ToString::to_string).collect();
+        Some(format!("{reference} is not from an allowed registry (spec.allowedRegistries: {})", list.join(", ")))
+    }
+
     /// The rules that apply to an image, by its original reference as an
     /// operator wrote it (see [`super::glob`] for the matching). Every
     /// returned rule must pass; none means [`Policy::unmatched`] applies.

@@ -11,8 +11,14 @@ use super::model::{
     UnmatchedAction, VerifyRule,
 };
 use super::predicate::{self, AttestationRule, PredicateConstraint, PredicatePath, PredicateRule, ValueMatcher};
+use super::error::DocError;
+use super::gate::{BreakGlassPolicy, Gate};
+use super::registries::RegistryPattern;
+use super::PolicyErrorKind;
 use super::{compile_glob, exactly_one, identity_policy, pair_matcher, unique, Context, DocumentOutput};
+use super::vulnerabilities::{AllowEntry, DenyRule, VulnerabilityPolicy};
 use crate::check::identity::{WorkflowClaim, WorkflowClaimRule};
+use advisories::Rating;
 use crate::check::signature::Requirements;
 use serde::Deserialize;
 
@@ -44,7 +50,51 @@ struct Metadata {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Spec {
     unmatched: Option<Unmatched>,
+    allowed_registries: Option<Vec<String>>,
+    break_glass: Option<NativeBreakGlass>,
     rules: Vec<NativeRule>,
+    vulnerabilities: Option<NativeVulnerabilities>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeVulnerabilities {
+    deny: Option<NativeDeny>,
+    #[serde(default)]
+    allow: Vec<NativeAllow>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NativeDeny {
+    min_severity: NativeSeverity,
+    #[serde(default)]
+    fix_available: bool,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum NativeSeverity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeAllow {
+    id: String,
+    reason: String,
+    until: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeBreakGlass {
+    allowed: Option<bool>,
+    gates: Option<Vec<Gate>>,
+    rules: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +113,28 @@ struct NativeRule {
     mode: Option<NativeMode>,
     #[serde(default)]
     require_sbom: bool,
+    #[serde(default)]
+    allow_unsigned_sbom: bool,
+    #[serde(default)]
+    name_binding: Option<NativeNameBinding>,
+    #[serde(default)]
+    require_platform_signatures: bool,
     authorities: Vec<NativeAuthority>,
+}
+
+/// `nameBinding: {mirrors: [{from, to}]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeNameBinding {
+    #[serde(default)]
+    mirrors: Vec<NativeMirror>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeMirror {
+    from: String,
+    to: String,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -220,7 +291,69 @@ pub(crate) fn parse(value: serde_yaml_ng::Value, ctx: &mut Context<'_>) -> DocRe
         rules.push(convert_rule(rule, &at, ctx).map_err(|e| e.in_rule(&name))?);
     }
     unique(rules.iter().map(|r| r.name.as_str()), "rule", |i| format!("spec.rules[{i}].name"))?;
-    Ok(DocumentOutput { rules, unmatched })
+    let allowed_registries = doc.spec.allowed_registries.map(|p| registry_patterns(&p)).transpose()?;
+    let break_glass = doc.spec.break_glass.map(|b| break_glass(b, &rules)).transpose()?;
+    let vulnerabilities = doc.spec.vulnerabilities.map(convert_vulnerabilities).transpose()?;
+    Ok(DocumentOutput { rules, unmatched, allowed_registries, break_glass, vulnerabilities, trust_root: None })
+}
+
+fn registry_patterns(patterns: &[String]) -> DocResult<Vec<RegistryPattern>> {
+    if patterns.is_empty() {
+        return Err(invalid(
+            "spec.allowedRegistries",
+            "an empty list would admit nothing; list the registries, or leave the key out to allow every registry",
+        ));
+    }
+    patterns
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            RegistryPattern::new(p).map_err(|reason| {
+                DocError::new(PolicyErrorKind::InvalidGlob { glob: p.clone(), reason }).at(format!("spec.allowedRegistries[{i}]"))
+            })
+        })
+        .collect()
+}
+
+fn break_glass(b: NativeBreakGlass, rules: &[Rule]) -> DocResult<BreakGlassPolicy> {
+    if let Some((i, name)) = b.rules.iter().flatten().enumerate().find(|(_, n)| !rules.iter().any(|r| &r.name == *n)) {
+        return Err(invalid(format!("spec.breakGlass.rules[{i}]"), format!("no rule is named {name:?} in this document")));
+    }
+    if b.allowed == Some(false) && (b.gates.is_some() || b.rules.is_some()) {
+        return Err(conflict("spec.breakGlass", "`allowed: false` with `gates` or `rules` says two things; keep one"));
+    }
+    Ok(BreakGlassPolicy {
+        allowed: b.allowed.unwrap_or(true),
+        gates: b.gates.map(|g| g.into_iter().collect()),
+        rules: b.rules.map(|r| r.into_iter().collect()),
+    })
+}
+
+fn convert_vulnerabilities(v: NativeVulnerabilities) -> DocResult<VulnerabilityPolicy> {
+    let deny = v.deny.map(|d| DenyRule {
+        min_severity: match d.min_severity {
+            NativeSeverity::Low => Rating::Low,
+            NativeSeverity::Medium => Rating::Medium,
+            NativeSeverity::High => Rating::High,
+            NativeSeverity::Critical => Rating::Critical,
+        },
+        fix_available: d.fix_available,
+    });
+    let mut allow = Vec::new();
+    for (i, a) in v.allow.into_iter().enumerate() {
+        let at = format!("spec.vulnerabilities.allow[{i}]");
+        if a.id.trim().is_empty() {
+            return Err(invalid(format!("{at}.id"), "an allow entry names an advisory id or alias"));
+        }
+        if a.reason.trim().is_empty() {
+            return Err(invalid(format!("{at}.reason"), "an allow entry says why it is accepted"));
+        }
+        let until = a.until.parse::<jiff::civil::Date>().map_err(|e| {
+            invalid(format!("{at}.until"), format!("{:?} is not a date (YYYY-MM-DD): {e}", a.until))
+        })?;
+        allow.push(AllowEntry { id: a.id, reason: a.reason, until });
+    }
+    Ok(VulnerabilityPolicy { deny, allow })
 }
 
 fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<Rule> {
@@ -264,6 +397,13 @@ fn convert_rule(rule: NativeRule, at: &str, ctx: &mut Context<'_>) -> DocResult<
         mode,
         authorities,
         require_sbom: rule.require_sbom,
+        allow_unsigned_sbom: rule.allow_unsigned_sbom,
+        name_binding: rule.name_binding.map(|b| {
+            let mut mirrors: Vec<(String, String)> = b.mirrors.into_iter().map(|m| (m.from, m.to)).collect();
+            mirrors.sort_by_key(|m| std::cmp::Reverse(m.0.len()));
+            super::model::NameBinding { mirrors }
+        }),
+        require_platform_signatures: rule.require_platform_signatures,
     })
 }
 
@@ -282,27 +422,59 @@ fn convert_authority(
             (authority.static_action.is_some(), "static"),
         ],
     )?;
-    if let Some(action) = authority.static_action {
-        if authority.require.is_some() {
-            return Err(conflict(format!("{at}.require"), "a static authority checks no evidence"));
-        }
-        if authority.attestations.is_some() {
-            return Err(conflict(format!("{at}.attestations"), "a static authority checks no evidence"));
-        }
-        let action = match action {
-            NativeStatic::Pass => {
-                ctx.warn(Some(rule), Some(name), "static pass: images this rule matches pass it without any evidence");
-                StaticAction::Pass
-            }
-            NativeStatic::Fail => StaticAction::Fail { message: None },
-        };
-        return Ok(AuthorityRule {
-            name: name.to_string(),
-            kind: AuthorityKind::Static(action),
-        });
+    if let Some(action) = &authority.static_action {
+        let action = convert_static(action, &authority, name, at, rule, ctx)?;
+        return Ok(AuthorityRule { name: name.to_string(), kind: AuthorityKind::Static(action) });
     }
     let keyless = authority.keyless.is_some();
-    let signer = if let Some(identities) = authority.keyless {
+    let signer = convert_signer(authority.keyless, authority.key, at, ctx)?;
+    let require = authority.require.unwrap_or_default();
+    let requirements = convert_requirements(&require, keyless, name, at, rule, ctx)?;
+    let evidence = convert_evidence(authority.attestations, require.signature.unwrap_or(true), at)?;
+    Ok(AuthorityRule {
+        name: name.to_string(),
+        kind: AuthorityKind::Verify(VerifyRule {
+            signer,
+            requirements,
+            evidence,
+            signature_sources: Vec::new(),
+            signature_format: None,
+        }),
+    })
+}
+
+/// A static authority: pass or fail without evidence, and nothing to require.
+fn convert_static(
+    action: &NativeStatic,
+    authority: &NativeAuthority,
+    name: &str,
+    at: &str,
+    rule: &str,
+    ctx: &mut Context<'_>,
+) -> DocResult<StaticAction> {
+    if authority.require.is_some() {
+        return Err(conflict(format!("{at}.require"), "a static authority checks no evidence"));
+    }
+    if authority.attestations.is_some() {
+        return Err(conflict(format!("{at}.attestations"), "a static authority checks no evidence"));
+    }
+    Ok(match action {
+        NativeStatic::Pass => {
+            ctx.warn(Some(rule), Some(name), "static pass: images this rule matches pass it without any evidence");
+            StaticAction::Pass
+        }
+        NativeStatic::Fail => StaticAction::Fail { message: None },
+    })
+}
+
+/// Who must have signed: keyless identities or public keys, never neither.
+fn convert_signer(
+    keyless: Option<Vec<NativeIdentity>>,
+    key: Option<Vec<NativeKey>>,
+    at: &str,
+    ctx: &mut Context<'_>,
+) -> DocResult<SignerRule> {
+    if let Some(identities) = keyless {
         if identities.is_empty() {
             return Err(empty(format!("{at}.keyless"), "keyless identities"));
         }
@@ -311,9 +483,9 @@ fn convert_authority(
             .enumerate()
             .map(|(i, id)| convert_identity(id, &format!("{at}.keyless[{i}]")))
             .collect::<DocResult<Vec<_>>>()?;
-        SignerRule::Keyless(identities)
+        Ok(SignerRule::Keyless(identities))
     } else {
-        let keys = authority.key.unwrap_or_default();
+        let keys = key.unwrap_or_default();
         if keys.is_empty() {
             return Err(empty(format!("{at}.key"), "keys"));
         }
@@ -330,9 +502,19 @@ fn convert_authority(
                 }
             })
             .collect::<DocResult<Vec<_>>>()?;
-        SignerRule::Key(keys)
-    };
-    let require = authority.require.unwrap_or_default();
+        Ok(SignerRule::Key(keys))
+    }
+}
+
+/// What the signature's verification must include; each waiver is warned.
+fn convert_requirements(
+    require: &NativeRequire,
+    keyless: bool,
+    name: &str,
+    at: &str,
+    rule: &str,
+    ctx: &mut Context<'_>,
+) -> DocResult<Requirements> {
     let mut requirements = Requirements::default();
     if require.transparency_log == Some(false) {
         ctx.warn(
@@ -358,7 +540,13 @@ fn convert_authority(
         }
         _ => {}
     }
-    let attestations = match authority.attestations {
+    Ok(requirements)
+}
+
+/// The evidence an authority needs: its signature, its attestations, or
+/// both, and never nothing.
+fn convert_evidence(attestations: Option<Vec<NativeAttestation>>, signature: bool, at: &str) -> DocResult<Evidence> {
+    let converted = match attestations {
         None => Vec::new(),
         Some(list) if list.is_empty() => return Err(empty(format!("{at}.attestations"), "attestations")),
         Some(list) => list
@@ -370,29 +558,19 @@ fn convert_authority(
             })
             .collect::<DocResult<Vec<_>>>()?,
     };
-    unique(attestations.iter().map(|a| a.name.as_str()), "attestation", |i| {
+    unique(converted.iter().map(|a| a.name.as_str()), "attestation", |i| {
         format!("{at}.attestations[{i}].name")
     })?;
-    let evidence = match (require.signature.unwrap_or(true), attestations.is_empty()) {
+    Ok(match (signature, converted.is_empty()) {
         (true, true) => Evidence::Signature,
-        (true, false) => Evidence::SignatureAndAttestations(attestations),
-        (false, false) => Evidence::Attestations(attestations),
+        (true, false) => Evidence::SignatureAndAttestations(converted),
+        (false, false) => Evidence::Attestations(converted),
         (false, true) => {
             return Err(conflict(
                 format!("{at}.require.signature"),
                 "`signature: false` needs attestations, or the authority would check nothing",
             ))
         }
-    };
-    Ok(AuthorityRule {
-        name: name.to_string(),
-        kind: AuthorityKind::Verify(VerifyRule {
-            signer,
-            requirements,
-            evidence,
-            signature_sources: Vec::new(),
-            signature_format: None,
-        }),
     })
 }
 

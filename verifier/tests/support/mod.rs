@@ -4,7 +4,7 @@
 //! tests, the CLI tests and the load benchmark (`examples/bench_bundle.rs`).
 #![allow(dead_code)] // each user takes a different subset
 
-use oci::manifest::{media_type, ImageIndex, ImageManifest, ANNOTATION_REF_NAME};
+use oci::manifest::{media_type, ImageIndex, ImageManifest};
 use oci::{Descriptor, Digest, Layout, Platform, RawManifest, Store};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,8 +27,6 @@ pub struct BundleWriter {
     layout: Layout,
     runtime: tokio::runtime::Runtime,
     images: Vec<ImageEntry>,
-    /// (descriptor, kind, subject, reference) for index.json.
-    entries: Vec<(Descriptor, &'static str, Option<Digest>, String)>,
 }
 
 /// A made image manifest.
@@ -48,7 +46,7 @@ impl BundleWriter {
     pub fn new(dir: &Path) -> Self {
         let layout = Layout::create(dir).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        Self { dir: dir.to_path_buf(), layout, runtime, images: Vec::new(), entries: Vec::new() }
+        Self { dir: dir.to_path_buf(), layout, runtime, images: Vec::new() }
     }
 
     pub fn dir(&self) -> &Path {
@@ -115,11 +113,6 @@ impl BundleWriter {
     }
 
     fn add_entry(&mut self, reference: &str, raw: RawManifest, platforms: Vec<PlatformEntry>) {
-        for p in &platforms {
-            let desc = self.runtime.block_on(self.layout.get_manifest(&p.digest)).unwrap().descriptor();
-            self.entries.push((desc, "platform", Some(raw.digest().clone()), reference.to_string()));
-        }
-        self.entries.push((raw.descriptor(), "image", None, reference.to_string()));
         self.images.push(ImageEntry {
             reference: reference.to_string(),
             digest: raw.digest().clone(),
@@ -176,14 +169,6 @@ impl BundleWriter {
     }
 
     fn add_evidence(&mut self, reference: &str, kind: EvidenceKind, subject: &Digest, raw: &RawManifest, source: EvidenceSource, artifact_type: Option<&str>) {
-        let kind_name = match kind {
-            EvidenceKind::CosignSignature => "cosign-signature",
-            EvidenceKind::CosignAttestation => "cosign-attestation",
-            EvidenceKind::CosignSbom => "cosign-sbom",
-            EvidenceKind::SigstoreBundle => "sigstore-bundle",
-            EvidenceKind::Referrer => "referrer",
-        };
-        self.entries.push((raw.descriptor(), kind_name, Some(subject.clone()), reference.to_string()));
         self.image_mut(reference).evidence.push(EvidenceEntry {
             kind,
             subject: subject.clone(),
@@ -198,17 +183,14 @@ impl BundleWriter {
     /// the bundle directory. `not_carried` blobs are listed but removed, as
     /// an incremental bundle leaves them out.
     pub fn finish(mut self, not_carried: &[Digest]) -> PathBuf {
-        self.layout.remove_entries(|_| true).unwrap();
-        for (desc, kind, subject, reference) in &self.entries {
-            let mut desc = desc.clone().with_annotation("dev.airlock.kind", *kind).with_annotation("dev.airlock.reference", reference);
-            if let Some(subject) = subject {
-                desc = desc.with_annotation("dev.airlock.subject", subject.to_string());
-            }
-            if *kind == "image" {
-                desc = desc.with_annotation(ANNOTATION_REF_NAME, reference);
-            }
-            self.layout.add_descriptor(desc).unwrap();
+        self.images.sort_by(|a, b| a.reference.cmp(&b.reference));
+        for image in &mut self.images {
+            image.evidence.sort_by(|a, b| (&a.subject, a.kind, &a.manifest).cmp(&(&b.subject, b.kind, &b.manifest)));
         }
+        // index.json exactly as the bundler writes it (and the verifier requires).
+        let blobs_dir = self.dir.join("blobs/sha256");
+        let manifest_of = |d: &Digest| Ok(RawManifest::from_bytes("test", std::fs::read(blobs_dir.join(d.hex())).unwrap(), None, Some(d))?);
+        std::fs::write(self.dir.join("index.json"), verifier::bundle::layout::index_json(&self.images, &manifest_of).unwrap()).unwrap();
         let trust = self.dir.join("airlock/trust");
         std::fs::create_dir_all(&trust).unwrap();
         std::fs::write(trust.join("trusted_root.json"), b"{}\n").unwrap();
@@ -229,10 +211,6 @@ impl BundleWriter {
             let bytes = std::fs::read(self.dir.join(path)).unwrap();
             files.push(FileEntry { path: path.into(), sha256: Digest::sha256_of(&bytes), size: bytes.len() as u64 });
         }
-        self.images.sort_by(|a, b| a.reference.cmp(&b.reference));
-        for image in &mut self.images {
-            image.evidence.sort_by(|a, b| (&a.subject, a.kind, &a.manifest).cmp(&(&b.subject, b.kind, &b.manifest)));
-        }
         let manifest = BundleManifest {
             media_type: MEDIA_TYPE.into(),
             created: "2026-11-23T10:00:00Z".parse().unwrap(),
@@ -242,6 +220,7 @@ impl BundleWriter {
             images: std::mem::take(&mut self.images),
             blobs,
             files,
+            advisories: None,
         };
         std::fs::write(self.dir.join("airlock/manifest.json"), manifest.to_canonical_json()).unwrap();
         self.dir.clone()
@@ -278,12 +257,15 @@ pub fn verified(dir: &Path) -> verifier::verify::VerifiedBundle {
             input: dir,
             policy: &policy,
             transfer_key: None,
+            // These bundles test loading, not whose names they carry.
+            allow_unsigned_bundle: true,
             trust: verifier::verify::TrustChoice::SiteTrustedRoot(trust_roots::VerifiedTrustRoot::embedded_public_good().unwrap()),
             jobs: 2,
             work_dir: &scratch.join("work"),
             state_dir: Some(&state),
             now: "2026-11-23T12:00:00Z".parse().unwrap(),
             airlock_version: "test",
+            break_glass: None,
         },
         &verifier::bundle::content::NoProgress,
     );
