@@ -14,7 +14,6 @@ use testbed::realdata;
 
 const AIRLOCK: &str = env!("CARGO_BIN_EXE_airlock");
 
-
 fn airlock(args: &[&str]) -> Output {
     Command::new(AIRLOCK).args(args).output().expect("airlock runs")
 }

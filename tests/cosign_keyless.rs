@@ -2,7 +2,8 @@
 //! (`scripts/sigstore-local`, what `scripts/quickstart.sh` signs against): a
 //! signature and SLSA provenance in v3's bundle format, and cosign's classic
 //! `.sig` with a timestamp, bundled with fresh Rekor proofs by `airlock
-//! bundle create` and verified offline by `airlock verify` against the
+//! bundle create` (given only the instance's `--trusted-root`, no
+//! `--rekor-url`: the proofs come from its `tlogs[].baseUrl`) and verified offline by `airlock verify` against the
 //! instance's trusted root; another identity is refused. A CycloneDX SBOM
 //! attestation rides along; after `airlock load --resign-key`, `cosign
 //! verify` and `verify-attestation` still accept the publisher's evidence
@@ -53,7 +54,7 @@ fn cosign_v3_keyless_signatures_made_against_the_local_sigstore_are_bundled_and_
     let run = Run::from_output(
         airlock()
             .args(["bundle", "create", &format!("{host}/demo/web:v1"), &format!("{host}/demo/worker:v1")])
-            .args(["--insecure-registry", &host, "--created", CREATED, "--rekor-url", sigstore.url()])
+            .args(["--insecure-registry", &host, "--created", CREATED])
             .arg("--trusted-root")
             .arg(sigstore.trusted_root())
             .arg("--policy")

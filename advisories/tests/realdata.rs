@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use testbed::realdata;
 
-
 /// The advisories folder with its packed files unpacked beside the rest.
 fn advisories_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -22,7 +22,6 @@ use site::load::{self, LoadOptions, LoadReport, RepositoryMapping, Resign, Targe
 use verifier::signed_image::verify_image;
 use verifier::store::BundleStore;
 
-
 fn remote(registry: &testbed::Registry, credentials: Credentials) -> Registry {
     let options = RemoteOptions {
         credentials,

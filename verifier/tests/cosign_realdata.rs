@@ -12,7 +12,6 @@ use verifier::evidence::cosign::{annotation, CosignLayer};
 use verifier::{Check, Error};
 use testbed::realdata;
 
-
 fn fixture(rel: &str) -> PathBuf {
     realdata(&format!("containers-image-cosign/{rel}"))
 }

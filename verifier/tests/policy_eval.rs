@@ -11,7 +11,6 @@ use verifier::policy::eval::{evaluate, ImageVerdict, Outcome};
 use verifier::policy::Policy;
 use testbed::realdata;
 
-
 /// An image from a containers/image fixture directory: its manifest.json
 /// and its signature-N layers.
 fn cosign_image(dir: &str, reference: &str) -> ImageContent {

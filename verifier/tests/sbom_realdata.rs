@@ -7,7 +7,6 @@ use verifier::evidence::sbom::Sbom;
 use verifier::Error;
 use testbed::realdata;
 
-
 fn parse(path: &Path) -> verifier::Result<Sbom> {
     Sbom::parse(&std::fs::read(path).unwrap())
 }
