@@ -195,6 +195,90 @@ pub enum Error {
     /// The bundle's content is not what its manifest says.
     #[error("{0}")]
     Content(#[from] ContentError),
+    /// The bundle manifest is absent, out of place or inconsistent.
+    #[error("{0}")]
+    Manifest(#[from] ManifestError),
+    /// The transfer signature over the bundle manifest does not verify.
+    #[error("{0}")]
+    Transfer(#[from] TransferError),
+    /// A cosign simple-signing payload names another image than the one
+    /// it is attached to.
+    #[error("the signed payload names manifest {found}, not this image {expected}")]
+    PayloadDigest {
+        /// The image the signature is attached to.
+        expected: oci::Digest,
+        /// The manifest digest the signed payload names.
+        found: oci::Digest,
+    },
+    /// A signature layer verified but carries no simple-signing payload,
+    /// so nothing binds it to the image.
+    #[error("layer {layer} has no signed payload")]
+    NoSignedPayload {
+        /// The signature layer.
+        layer: oci::Digest,
+    },
+}
+
+/// Why the bundle manifest (`airlock-bundle.json`) was refused, before
+/// anything it lists is read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// A bundle directory without a manifest.
+    #[error("{} is missing", crate::bundle::manifest::PATH)]
+    Missing,
+    /// An archive that ends before any manifest.
+    #[error("the archive has no bundle manifest")]
+    NotInArchive,
+    /// An archive whose first entries are not the manifest (and its
+    /// signature), so nothing could be checked before it is written.
+    #[error("the archive does not start with a bundle manifest")]
+    NotAtStart,
+    /// An entry other than the signature comes before the manifest.
+    #[error("{path} comes before the bundle manifest; the manifest (and its signature) must come first")]
+    EntryBefore {
+        /// The entry found first.
+        path: String,
+    },
+    /// The archive could not be read as far as the manifest.
+    #[error("{0}")]
+    Unreadable(#[source] Box<Error>),
+    /// The manifest does not parse, or contradicts itself.
+    #[error("{reason}")]
+    Invalid {
+        /// The first inconsistency.
+        reason: String,
+    },
+}
+
+/// Why the transfer signature was refused. Each variant names the pinned
+/// key by its fingerprint where one is involved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// The signature file is larger than any one-line signature.
+    #[error("signature file is larger than {limit} bytes")]
+    TooLarge {
+        /// The bound in bytes.
+        limit: usize,
+    },
+    /// The signature file is not UTF-8 text.
+    #[error("signature file is not text")]
+    NotText,
+    /// A transfer key is pinned but the bundle carries no signature.
+    #[error("the bundle is not signed, but transfer key {key} is required")]
+    Unsigned {
+        /// The pinned key's fingerprint.
+        key: String,
+    },
+    /// The signature is not by the pinned key over these manifest bytes.
+    #[error("the bundle manifest is not signed by transfer key {key}: {source}")]
+    NotByKey {
+        /// The pinned key's fingerprint.
+        key: String,
+        /// Why the signature did not verify.
+        source: keys::KeyError,
+    },
 }
 
 /// Why a bundle's content was refused: its files, its layout against its
@@ -309,6 +393,79 @@ pub enum ContentError {
         /// What the layer is, by its media type.
         found: String,
     },
+    /// A blob the bundle does not carry was asked for.
+    #[error("blob {digest} is not carried by this bundle")]
+    NotCarried {
+        /// The blob.
+        digest: oci::Digest,
+    },
+    /// A file the bundle manifest does not list: asked for, or present.
+    #[error("{path} is not listed in the bundle manifest")]
+    NotListed {
+        /// The path, relative to the bundle.
+        path: String,
+    },
+    /// A file the bundle manifest lists is absent.
+    #[error("{path} is missing{}", if *from_archive { " from the archive" } else { "" })]
+    Missing {
+        /// The path, relative to the bundle.
+        path: String,
+        /// Whether the bundle is an archive (else a directory).
+        from_archive: bool,
+    },
+    /// An archive entry appears more than once.
+    #[error("{path} appears twice in the archive")]
+    Duplicate {
+        /// The entry's path.
+        path: String,
+    },
+    /// A file's size differs from the one the manifest lists.
+    #[error("{path}: {} {found} bytes, the manifest {expected}", if *from_archive { "the archive says" } else { "size" })]
+    WrongSize {
+        /// The path, relative to the bundle.
+        path: String,
+        /// The size the manifest lists.
+        expected: u64,
+        /// The size on disk, or the archive header's size.
+        found: u64,
+        /// Whether `found` comes from an archive header.
+        from_archive: bool,
+    },
+    /// A file's content does not hash to the digest the manifest lists.
+    #[error("{path}: {source}")]
+    Digest {
+        /// The path, relative to the bundle.
+        path: String,
+        /// Expected and found digest (or size).
+        source: oci::DigestError,
+    },
+    /// A file could not be read while it was being checked.
+    #[error("{path}: {source}")]
+    Unreadable {
+        /// The path, relative to the bundle.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The archive itself could not be read.
+    #[error("reading the archive: {0}")]
+    Archive(#[source] std::io::Error),
+    /// A checked file differs when read again (replaced after the check).
+    #[error("{what} changed after it was checked: {source}")]
+    Changed {
+        /// `blob <digest>` or the file's path.
+        what: String,
+        /// The re-verification error (digest or size mismatch).
+        source: std::io::Error,
+    },
+    /// A carried image manifest or index does not parse.
+    #[error("{source}")]
+    ImageManifest {
+        /// The blob.
+        digest: oci::Digest,
+        /// Why it does not parse.
+        source: oci::Error,
+    },
     /// `sboms.tar.gz` differs from the SBOMs the manifest lists.
     #[error("{} does not match the SBOMs the bundle manifest lists: {difference}", crate::bundle::manifest::SBOMS_PATH)]
     SbomArchive {
@@ -397,6 +554,9 @@ impl Error {
             Self::Rejected { check, .. } | Self::Failed { check, .. } => Some(*check),
             Self::Malformed { .. } | Self::TooLarge { .. } => Some(Check::BundleFormat),
             Self::Content(_) => Some(Check::Content),
+            Self::Manifest(_) => Some(Check::BundleManifest),
+            Self::Transfer(_) => Some(Check::TransferSignature),
+            Self::PayloadDigest { .. } | Self::NoSignedPayload { .. } => Some(Check::PayloadDigest),
             Self::IdentityMismatch { .. }
             | Self::IssuerMismatch { .. }
             | Self::WorkflowClaimMismatch { .. } => Some(Check::Identity),
@@ -411,7 +571,11 @@ impl Error {
             Self::Malformed { .. } | Self::TooLarge { .. } => ErrorKind::Malformed,
             Self::Rejected { .. } | Self::Failed { .. } => ErrorKind::Refused,
             Self::Content(ContentError::InsufficientSpace { .. }) => ErrorKind::Environment,
-            Self::Content(_) => ErrorKind::Refused,
+            Self::Content(_) | Self::Transfer(_) | Self::PayloadDigest { .. } | Self::NoSignedPayload { .. } => {
+                ErrorKind::Refused
+            }
+            Self::Manifest(ManifestError::Unreadable(inner)) => inner.kind(),
+            Self::Manifest(_) => ErrorKind::Refused,
             Self::IdentityMismatch { .. }
             | Self::IssuerMismatch { .. }
             | Self::WorkflowClaimMismatch { .. } => ErrorKind::PolicyNotMet,

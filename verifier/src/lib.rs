@@ -45,5 +45,5 @@ pub mod store;
 pub mod verify;
 mod verified;
 
-pub use error::{Check, ContentError, Error, ErrorKind, Result};
+pub use error::{Check, ContentError, Error, ErrorKind, ManifestError, Result, TransferError};
 pub use verified::Verified;

@@ -74,7 +74,7 @@ pub async fn verify_image<S: Store>(store: &S, digest: &Digest, key: &PublicKey)
         match verify_layer(&verifier, &cosign_layer, digest, &authority, &requirements) {
             Ok(facts) => {
                 let Some(payload) = facts.payload.clone() else {
-                    failures.push(Error::failed(Check::PayloadDigest, format!("layer {} has no signed payload", layer.digest)));
+                    failures.push(Error::NoSignedPayload { layer: layer.digest.clone() });
                     continue;
                 };
                 return Ok(Verified::new(ImageSignature {

@@ -67,7 +67,7 @@ impl BundleStore {
     fn blob_error(&self, digest: &Digest, what: &'static str, e: crate::Error) -> oci::Error {
         match e {
             crate::Error::Io { path, source } => oci::Error::Io { path, operation: "read", source },
-            crate::Error::Failed { .. } if self.content.manifest.manifest.blob(digest).is_none_or(|b| !b.carried) => {
+            crate::Error::Content(crate::ContentError::NotCarried { .. }) => {
                 oci::Error::NotFound { location: self.location_of(digest), what }
             }
             other => oci::Error::Io {

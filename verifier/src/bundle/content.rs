@@ -18,7 +18,7 @@ use super::archive::{self, ArchiveReader, Compression};
 use super::confined::{self, Kind, Refusal, Root};
 use super::manifest::{self, BundleManifest, ParsedManifest};
 use super::{layout, transfer, volumes};
-use crate::{Check, ContentError, Error, Result};
+use crate::{ContentError, Error, ManifestError, Result, TransferError};
 use keys::PublicKey;
 use oci::{Digest, DigestReader};
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,7 +97,7 @@ impl CheckedContent {
             .manifest
             .blob(digest)
             .filter(|b| b.carried)
-            .ok_or_else(|| Error::failed(Check::Content, format!("blob {digest} is not carried by this bundle")))?;
+            .ok_or_else(|| ContentError::NotCarried { digest: digest.clone() })?;
         let file = open_beneath(&self.root, &blob_path(digest))?;
         Ok(DigestReader::new(BufReader::with_capacity(oci::IO_CHUNK, file), digest.clone(), entry.size))
     }
@@ -112,7 +112,7 @@ impl CheckedContent {
         let mut bytes = Vec::with_capacity(size as usize);
         self.open_blob(digest)?
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::failed(Check::Content, format!("blob {digest} changed after it was checked: {e}")))?;
+            .map_err(|source| ContentError::Changed { what: format!("blob {digest}"), source })?;
         Ok(bytes)
     }
 
@@ -134,7 +134,7 @@ impl CheckedContent {
         let mut bytes = Vec::with_capacity(size as usize);
         self.open_file(path)?
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::failed(Check::Content, format!("{path} changed after it was checked: {e}")))?;
+            .map_err(|source| ContentError::Changed { what: path.to_string(), source })?;
         Ok(bytes)
     }
 
@@ -144,7 +144,7 @@ impl CheckedContent {
             .files
             .iter()
             .find(|f| f.path == path)
-            .ok_or_else(|| Error::failed(Check::Content, format!("{path} is not listed in the bundle manifest")))
+            .ok_or_else(|| ContentError::NotListed { path: path.to_string() }.into())
     }
 
     /// The directory holding the checked layout (the bundle itself, or the
@@ -256,7 +256,7 @@ pub fn peek_manifest(input: &Path) -> Result<ParsedManifest> {
         Input::Directory => {
             let root = Root::open(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
             let bytes = read_bounded(&root, manifest::PATH, manifest::MAX_MANIFEST_BYTES)?
-                .ok_or_else(|| Error::failed(Check::BundleManifest, format!("{} is missing", manifest::PATH)))?;
+                .ok_or(ManifestError::Missing)?;
             BundleManifest::parse(&bytes)
         }
         Input::Volumes => peek_stream(volumes::VolumeSet::open(input)?.reader()?),
@@ -266,7 +266,7 @@ pub fn peek_manifest(input: &Path) -> Result<ParsedManifest> {
 
 fn peek_stream(raw: impl Read) -> Result<ParsedManifest> {
     let mut buffered = BufReader::with_capacity(1 << 16, raw);
-    let head = buffered.fill_buf().map_err(|e| content_error(format!("reading the archive: {e}")))?;
+    let head = buffered.fill_buf().map_err(ContentError::Archive)?;
     let mut archive = ArchiveReader::new(Compression::detect(head).decoder(buffered)?);
     for _ in 0..2 {
         let Some(mut entry) = archive.next_entry()? else { break };
@@ -274,7 +274,7 @@ fn peek_stream(raw: impl Read) -> Result<ParsedManifest> {
             return BundleManifest::parse(&read_entry(&mut entry, manifest::MAX_MANIFEST_BYTES)?);
         }
     }
-    Err(Error::failed(Check::BundleManifest, "the archive does not start with a bundle manifest"))
+    Err(ManifestError::NotAtStart.into())
 }
 
 fn starts_with_volume_header(path: &Path) -> Result<bool> {
@@ -297,16 +297,13 @@ fn read_manifest(
             TransferSignature::Verified { key: key.fingerprint().to_string() }
         }
         (Some(key), None) => {
-            return Err(Error::failed(
-                Check::TransferSignature,
-                format!("the bundle is not signed, but transfer key {} is required", key.fingerprint()),
-            ))
+            return Err(TransferError::Unsigned { key: key.fingerprint().to_string() }.into())
         }
         (None, Some(_)) => TransferSignature::NotChecked,
         (None, None) => TransferSignature::Unsigned,
     };
     let manifest = BundleManifest::parse(manifest_bytes).map_err(|e| match e {
-        Error::Malformed { reason, .. } => Error::failed(Check::BundleManifest, reason),
+        Error::Malformed { reason, .. } => ManifestError::Invalid { reason }.into(),
         other => other,
     })?;
     Ok((manifest, transfer))
@@ -328,9 +325,6 @@ fn read_bounded(root: &Root, relative: &str, limit: u64) -> Result<Option<Vec<u8
     }
 }
 
-fn content_error(reason: impl Into<String>) -> Error {
-    Error::failed(Check::Content, reason)
-}
 
 // ------------------------------------------------------------- directories
 
@@ -346,7 +340,7 @@ struct Expected {
 fn check_directory(input: &Path, options: &OpenOptions<'_>, progress: &dyn Progress) -> Result<CheckedContent> {
     let root = Root::open(input).map_err(|source| Error::Io { path: input.to_path_buf(), source })?;
     let manifest_bytes = read_bounded(&root, manifest::PATH, manifest::MAX_MANIFEST_BYTES)?
-        .ok_or_else(|| Error::failed(Check::BundleManifest, format!("{} is missing", manifest::PATH)))?;
+        .ok_or(ManifestError::Missing)?;
     let signature = read_bounded(&root, manifest::SIGNATURE_PATH, transfer::MAX_SIGNATURE_BYTES as u64)?;
     let (parsed, transfer) = read_manifest(&manifest_bytes, signature.as_deref(), options.transfer_key)?;
     let expected = expected_files(&parsed.manifest);
@@ -399,12 +393,12 @@ fn check_tree(root: &Root, expected: &BTreeMap<String, Expected>) -> Result<()> 
                     seen.insert(path);
                 }
                 Kind::File if own.contains(&path.as_str()) => {}
-                Kind::File => return Err(content_error(format!("{path} is not listed in the bundle manifest"))),
+                Kind::File => return Err(ContentError::NotListed { path }.into()),
             }
         }
     }
     match expected.keys().find(|p| !seen.contains(*p)) {
-        Some(missing) => Err(content_error(format!("{missing} is missing"))),
+        Some(missing) => Err(ContentError::Missing { path: missing.clone(), from_archive: false }.into()),
         None => Ok(()),
     }
 }
@@ -445,31 +439,31 @@ fn verify_file(root: &Root, item: &Expected, buffer: &mut [u8], progress: &dyn P
     let file = open_beneath(root, &item.path)?;
     let actual = file.metadata().map_err(|e| opened(root, &item.path, e))?.len();
     if actual != item.size {
-        return Err(content_error(format!("{}: size {actual} bytes, the manifest says {}", item.path, item.size)));
+        return Err(ContentError::WrongSize { path: item.path.clone(), expected: item.size, found: actual, from_archive: false }.into());
     }
     let mut reader = DigestReader::new(file, item.digest.clone(), item.size);
     loop {
         match reader.read(buffer) {
             Ok(0) => return Ok(()),
             Ok(n) => progress.advance(n as u64),
-            Err(e) => return Err(content_error(format!("{}: {}", item.path, describe(&e)))),
+            Err(e) => return Err(read_failure(&item.path, e).into()),
         }
     }
 }
 
 /// The digest mismatch inside an I/O error, or the I/O error itself.
-fn describe(error: &io::Error) -> String {
-    error
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<oci::DigestError>())
-        .map_or_else(|| error.to_string(), ToString::to_string)
+fn read_failure(path: &str, error: io::Error) -> ContentError {
+    match error.get_ref().and_then(|e| e.downcast_ref::<oci::DigestError>()) {
+        Some(mismatch) => ContentError::Digest { path: path.to_string(), source: mismatch.clone() },
+        None => ContentError::Unreadable { path: path.to_string(), source: error },
+    }
 }
 
 // ------------------------------------------------------------- archives
 
 fn check_stream(raw: impl Read, options: &OpenOptions<'_>, progress: &dyn Progress) -> Result<CheckedContent> {
     let mut buffered = BufReader::with_capacity(oci::IO_CHUNK, raw);
-    let head = buffered.fill_buf().map_err(|e| content_error(format!("reading the archive: {e}")))?;
+    let head = buffered.fill_buf().map_err(ContentError::Archive)?;
     let compression = Compression::detect(head);
     let mut archive = ArchiveReader::new(compression.decoder(buffered)?);
     let work = prepare_work_dir(options.work_dir)?;
@@ -480,18 +474,15 @@ fn check_stream(raw: impl Read, options: &OpenOptions<'_>, progress: &dyn Progre
         // Until the manifest is read, a broken archive means no manifest.
         let mut entry = archive
             .next_entry()
-            .map_err(|e| Error::failed(Check::BundleManifest, e.to_string()))?
-            .ok_or_else(|| Error::failed(Check::BundleManifest, "the archive has no bundle manifest"))?;
+            .map_err(|e| ManifestError::Unreadable(Box::new(e)))?
+            .ok_or(ManifestError::NotInArchive)?;
         match entry.path.as_str() {
             manifest::SIGNATURE_PATH if signature.is_none() => {
                 signature = Some(read_entry(&mut entry, transfer::MAX_SIGNATURE_BYTES as u64)?);
             }
             manifest::PATH => break read_entry(&mut entry, manifest::MAX_MANIFEST_BYTES)?,
             other => {
-                return Err(Error::failed(
-                    Check::BundleManifest,
-                    format!("{other} comes before the bundle manifest; the manifest (and its signature) must come first"),
-                ))
+                return Err(ManifestError::EntryBefore { path: other.to_string() }.into())
             }
         }
     };
@@ -511,21 +502,24 @@ fn check_stream(raw: impl Read, options: &OpenOptions<'_>, progress: &dyn Progre
     while let Some(mut entry) = archive.next_entry()? {
         let item = expected
             .get(entry.path.as_str())
-            .ok_or_else(|| content_error(format!("{} is not listed in the bundle manifest", entry.path)))?;
+            .ok_or_else(|| ContentError::NotListed { path: entry.path.clone() })?;
         if !done.insert(entry.path.clone()) {
-            return Err(content_error(format!("{} appears twice in the archive", entry.path)));
+            return Err(ContentError::Duplicate { path: entry.path.clone() }.into());
         }
         if entry.size != item.size {
-            return Err(content_error(format!(
-                "{}: the archive says {} bytes, the manifest {}",
-                entry.path, entry.size, item.size
-            )));
+            return Err(ContentError::WrongSize {
+                path: entry.path.clone(),
+                expected: item.size,
+                found: entry.size,
+                from_archive: true,
+            }
+            .into());
         }
         extract_verified(&mut entry, &work, item, progress)?;
     }
     progress.finish(Phase::Check);
     if let Some(missing) = expected.keys().find(|name| !done.contains(*name)) {
-        return Err(content_error(format!("{missing} is missing from the archive")));
+        return Err(ContentError::Missing { path: missing.to_string(), from_archive: true }.into());
     }
     let blobs = parsed.manifest.blobs.iter().filter(|b| b.carried).count();
     let stats = ContentStats { blobs, files: expected.len() - blobs, bytes: total };
@@ -548,7 +542,7 @@ fn read_entry(entry: &mut impl Read, limit: u64) -> Result<Vec<u8>> {
     entry
         .take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| content_error(format!("reading the archive: {e}")))?;
+        .map_err(ContentError::Archive)?;
     if bytes.len() as u64 > limit {
         return Err(Error::TooLarge { what: "archive entry".into(), limit });
     }
@@ -608,7 +602,7 @@ fn extract_verified(entry: &mut impl Read, work: &Path, item: &Expected, progres
                 if let Some(expansion) = archive::Expansion::within(&e) {
                     return Err(ContentError::Expansion(expansion).into());
                 }
-                return Err(content_error(format!("{}: {}", item.path, describe(&e))));
+                return Err(read_failure(&item.path, e).into());
             }
         }
     }

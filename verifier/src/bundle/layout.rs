@@ -14,7 +14,7 @@
 use super::archive::{ArchiveReader, Compression};
 use super::content::CheckedContent;
 use super::manifest::{BundleManifest, EvidenceKind, ImageEntry, SbomEntry, SBOMS_PATH};
-use crate::{Check, ContentError, Error, Result};
+use crate::{ContentError, Error, Result};
 use oci::{Descriptor, Digest, DigestReader, Manifest, RawManifest, MAX_MANIFEST_SIZE};
 use std::collections::BTreeSet;
 use std::io::{self, Read};
@@ -166,7 +166,7 @@ pub fn check(content: &CheckedContent) -> Result<()> {
 fn read_manifest(content: &CheckedContent, digest: &Digest) -> Result<RawManifest> {
     let bytes = content.read_blob(digest, MAX_MANIFEST_SIZE)?;
     RawManifest::from_bytes(&format!("blob {digest}"), bytes, None, Some(digest))
-        .map_err(|e| Error::failed(Check::Content, e.to_string()))
+        .map_err(|source| ContentError::ImageManifest { digest: digest.clone(), source }.into())
 }
 
 /// The first way `found` differs from `expected`, for the operator.

@@ -83,13 +83,7 @@ pub fn verify_layer_with_log_entry(
 pub fn signed_payload_for(signature: &CosignSignature, image: &oci::Digest) -> Result<SimpleSigning> {
     let payload = SimpleSigning::parse(signature.payload())?;
     if &payload.manifest_digest != image {
-        return Err(Error::failed(
-            Check::PayloadDigest,
-            format!(
-                "the signed payload names manifest {}, not this image {image}",
-                payload.manifest_digest
-            ),
-        ));
+        return Err(Error::PayloadDigest { expected: image.clone(), found: payload.manifest_digest });
     }
     Ok(payload)
 }
