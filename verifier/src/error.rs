@@ -196,14 +196,14 @@ pub enum Error {
     #[error("{0}")]
     Content(#[from] ContentError),
     /// The bundle manifest is absent, out of place or inconsistent.
-    #[error("{0}")]
+    #[error("bundle-manifest: {0}")]
     Manifest(#[from] ManifestError),
     /// The transfer signature over the bundle manifest does not verify.
-    #[error("{0}")]
+    #[error("transfer-signature: {0}")]
     Transfer(#[from] TransferError),
     /// A cosign simple-signing payload names another image than the one
     /// it is attached to.
-    #[error("the signed payload names manifest {found}, not this image {expected}")]
+    #[error("payload-digest: the signed payload names manifest {found}, not this image {expected}")]
     PayloadDigest {
         /// The image the signature is attached to.
         expected: oci::Digest,
@@ -212,7 +212,7 @@ pub enum Error {
     },
     /// A signature layer verified but carries no simple-signing payload,
     /// so nothing binds it to the image.
-    #[error("layer {layer} has no signed payload")]
+    #[error("payload-digest: layer {layer} has no signed payload")]
     NoSignedPayload {
         /// The signature layer.
         layer: oci::Digest,
