@@ -368,7 +368,11 @@ fn element_images(element: &Element, warnings: &mut Vec<String>) -> Result<Vec<S
             (None, c) => c.clone(),
         };
         let tag = purl.tag.map(|t| t.parse()).transpose().map_err(|e: oci::Error| fail(e.to_string()))?;
-        let reference = ImageRef::new(&purl.registry, &purl.repository, tag, digest).map_err(|e| fail(e.to_string()))?;
+        // Through the one reference parser, so a `repository_url` whose
+        // first part is not a registry host (`team/app`) means what its
+        // printed form means to every tool: a Docker Hub repository.
+        let name: ImageRef = format!("{}/{}", purl.registry, purl.repository).parse().map_err(|e: oci::Error| fail(e.to_string()))?;
+        let reference = ImageRef::new(name.registry(), name.repository(), tag, digest).map_err(|e| fail(e.to_string()))?;
         out.push(SbomImage { reference, package: element.id.clone(), arch: purl.arch });
     }
     if out.is_empty() && (element.container || element.purls.is_empty()) {
@@ -484,6 +488,12 @@ mod tests {
         assert_eq!(references(&doc(&format!("pkg:oci/app@{enc}?repository_url=r.example/org/app&tag=v1"))), [format!("r.example/org/app:v1@{D}")]);
         assert_eq!(references(&doc("pkg:docker/library/debian@bookworm")), ["docker.io/library/debian:bookworm"]);
         assert_eq!(references(&doc("pkg:docker/org/app@v2?repository_url=ghcr.io")), ["ghcr.io/org/app:v2"]);
+        // A repository_url without a registry host is a Docker Hub
+        // repository, as its printed form reads (fuzz finding, sbom target):
+        // every listed reference parses back to itself.
+        let listed = references(&doc(&format!("pkg:oci/etcd@{enc}?repository_url=re%2Fetcd")));
+        assert_eq!(listed, [format!("docker.io/re/etcd@{D}")]);
+        assert_eq!(listed[0].parse::<ImageRef>().unwrap().to_string(), listed[0]);
         assert!(matches!(sbom_images(doc(&format!("pkg:oci/app@{enc}")).as_bytes()), Err(SbomImageError::Package { .. })));
         assert!(references(&doc("pkg:deb/debian/libc6@2.36")).is_empty());
     }
