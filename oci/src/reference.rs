@@ -439,6 +439,12 @@ fn validate_registry(registry: &str) -> std::result::Result<(), String> {
             return Err(format!("registry {registry:?}: invalid host name"));
         }
     }
+    // A one-label host is a registry only when it says so (a port, or
+    // `localhost`): lower-cased, as every reference is, `Team/app` would
+    // print as `team/app`, which every tool reads as a Docker Hub namespace.
+    if port.is_none() && host.is_some_and(|h| !h.contains('.') && !h.eq_ignore_ascii_case("localhost")) {
+        return Err(format!("registry {registry:?}: a host without a '.', a port or 'localhost' reads as a Docker Hub namespace"));
+    }
     if let Some(port) = port {
         let valid = !port.is_empty()
             && port.len() <= 5
@@ -540,7 +546,10 @@ mod tests {
         );
         assert_eq!(parts("[::1]:5000/app").0, "[::1]:5000");
         assert_eq!(parts("ghcr.io/sigstore/cosign/cosign:v2.4.1").1, "sigstore/cosign/cosign");
-        assert_eq!(parts("Registry/app").0, "registry", "upper case marks a registry");
+        // Docker reads upper case as marking a registry, but lower-cased
+        // (as airlock prints every reference) `registry/app` would mean
+        // docker.io/registry/app: refused rather than printed ambiguously.
+        assert!("Registry/app".parse::<ImageRef>().is_err());
     }
 
     #[test]
