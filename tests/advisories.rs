@@ -485,8 +485,11 @@ fn a_bundle_carries_advisories_and_the_gate_refuses_fixable_criticals() {
     assert_eq!(dropwizard["outcome"], "failed");
     assert_eq!(dropwizard["failure"]["check"], "vulnerabilities");
     let reason = dropwizard["failure"]["reason"].as_str().unwrap();
+    let facts = &dropwizard["failure"]["facts"];
+    assert_eq!(facts["kind"], "vulnerabilitiesDenied", "{facts}");
     for id in DROPWIZARD_DENIED {
         assert!(reason.contains(id), "{id} not named in {reason}");
+        assert!(facts["findings"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().contains(id)), "{id} not in {facts}");
     }
     let v = &dropwizard["vulnerabilities"];
     let gated: BTreeSet<&str> = v["gated"].as_array().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
@@ -593,6 +596,7 @@ fn load_refuses_an_image_the_gate_denies_and_pushes_nothing() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("did not verify: nothing was pushed"), "{}", stderr(&out));
     let report = json_of(&out);
+    assert_eq!(report["mediaType"], "application/vnd.airlock.load.result.v1+json");
     assert_eq!(report["loaded"], false);
     let reason = image(&report["verification"], "dropwizard")["failure"]["reason"].as_str().unwrap().to_string();
     for id in DROPWIZARD_DENIED {

@@ -176,6 +176,7 @@ fn refusals_and_failures_have_their_exit_codes() {
 
     let refused = env.run(&[&env.reference("test/app:v2"), "--out", out, "--output", "json"]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert_eq!(refused.json()["mediaType"], "application/vnd.airlock.bundle-create.error.v1+json");
     assert_eq!(refused.json()["created"], false);
     assert_eq!(refused.json()["errorKind"], "refused");
     assert!(refused.stderr.contains("refused") && refused.stderr.contains("payload-digest"), "{}", refused.stderr);

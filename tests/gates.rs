@@ -81,6 +81,11 @@ fn an_image_from_an_unlisted_registry_is_refused_by_name_whatever_rule_matches()
     let tool = image(&report, "docker.io/library/tool:2");
     assert_eq!(tool["outcome"], "failed");
     assert!(tool["failure"]["reason"].as_str().unwrap().contains("docker.io/library/tool:2 is not from an allowed registry"), "{tool}");
+    // The same refusal as facts a program can read.
+    let facts = &tool["failure"]["facts"];
+    assert_eq!(facts["kind"], "registryNotAllowed", "{tool}");
+    assert_eq!(facts["reference"], "docker.io/library/tool:2", "{tool}");
+    assert_eq!(facts["allowed"], serde_json::json!(["ghcr.io/org"]), "{tool}");
     assert_eq!(tool["gates"][0]["gate"], "allowedRegistries");
     // Refused before any rule was looked at.
     assert!(tool["rules"].as_array().unwrap().is_empty(), "{tool}");

@@ -87,6 +87,10 @@ fn load_resigns_and_verify_image_checks_the_signature() {
     let r = load(&bundle, &format!("{host}/mirror"), &host, &["--resign-key", key.to_str().unwrap(), "--mapping", mapping.to_str().unwrap(), "--output", "json", "--state", dir.path().join("state").to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let report = r.json();
+    assert_eq!(report["mediaType"], "application/vnd.airlock.load.result.v1+json", "{report}");
+    assert_eq!((&report["loaded"], &report["partial"]), (&true.into(), &false.into()), "{report}");
+    assert_eq!(report["report"]["mediaType"], "application/vnd.airlock.load.report.v1+json", "{report}");
+    assert_eq!(report["verification"]["verdict"], "passed", "{report}");
     assert_eq!(report["report"]["totals"]["signaturesAdded"], 4, "{report}");
     let lines = std::fs::read_to_string(&mapping).unwrap();
     assert!(lines.contains(&format!("ghcr.io/org/app:v1 {host}/mirror/ghcr.io/org/app:v1@{app}")), "{lines}");

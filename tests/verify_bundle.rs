@@ -430,6 +430,7 @@ fn a_policy_that_matches_nothing_rejects_every_image() {
     let report = run.json();
     refused_at(&run, &report, "policy", "3 of 3 image(s) refused");
     assert!(image(&report, &f.multi)["failure"]["reason"].as_str().unwrap().contains("no policy rule matches"));
+    assert_eq!(image(&report, &f.multi)["failure"]["facts"]["kind"], "noRuleMatches");
 }
 
 // ------------------------------------------------------------- archives

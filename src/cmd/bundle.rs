@@ -59,13 +59,7 @@ mod connected {
                 };
                 let verdict = if outcome == Outcome::Refused { "refused" } else { "could not run" };
                 if output_format == Format::Json {
-                    print_json(&serde_json::json!({
-                        "mediaType": bundler::report::MEDIA_TYPE,
-                        "created": false,
-                        "errorKind": error.kind(),
-                        "error": error.to_string(),
-                        "airlockVersion": env!("CARGO_PKG_VERSION"),
-                    }))?;
+                    print_json(&NotCreated::new(error.kind(), error.to_string()))?;
                 }
                 eprintln!("airlock: bundle create: {verdict}: {}", oci::error_chain(&error));
                 Ok(outcome)
@@ -75,16 +69,38 @@ mod connected {
 
     fn usage(format: Format, message: &str) -> anyhow::Result<Outcome> {
         if format == Format::Json {
-            print_json(&serde_json::json!({
-                "mediaType": bundler::report::MEDIA_TYPE,
-                "created": false,
-                "errorKind": "usage",
-                "error": message,
-                "airlockVersion": env!("CARGO_PKG_VERSION"),
-            }))?;
+            print_json(&NotCreated::new(ErrorKind::Usage, message.to_string()))?;
         }
         eprintln!("airlock: bundle create: could not run: {message}");
         Ok(Outcome::CouldNotRun)
+    }
+
+    /// Media type of `bundle create --output json` when nothing was created.
+    const NOT_CREATED_MEDIA_TYPE: &str = "application/vnd.airlock.bundle-create.error.v1+json";
+
+    /// `bundle create --output json` when no bundle was written
+    /// (docs/report.md); `created` is `false` so a reader can tell it from
+    /// the report without looking at the media type.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NotCreated {
+        media_type: &'static str,
+        created: bool,
+        error_kind: ErrorKind,
+        error: String,
+        airlock_version: &'static str,
+    }
+
+    impl NotCreated {
+        fn new(kind: ErrorKind, error: String) -> Self {
+            Self {
+                media_type: NOT_CREATED_MEDIA_TYPE,
+                created: false,
+                error_kind: kind,
+                error,
+                airlock_version: env!("CARGO_PKG_VERSION"),
+            }
+        }
     }
 
     /// Flags to typed values; everything a library must not do (read the

@@ -31,7 +31,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
             }
             eprintln!("airlock: load: {} did not verify: nothing was pushed", args.bundle.display());
             if args.output == Format::Json {
-                print_json(&serde_json::json!({ "loaded": false, "verification": verification.report }))?;
+                print_json(&LoadResult::refused(&verification.report))?;
             }
             return Ok(Outcome::Refused);
         }
@@ -84,18 +84,53 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
             .context("recording the import in the ledger")?;
     }
     match args.output {
-        Format::Json => print_json(&serde_json::json!({
-            "loaded": true,
-            "partial": partial,
-            "leftOut": left_out,
-            "verification": verification.report,
-            "report": report,
-            "pushSeconds": elapsed.as_secs_f64(),
-            "airlockVersion": env!("CARGO_PKG_VERSION"),
-        }))?,
+        Format::Json => print_json(&LoadResult {
+            loaded: true,
+            partial,
+            left_out,
+            report: Some(&report),
+            push_seconds: Some(elapsed.as_secs_f64()),
+            ..LoadResult::refused(&verification.report)
+        })?,
         Format::Text => render_text(&report, elapsed),
     }
     Ok(if partial { Outcome::Partial } else { Outcome::Success })
+}
+
+/// Media type of `load --output json`.
+const RESULT_MEDIA_TYPE: &str = "application/vnd.airlock.load.result.v1+json";
+
+/// `load --output json`: whether anything was loaded, the verification
+/// that decided it, and what the push did (docs/report.md).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LoadResult<'a> {
+    media_type: &'static str,
+    loaded: bool,
+    partial: bool,
+    left_out: Vec<LeftOut>,
+    verification: &'a verifier::report::Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<&'a LoadReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    push_seconds: Option<f64>,
+    airlock_version: &'static str,
+}
+
+impl<'a> LoadResult<'a> {
+    /// Nothing loaded: the bundle did not verify.
+    fn refused(verification: &'a verifier::report::Report) -> Self {
+        Self {
+            media_type: RESULT_MEDIA_TYPE,
+            loaded: false,
+            partial: false,
+            left_out: Vec::new(),
+            verification,
+            report: None,
+            push_seconds: None,
+            airlock_version: env!("CARGO_PKG_VERSION"),
+        }
+    }
 }
 
 /// An image `load --partial` left out, and why.
@@ -105,7 +140,7 @@ struct LeftOut {
     digest: oci::Digest,
     /// The check that refused it (`policy`, `identity`, …), when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    check: Option<&'static str>,
+    check: Option<verifier::Check>,
     reason: String,
 }
 
@@ -119,7 +154,7 @@ fn left_out(verification: &verifier::verify::Verification) -> Vec<LeftOut> {
             reference: i.reference.clone(),
             digest: i.digest.clone(),
             check: i.failure.as_ref().and_then(|f| f.check),
-            reason: i.failure.as_ref().map_or_else(|| "refused".to_string(), |f| f.reason.clone()),
+            reason: i.failure.as_ref().map_or_else(|| "refused".to_string(), |f| f.refusal.to_string()),
         })
         .collect()
 }

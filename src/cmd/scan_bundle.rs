@@ -214,7 +214,7 @@ fn render_text(output: &ScanOutput<'_>) {
             println!("  {:<8}{score:<5} {}@{} {}{aliases}  {fix}{gate}", finding.severity.rating.name().to_uppercase(), finding.package, finding.version, finding.ids.join(", "));
         }
         if let Some(failure) = image.failure {
-            println!("  refused: {}", failure.reason);
+            println!("  refused: {}", failure.refusal);
         }
     }
     let counts: Vec<String> = output.summary.iter().rev().map(|(rating, n)| format!("{n} {}", rating.name())).collect();

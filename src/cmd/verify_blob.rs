@@ -47,7 +47,7 @@ pub fn run(args: VerifyBlobArgs) -> anyhow::Result<Outcome> {
             digest: trust.digest(),
         },
         relaxations: relaxations(&args),
-        failed_check: result.as_ref().err().and_then(|e| e.check().map(|c| c.name())),
+        failed_check: result.as_ref().err().and_then(verifier::Error::check),
         error: result.as_ref().err().map(ToString::to_string),
         result: result.as_ref().ok().map(|facts| &**facts),
         airlock_version: env!("CARGO_PKG_VERSION"),
@@ -129,7 +129,7 @@ struct Report<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     relaxations: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    failed_check: Option<&'static str>,
+    failed_check: Option<verifier::Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

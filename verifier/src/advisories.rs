@@ -9,7 +9,7 @@ use crate::bundle::content::CheckedContent;
 use crate::bundle::manifest::ImageEntry;
 use crate::evidence::sbom::{Sbom, MAX_SBOM_BYTES};
 use crate::policy::eval::Failure;
-use crate::policy::gate::Gate;
+use crate::policy::refusal::Refusal;
 use crate::policy::vulnerabilities::{Decision, VulnerabilityPolicy};
 use crate::{Check, Error, Result};
 use advisories::{Database, Finding, PackageRef, Snapshot};
@@ -114,17 +114,17 @@ impl ImageVulnerabilities {
     /// could not be read (nothing can vouch for what it contains), or
     /// findings the deny rule catches.
     pub fn refusal(&self) -> Option<Failure> {
-        let reason = if self.sboms.is_empty() {
-            "the bundle carries no SBOM for this image: spec.vulnerabilities cannot tell what it contains".to_string()
+        let refusal = if self.sboms.is_empty() {
+            Refusal::NoSbomToScan
         } else if let Some(bad) = self.sboms.iter().find(|s| s.error.is_some()) {
-            format!("SBOM {} cannot be read, so spec.vulnerabilities cannot scan it: {}", bad.file, bad.error.as_deref().unwrap_or_default())
+            Refusal::SbomUnreadable { file: bad.file.clone(), problem: bad.error.clone().unwrap_or_default() }
         } else if !self.gated.is_empty() {
-            let named: Vec<String> = self.findings.iter().filter(|f| f.gate.as_ref().is_some_and(Decision::gates)).map(describe).collect();
-            format!("spec.vulnerabilities denies {} finding(s): {}", named.len(), named.join("; "))
+            let findings = self.findings.iter().filter(|f| f.gate.as_ref().is_some_and(Decision::gates)).map(describe).collect();
+            Refusal::VulnerabilitiesDenied { findings }
         } else {
             return None;
         };
-        Some(Failure { check: Some(Check::Vulnerabilities.name()), rule: None, reason, gate: Some(Gate::Vulnerabilities) })
+        Some(refusal.into())
     }
 }
 

@@ -104,7 +104,7 @@ impl AuditEntry {
                     reference: v.reference.clone(),
                     digest: v.digest.clone(),
                     outcome: v.outcome,
-                    failure: v.failure.as_ref().map(|f| f.reason.clone()),
+                    failure: v.failure.as_ref().map(|f| f.refusal.to_string()),
                     gates: v.gates.iter().map(|g| g.gate).collect(),
                     break_glass: v.break_glass.is_some(),
                 })

@@ -478,7 +478,7 @@ fn unreadable(entry: &ImageEntry, error: &Error) -> ImageVerdict {
         reference: entry.reference.clone(),
         digest: entry.digest.clone(),
         outcome: Outcome::Failed,
-        failure: Some(eval::Failure { check: error.check().map(Check::name), rule: None, reason: error.to_string(), gate: None }),
+        failure: Some(crate::policy::refusal::Refusal::Unreadable { check: error.check(), reason: error.to_string() }.into()),
         rules: Vec::new(),
         accepted: Vec::new(),
         warnings: Vec::new(),

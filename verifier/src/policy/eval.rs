@@ -13,6 +13,7 @@ use super::gate::{Gate, GateFailure, Waiver};
 use super::model::{AuthorityKind, AuthorityRule, Candidate, Mode, NameBinding, Policy, Rule, StaticAction, VerifyRule};
 use crate::evidence::cosign::SimpleSigning;
 use super::predicate::AttestationRule;
+use super::refusal::Refusal;
 use crate::check::cosign::verify_layer_with_log_entry;
 use crate::check::signature::{Artifact, Requirements, SignatureFacts, SignatureVerifier};
 use crate::image::{EvidenceForm, EvidenceItem, ImageContent};
@@ -29,22 +30,52 @@ pub enum Outcome {
     Failed,
 }
 
-/// Why an image failed: the first reason, for people.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+/// Why an image failed: the first refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// The verification step that refused, when one did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub check: Option<&'static str>,
+    pub check: Option<Check>,
     /// The rule that failed, when one did.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
-    /// Why.
-    pub reason: String,
+    /// Why, as facts.
+    pub refusal: Refusal,
     /// The policy gate, when this is one (break-glass may waive it);
     /// `None` for an integrity or cryptographic failure, which nothing waives.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub gate: Option<Gate>,
+}
+
+impl From<Refusal> for Failure {
+    /// The refusal with its own check and gate, under no rule yet.
+    fn from(refusal: Refusal) -> Self {
+        Self { check: refusal.check(), rule: None, gate: refusal.gate(), refusal }
+    }
+}
+
+/// In the report a failure carries its refusal twice: `reason`, the
+/// sentence people read, and `facts`, the same refusal as fields.
+impl serde::Serialize for Failure {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Shape<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            check: Option<Check>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rule: Option<&'a str>,
+            reason: String,
+            facts: &'a Refusal,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            gate: Option<Gate>,
+        }
+        Shape {
+            check: self.check,
+            rule: self.rule.as_deref(),
+            reason: self.refusal.to_string(),
+            facts: &self.refusal,
+            gate: self.gate,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// One authority's result within a rule.
@@ -151,29 +182,27 @@ pub fn evaluate(image: &ImageContent, policy: &Policy, verifier: &SignatureVerif
         break_glass: None,
     };
     // Before any signature work: where the image comes from.
-    if let Some(reason) = policy.registry_refusal(&reference) {
-        return verdict.fail(Failure { check: Some(Check::Policy.name()), rule: None, reason, gate: Some(Gate::AllowedRegistries) });
+    if let Some(refusal) = policy.registry_refusal(&reference) {
+        return verdict.fail(refusal.into());
     }
     let rules = match policy.rules_for(&reference) {
         Ok(rules) => rules,
         Err(e) => {
-            let reason = format!("reference {reference:?} cannot be matched: {e}");
-            return verdict.fail(Failure { check: None, rule: None, reason, gate: None });
+            return verdict.fail(Refusal::UnmatchableReference { reference, problem: e.to_string() }.into());
         }
     };
     if rules.is_empty() {
-        let reason = format!("no policy rule matches {reference}; images no rule matches are rejected");
-        return verdict.fail(Failure { check: Some(Check::Policy.name()), rule: None, reason, gate: Some(Gate::UnmatchedImage) });
+        return verdict.fail(Refusal::NoRuleMatches { reference }.into());
     }
     for rule in rules {
         let (result, accepted, failure) = evaluate_rule(image, rule, verifier);
         if result.passed {
             verdict.accepted.extend(accepted);
         } else if rule.mode == Mode::Warn {
-            let reason = failure.map_or_else(String::new, |f| f.reason);
+            let reason = failure.map_or_else(String::new, |f| f.refusal.to_string());
             verdict.warnings.push(format!("warn-mode policy {:?} failed: {reason}", rule.name));
         } else {
-            let failure = failure.unwrap_or(Failure { check: Some(Check::Policy.name()), rule: None, reason: "failed".into(), gate: None });
+            let failure = failure.unwrap_or_else(|| Refusal::NoAuthorities { rule: rule.name.clone() }.into());
             verdict = verdict.fail(Failure { rule: Some(rule.name.clone()), ..failure });
         }
         verdict.rules.push(result);
@@ -188,7 +217,7 @@ impl ImageVerdict {
     pub fn fail(mut self, failure: Failure) -> Self {
         self.outcome = Outcome::Failed;
         match failure.gate {
-            Some(gate) => self.gates.push(GateFailure { gate, rule: failure.rule.clone(), reason: failure.reason.clone() }),
+            Some(gate) => self.gates.push(GateFailure { gate, rule: failure.rule.clone(), reason: failure.refusal.to_string() }),
             None => self.ungated = true,
         }
         self.failure.get_or_insert(failure);
@@ -215,7 +244,7 @@ fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier
                 break;
             }
             Err(failure) => {
-                result.authorities.push(AuthorityResult { authority: authority.name.clone(), passed: false, detail: failure.reason.clone() });
+                result.authorities.push(AuthorityResult { authority: authority.name.clone(), passed: false, detail: failure.refusal.to_string() });
                 all_gated &= failure.gate.is_some();
                 first_failure.get_or_insert(failure);
             }
@@ -225,9 +254,9 @@ fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier
         let (met, evidence) = sbom_requirement(image, rule, verifier);
         result.sbom = Some(met.is_ok());
         result.sbom_evidence = Some(evidence);
-        if let (true, Err(reason)) = (result.passed, met) {
+        if let (true, Err(refusal)) = (result.passed, met) {
             result.passed = false;
-            first_failure = Some(Failure { check: Some(Check::Policy.name()), rule: None, reason, gate: Some(Gate::MissingSbom) });
+            first_failure = Some(refusal.into());
         }
     }
     // A rule is a waivable gate only when every authority failed for want
@@ -243,10 +272,10 @@ fn evaluate_rule(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier
 /// that verifies under one of the rule's authorities. The SBOMs the bundle
 /// merely lists (an operator's `--sbom`, unsigned attachments) count only
 /// where the rule says `allowUnsignedSbom`, and are reported by source.
-fn sbom_requirement(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier) -> (Result<(), String>, String) {
+fn sbom_requirement(image: &ImageContent, rule: &Rule, verifier: &SignatureVerifier) -> (Result<(), Refusal>, String) {
     let is_sbom = |facts: &Verified<SignatureFacts>| match &facts.statement {
         Some(s) if crate::evidence::sbom::is_sbom_predicate(&s.predicate_type) => Ok(()),
-        _ => Err("not an SBOM attestation".to_string()),
+        other => Err(Refusal::NotAnSbom { predicate_type: other.as_ref().map(|s| s.predicate_type.clone()) }),
     };
     for authority in &rule.authorities {
         if let AuthorityKind::Verify(verify) = &authority.kind {
@@ -255,19 +284,14 @@ fn sbom_requirement(image: &ImageContent, rule: &Rule, verifier: &SignatureVerif
             }
         }
     }
-    let mut sources: Vec<&str> = image.entry.sboms.iter().map(|s| s.source.name()).collect();
+    let mut sources: Vec<String> = image.entry.sboms.iter().map(|s| s.source.name().to_string()).collect();
     sources.sort_unstable();
     sources.dedup();
-    let listed = if sources.is_empty() { "none".to_string() } else { format!("unsigned SBOM(s) from {}", sources.join(", ")) };
+    let listed = super::refusal::unsigned_list(&sources);
     if rule.allow_unsigned_sbom && !sources.is_empty() {
         return (Ok(()), format!("{listed}, accepted unsigned (allowUnsignedSbom)"));
     }
-    let reason = format!(
-        "policy {:?} requires an SBOM bound to the image by a signature its authorities verify (an SBOM attestation); the bundle carries {listed}{}",
-        rule.name,
-        if sources.is_empty() { "" } else { " (set allowUnsignedSbom: true to accept unsigned SBOMs)" }
-    );
-    (Err(reason), format!("{listed}, not signed"))
+    (Err(Refusal::SbomNotBound { rule: rule.name.clone(), unsigned_sources: sources }), format!("{listed}, not signed"))
 }
 
 fn describe(accepted: &[Accepted]) -> String {
@@ -281,8 +305,7 @@ fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRu
     let verify = match &authority.kind {
         AuthorityKind::Static(StaticAction::Pass) => return Ok(Vec::new()),
         AuthorityKind::Static(StaticAction::Fail { message }) => {
-            let reason = message.clone().unwrap_or_else(|| "the policy's static authority fails every image".into());
-            return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason, gate: None });
+            return Err(Refusal::StaticFail { message: message.clone() }.into());
         }
         AuthorityKind::Verify(verify) => verify,
     };
@@ -304,7 +327,10 @@ fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRu
             // recorded when present but not needed.
             for platform in &image.entry.platforms {
                 let (item, facts) = find(image, &platform.digest, verify, (EvidenceItem::is_signature, Gate::MissingSignature), "signature", named, verifier)
-                    .map_err(|f| Failure { reason: format!("platform {} ({}): {}", platform.platform, platform.digest, f.reason), ..f })?;
+                    .map_err(|f| Failure {
+                        refusal: Refusal::Platform { platform: platform.platform.to_string(), digest: platform.digest.clone(), cause: Box::new(f.refusal) },
+                        ..f
+                    })?;
                 accepted.push(record(format!("signature of platform {}", platform.platform), item, facts));
             }
             if let Ok((item, facts)) = find(image, &image.entry.digest, verify, (EvidenceItem::is_signature, Gate::MissingSignature), "signature", named, verifier) {
@@ -324,10 +350,9 @@ fn evaluate_authority(image: &ImageContent, rule: &Rule, authority: &AuthorityRu
 
 /// The policy's name binding: the verified signature must name the image's
 /// repository (see [`NameBinding`]).
-fn check_name(binding: &NameBinding, reference: &str, item: &EvidenceItem, facts: &Verified<SignatureFacts>) -> Result<(), String> {
-    let expected = binding
-        .expected_repository(reference)
-        .ok_or_else(|| format!("the reference {reference:?} does not parse, so no signature can name it"))?;
+fn check_name(binding: &NameBinding, reference: &str, item: &EvidenceItem, facts: &Verified<SignatureFacts>) -> Result<(), Refusal> {
+    let not_bound = |expected: Option<String>, signed: Vec<String>| Refusal::NameNotBound { reference: reference.to_string(), expected, signed };
+    let expected = binding.expected_repository(reference).ok_or_else(|| not_bound(None, Vec::new()))?;
     let signed: Vec<String> = match (&item.form, &facts.statement) {
         (EvidenceForm::CosignLayer { layer, .. }, _) => {
             SimpleSigning::parse(&layer.payload).map(|p| vec![p.docker_reference]).unwrap_or_default()
@@ -338,18 +363,15 @@ fn check_name(binding: &NameBinding, reference: &str, item: &EvidenceItem, facts
     if signed.iter().any(|name| NameBinding::names(name, &expected)) {
         return Ok(());
     }
-    Err(match signed.is_empty() {
-        true => format!("the policy binds names to signatures, and this signature names no repository (the image is carried as {reference}, which must be signed as {expected})"),
-        false => format!("the policy binds names to signatures: signed as {}, but carried as {reference}, which must be signed as {expected}", signed.join(", ")),
-    })
+    Err(not_bound(Some(expected), signed))
 }
 
-fn check_predicate(rule: &AttestationRule, facts: &Verified<SignatureFacts>) -> Result<(), String> {
+fn check_predicate(rule: &AttestationRule, facts: &Verified<SignatureFacts>) -> Result<(), Refusal> {
     let outcome = rule.check(facts);
     if outcome.is_satisfied() {
         Ok(())
     } else {
-        Err(format!("attestation {:?}: {outcome}", rule.name))
+        Err(Refusal::PredicateNotMet { attestation: rule.name.clone(), outcome: outcome.to_string() })
     }
 }
 
@@ -361,37 +383,33 @@ fn find<'i>(
     verify: &VerifyRule,
     (wanted, missing): (fn(&EvidenceItem) -> bool, Gate),
     what: &str,
-    extra: impl Fn(&EvidenceItem, &Verified<SignatureFacts>) -> Result<(), String>,
+    extra: impl Fn(&EvidenceItem, &Verified<SignatureFacts>) -> Result<(), Refusal>,
     verifier: &SignatureVerifier,
 ) -> Result<(&'i EvidenceItem, Verified<SignatureFacts>), Failure> {
     let items: Vec<&EvidenceItem> = image.evidence.iter().filter(|i| &i.entry.subject == subject && wanted(i)).collect();
     if items.is_empty() {
-        return Err(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("no {what} for {subject} in the bundle"), gate: Some(missing) });
+        return Err(Refusal::NoEvidence { wanted: what.to_string(), subject: subject.clone(), gate: missing }.into());
     }
     let candidates = verify.candidates();
-    let mut first_error: Option<Failure> = None;
+    let mut first_error: Option<Refusal> = None;
     for item in &items {
         for candidate in &candidates {
             let outcome = verify_item(item, subject, candidate, &verify.requirements, verifier)
                 .and_then(|facts| candidate.check_claims(&facts).map(|()| facts));
-            match outcome {
+            let refused = match outcome {
                 Ok(facts) => match extra(item, &facts) {
                     Ok(()) => return Ok((item, facts)),
-                    Err(reason) => {
-                        first_error.get_or_insert(Failure { check: Some(Check::Policy.name()), rule: None, reason: format!("{}: {reason}", item.label()), gate: None });
-                    }
+                    Err(refusal) => refusal,
                 },
-                Err(e) => {
-                    first_error.get_or_insert(Failure { check: e.check().map(Check::name), rule: None, reason: format!("{}: {e}", item.label()), gate: None });
-                }
-            }
+                Err(e) => Refusal::verification(&e),
+            };
+            first_error.get_or_insert_with(|| Refusal::Evidence { evidence: item.label(), cause: Box::new(refused) });
         }
     }
-    let mut failure = first_error.expect("at least one item and candidate were tried");
-    if items.len() * candidates.len() > 1 {
-        failure.reason = format!("no {what} verified ({} tried); first: {}", items.len() * candidates.len(), failure.reason);
-    }
-    Err(failure)
+    let first = first_error.unwrap_or(Refusal::NoEvidence { wanted: what.to_string(), subject: subject.clone(), gate: missing });
+    let tried = items.len() * candidates.len();
+    let refusal = if tried > 1 { Refusal::NoneVerified { wanted: what.to_string(), tried, first: Box::new(first) } } else { first };
+    Err(refusal.into())
 }
 
 fn verify_item(

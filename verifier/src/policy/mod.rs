@@ -28,6 +28,7 @@ pub mod model;
 pub mod native;
 pub mod predicate;
 pub mod trust_root;
+pub mod refusal;
 pub mod registries;
 pub mod vulnerabilities;
 

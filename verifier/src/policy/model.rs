@@ -373,13 +373,15 @@ impl VerifyRule {
 impl Policy {
     /// `None` when `reference` comes from an allowed registry (or the policy
     /// allows every registry); else the patterns it matched none of.
-    pub fn registry_refusal(&self, reference: &str) -> Option<String> {
+    pub fn registry_refusal(&self, reference: &str) -> Option<super::refusal::Refusal> {
         let patterns = self.allowed_registries.as_ref()?;
         if patterns.iter().any(|p| p.admits(reference)) {
             return None;
         }
-        let list: Vec<String> = patterns.iter().map(ToString::to_string).collect();
-        Some(format!("{reference} is not from an allowed registry (spec.allowedRegistries: {})", list.join(", ")))
+        Some(super::refusal::Refusal::RegistryNotAllowed {
+            reference: reference.to_string(),
+            allowed: patterns.iter().map(ToString::to_string).collect(),
+        })
     }
 
     /// The rules that apply to an image, by its original reference as an
