@@ -168,12 +168,14 @@ start_services() {
   common=(--trusted-root "$work/lab/trusted_root.json" --rekor-url "$lab_url" --insecure-registry "$addr")
 }
 
-# Another empty loopback registry; prints its address.
+# another_registry VAR: start another empty loopback registry and set VAR
+# to its address. Not a $(...) subshell: the pid must reach the EXIT trap,
+# or the registry outlives the run.
 another_registry() {
   local a pid dir
   read -r a pid dir < <(scripts/registry.sh --background)
   pids+=("$pid"); dirs+=("$dir")
-  echo "$a"
+  printf -v "$1" '%s' "$a"
 }
 
 # push_set SHAPE ARGS...: push and sign an image set (scripts/bench-images.py
@@ -297,7 +299,7 @@ bench_floor() {
   python3 -c 'import json,sys; [print(b["repository"], b["digest"], b["size"]) for b in json.load(open(sys.argv[1]))["blobs"]]' \
     "$work/images.json" >"$work/blobs.txt"
   local put_addr load_addr
-  put_addr=$(another_registry); load_addr=$(another_registry)
+  another_registry put_addr; another_registry load_addr
   export addr work
   declare -A t rss
 
@@ -341,7 +343,7 @@ bench_floor() {
   echo "==> load, and skopeo copy from the same layout"
   read -r t[load] rss[load] < <(best_of 1 load "$airlock" load "$work/b-dir" "${verify[@]}" --to "$load_addr/site" --insecure-registry "$load_addr" --jobs "$jobs")
   read -r t[reload] rss[reload] < <(best_of "$runs" reload "$airlock" load "$work/b-dir" "${verify[@]}" --to "$load_addr/site" --insecure-registry "$load_addr" --jobs "$jobs")
-  local skopeo_addr; skopeo_addr=$(another_registry)
+  local skopeo_addr; another_registry skopeo_addr
   local copy_loop='while read -r ref; do skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:'"$work"'/b-dir:$ref" "docker://'"$skopeo_addr"'/site/${ref#*/}"; done < '"$work"'/images.txt'
   read -r t[scopy] rss[scopy] < <(best_of 1 skopeo-copy bash -c "$copy_loop")
   read -r t[srecopy] rss[srecopy] < <(best_of "$runs" skopeo-recopy bash -c "$copy_loop")
@@ -392,7 +394,7 @@ bench_scale() {
   for n in $((images / 10)) "$images"; do
     head -n "$n" "$work/images.txt" >"$work/refs-$n.txt"
     out=$work/b-$n$ext
-    local load_addr; load_addr=$(another_registry)
+    local load_addr; another_registry load_addr
     echo "==> $n images: bundle create ($form), verify, load (load average $(cut -d' ' -f1 /proc/loadavg))"
     read -r bs br < <(measure "bundle-$n" "$airlock" bundle create --images "$work/refs-$n.txt" --out "$out" "${common[@]}" --jobs "$jobs" --output json)
     cp "$work/bundle-$n.out" "$work/bundle-$n.json"
