@@ -55,6 +55,7 @@ pub mod ordered;
 mod reference;
 pub mod remote;
 pub mod store;
+pub mod writeback;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 

@@ -82,9 +82,10 @@ fn write_stream(root: &Path, target: &Target, fill: impl FnOnce(&mut dyn Write) 
     match target.split {
         None => {
             let partial = root.join(resume::PARTIAL_ARCHIVE);
-            let mut file = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, "create", e))?;
+            let file = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, "create", e))?;
+            let mut file = oci::writeback::Writeback::new(file);
             fill(&mut file)?;
-            file.sync_all().map_err(|e| Error::io(&partial, "sync", e))?;
+            file.finish().map_err(|e| Error::io(&partial, "sync", e))?;
             std::fs::rename(&partial, &target.path).map_err(|e| Error::io(&target.path, "rename into place", e))?;
             split::remove_stale(&target.path)?;
             Ok(vec![target.path.clone()])

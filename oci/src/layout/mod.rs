@@ -285,7 +285,8 @@ impl Layout {
         R: tokio::io::AsyncRead + Send + Unpin,
     {
         let location = self.location_of(&descriptor.digest);
-        let mut file = create_partial(partial).await?;
+        // Large blobs reach the disk while they arrive (see writeback).
+        let mut file = crate::writeback::Writeback::new(create_partial(partial).await?);
         let mut buf = vec![0u8; WRITE_CHUNK];
         let mut written = 0u64;
         loop {
@@ -310,7 +311,10 @@ impl Layout {
                 source: crate::DigestError::SizeMismatch { digest: descriptor.digest.clone(), expected: descriptor.size, actual: written },
             });
         }
-        tokio::fs::File::from_std(file).sync_all().await.map_err(|e| Error::io(partial, "sync", e))?;
+        tokio::task::spawn_blocking(move || file.finish())
+            .await
+            .map_err(|e| Error::io(partial, "sync", std::io::Error::other(e)))?
+            .map_err(|e| Error::io(partial, "sync", e))?;
         if let Some(dir) = final_path.parent() {
             tokio::fs::create_dir_all(dir)
                 .await

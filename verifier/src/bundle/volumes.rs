@@ -1,12 +1,16 @@
 //! Split volumes: an archive stream cut into `PATH.001`, `PATH.002`, …, each
 //! starting with a 4096-byte JSON header saying which volume of how many it
-//! is, and the sha256 of its payload and of the whole stream.
+//! is, the sha256 of its payload, and the set's digest: the sha256 of every
+//! payload's digest in order, which fixes the whole stream without hashing
+//! it a second time (v1 hashed the stream itself: one more pass over every
+//! byte, when writing and when reading).
 //!
 //! Headers let an operator check each volume as it arrives and let the
 //! reader name a missing, repeated or foreign volume. They are not what
 //! security rests on: the reassembled archive is verified like any other.
 
 use crate::{Error, Result};
+use oci::writeback::Writeback;
 use oci::{Algorithm, Digest, DigestReader, Hasher};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
@@ -15,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// Size of the header block at the start of each volume.
 pub const HEADER_BYTES: u64 = 4096;
 /// The header format this version reads and writes.
-pub const FORMAT: &str = "airlock-volume/v1";
+pub const FORMAT: &str = "airlock-volume/v2";
 /// The smallest volume `--split-size` accepts.
 pub const MIN_VOLUME_BYTES: u64 = 1024 * 1024;
 
@@ -39,10 +43,21 @@ pub struct VolumeHeader {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Span {
-    /// sha256 of the stream.
-    pub sha256: Digest,
+    /// The set's digest: [`set_digest`] of every volume's payload digest.
+    pub payloads: Digest,
     /// Its length.
     pub size: u64,
+}
+
+/// The set's digest: sha256 over the payload digests in volume order, each
+/// written `sha256:HEX` and a newline. With each payload checked against
+/// its own digest, it fixes the stream the set reassembles.
+pub fn set_digest<'a>(payloads: impl IntoIterator<Item = &'a Digest>) -> Digest {
+    let mut hasher = Hasher::new(Algorithm::Sha256);
+    for digest in payloads {
+        hasher.update(format!("{digest}\n").as_bytes());
+    }
+    hasher.finish()
 }
 
 /// One volume's slice of the stream.
@@ -168,6 +183,9 @@ impl VolumeSet {
         if last.payload.offset + last.payload.size != first.stream.size {
             return Err(malformed(&paths[paths.len() - 1], "the volumes do not add up to the stream"));
         }
+        if set_digest(headers.iter().map(|h| &h.payload.sha256)) != first.stream.payloads {
+            return Err(malformed(&first_path, "the volumes' payload digests are not the ones the set names"));
+        }
         Ok(Self { paths, headers })
     }
 
@@ -177,14 +195,10 @@ impl VolumeSet {
     }
 
     /// The reassembled stream. Each payload is checked against its header as
-    /// it is read, and the whole stream against the set's digest at the end.
+    /// it is read; [`VolumeSet::open`] checked the headers against the set's
+    /// digest, so the payloads in order are the stream.
     pub fn reader(&self) -> Result<impl Read + '_> {
-        let stream = &self.headers[0].stream;
-        Ok(DigestReader::new(
-            ChainedPayloads { set: self, next: 0, current: None },
-            stream.sha256.clone(),
-            stream.size,
-        ))
+        Ok(ChainedPayloads { set: self, next: 0, current: None })
     }
 }
 
@@ -228,8 +242,7 @@ pub struct VolumeWriter {
     base: PathBuf,
     payload_limit: u64,
     files: Vec<(File, Payload)>,
-    current: Option<(File, Hasher, u64, u64)>,
-    stream: Hasher,
+    current: Option<(Writeback, Hasher, u64, u64)>,
     written: u64,
 }
 
@@ -247,26 +260,27 @@ impl VolumeWriter {
             payload_limit: volume_bytes - HEADER_BYTES,
             files: Vec::new(),
             current: None,
-            stream: Hasher::new(Algorithm::Sha256),
             written: 0,
         })
     }
 
-    fn close_current(&mut self) {
+    /// The volume's payload, synced: only its header is written later.
+    fn close_current(&mut self) -> io::Result<()> {
         if let Some((file, hasher, offset, size)) = self.current.take() {
-            self.files.push((file, Payload { offset, size, sha256: hasher.finish() }));
+            self.files.push((file.finish()?, Payload { offset, size, sha256: hasher.finish() }));
         }
+        Ok(())
     }
 
     /// Write every header and return the volume paths.
     pub fn finish(mut self) -> io::Result<Vec<PathBuf>> {
-        self.close_current();
+        self.close_current()?;
         if self.files.is_empty() {
             self.start_volume()?;
-            self.close_current();
+            self.close_current()?;
         }
         let count = u32::try_from(self.files.len()).map_err(|_| io::Error::other("too many volumes"))?;
-        let stream = Span { sha256: self.stream.finish(), size: self.written };
+        let stream = Span { payloads: set_digest(self.files.iter().map(|(_, p)| &p.sha256)), size: self.written };
         let mut paths = Vec::new();
         for (i, (mut file, payload)) in self.files.into_iter().enumerate() {
             let header = VolumeHeader {
@@ -292,7 +306,7 @@ impl VolumeWriter {
 
     fn start_volume(&mut self) -> io::Result<()> {
         let path = volume_path(&self.base, self.files.len() as u32 + 1);
-        let mut file = File::create(&path)?;
+        let mut file = Writeback::new(File::create(&path)?);
         file.write_all(&[b' '; HEADER_BYTES as usize])?;
         self.current = Some((file, Hasher::new(Algorithm::Sha256), self.written, 0));
         Ok(())
@@ -305,7 +319,7 @@ impl Write for VolumeWriter {
             return Ok(0);
         }
         if self.current.as_ref().is_some_and(|c| c.3 == self.payload_limit) {
-            self.close_current();
+            self.close_current()?;
         }
         if self.current.is_none() {
             self.start_volume()?;
@@ -314,7 +328,6 @@ impl Write for VolumeWriter {
         let room = usize::try_from(self.payload_limit - *size).unwrap_or(usize::MAX);
         let n = file.write(&buf[..buf.len().min(room)])?;
         hasher.update(&buf[..n]);
-        self.stream.update(&buf[..n]);
         *size += n as u64;
         self.written += n as u64;
         Ok(n)
@@ -385,6 +398,26 @@ mod tests {
         let (_, foreign) = write_set(other.path(), &data(3 * 1024 * 1024 + 1), MIN_VOLUME_BYTES);
         std::fs::copy(&foreign[2], &paths[2]).unwrap();
         assert!(reassemble(&paths[0]).unwrap_err().to_string().contains("another set"));
+
+        // A volume whose payload and header were both replaced (so it
+        // verifies alone) is not the one the set names.
+        let (_, paths) = write_set(dir.path(), &bytes, MIN_VOLUME_BYTES);
+        let mut swapped = data(MIN_VOLUME_BYTES as usize);
+        swapped[0] ^= 1;
+        let header = read_header(&paths[1], &mut std::fs::File::open(&paths[1]).unwrap()).unwrap();
+        let payload = &swapped[..header.payload.size as usize];
+        let forged = VolumeHeader {
+            payload: Payload { sha256: Digest::sha256_of(payload), ..header.payload.clone() },
+            ..header
+        };
+        let mut block = serde_json::to_vec(&forged).unwrap();
+        block.resize(HEADER_BYTES as usize - 1, b' ');
+        block.push(b'\n');
+        block.extend_from_slice(payload);
+        std::fs::write(&paths[1], block).unwrap();
+        assert!(verify_volume(&paths[1]).is_ok(), "the forged volume checks alone");
+        let err = reassemble(&paths[0]).unwrap_err().to_string();
+        assert!(err.contains("payload digests are not the ones the set names"), "{err}");
 
         let (_, paths) = write_set(dir.path(), &bytes, MIN_VOLUME_BYTES);
         let mut corrupt = std::fs::read(&paths[1]).unwrap();
