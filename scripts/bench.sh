@@ -211,6 +211,8 @@ best_of() {
   local best="" i line
   for i in $(seq "$n"); do
     [ -n "${BEFORE_RUN:-}" ] && eval "$BEFORE_RUN"
+    # No run pays for the writeback of the one before it.
+    sync
     line=$(measure "$name" "$@")
     echo "  $name run $i: ${line% *} s, load $(cut -d' ' -f1 /proc/loadavg)" >&2
     if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "${line% *}" "${best% *}"; then
