@@ -210,6 +210,12 @@ pub enum Error {
         /// The manifest digest the signed payload names.
         found: oci::Digest,
     },
+    /// `verify-image` found no signature by the key.
+    #[error(transparent)]
+    SiteSignature(#[from] crate::signed_image::SiteSignatureError),
+    /// A DSSE payload is not an in-toto statement airlock reads.
+    #[error("statement: {0}")]
+    Statement(#[from] crate::evidence::statement::StatementError),
     /// A signature layer verified but carries no simple-signing payload,
     /// so nothing binds it to the image.
     #[error("payload-digest: layer {layer} has no signed payload")]
@@ -557,6 +563,8 @@ impl Error {
             Self::Manifest(_) => Some(Check::BundleManifest),
             Self::Transfer(_) => Some(Check::TransferSignature),
             Self::PayloadDigest { .. } | Self::NoSignedPayload { .. } => Some(Check::PayloadDigest),
+            Self::Statement(_) => Some(Check::Statement),
+            Self::SiteSignature(e) => Some(e.check()),
             Self::IdentityMismatch { .. }
             | Self::IssuerMismatch { .. }
             | Self::WorkflowClaimMismatch { .. } => Some(Check::Identity),
@@ -571,9 +579,12 @@ impl Error {
             Self::Malformed { .. } | Self::TooLarge { .. } => ErrorKind::Malformed,
             Self::Rejected { .. } | Self::Failed { .. } => ErrorKind::Refused,
             Self::Content(ContentError::InsufficientSpace { .. }) => ErrorKind::Environment,
-            Self::Content(_) | Self::Transfer(_) | Self::PayloadDigest { .. } | Self::NoSignedPayload { .. } => {
-                ErrorKind::Refused
-            }
+            Self::Content(_)
+            | Self::Transfer(_)
+            | Self::PayloadDigest { .. }
+            | Self::NoSignedPayload { .. }
+            | Self::Statement(_)
+            | Self::SiteSignature(_) => ErrorKind::Refused,
             Self::Manifest(ManifestError::Unreadable(inner)) => inner.kind(),
             Self::Manifest(_) => ErrorKind::Refused,
             Self::IdentityMismatch { .. }

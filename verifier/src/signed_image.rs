@@ -36,17 +36,85 @@ pub struct ImageSignature {
     pub key: String,
 }
 
+/// Why `verify-image` found no signature by the key, beyond what one
+/// layer's verification says.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SiteSignatureError {
+    /// The image has no cosign signature tag.
+    #[error("signature: {location}@{digest}: no signature (tag {tag} does not exist)")]
+    NoTag {
+        /// The repository.
+        location: String,
+        /// The image.
+        digest: Digest,
+        /// The cosign tag looked for.
+        tag: Tag,
+    },
+    /// The signature tag names an index.
+    #[error("bundle-format: {location}:{tag} is an index, not a signature manifest")]
+    NotASignatureManifest {
+        /// The repository.
+        location: String,
+        /// The cosign tag.
+        tag: Tag,
+    },
+    /// The signature manifest has no simple-signing layer.
+    #[error("signature: {location}:{tag} holds no cosign signature layer")]
+    NoLayer {
+        /// The repository.
+        location: String,
+        /// The cosign tag.
+        tag: Tag,
+    },
+    /// A signature layer could not be read.
+    #[error("content: signature layer {layer}: {source}")]
+    Unreadable {
+        /// The layer.
+        layer: Digest,
+        /// The read error.
+        source: std::io::Error,
+    },
+    /// Several signatures, none by the key over this image.
+    #[error("signature: none of the {} signatures is by key {key} over {digest}: {}", reasons.len(), numbered(reasons))]
+    NoneByKey {
+        /// The key's fingerprint.
+        key: String,
+        /// The image.
+        digest: Digest,
+        /// Why each layer failed, in order.
+        reasons: Vec<String>,
+    },
+}
+
+impl SiteSignatureError {
+    /// The check it belongs to.
+    pub fn check(&self) -> Check {
+        match self {
+            Self::NotASignatureManifest { .. } => Check::BundleFormat,
+            Self::Unreadable { .. } => Check::Content,
+            Self::NoTag { .. } | Self::NoLayer { .. } | Self::NoneByKey { .. } => Check::Signature,
+        }
+    }
+}
+
+fn numbered(reasons: &[String]) -> String {
+    reasons.iter().enumerate().map(|(i, r)| format!("layer {}: {r}", i + 1)).collect::<Vec<_>>().join("; ")
+}
+
 /// Find a signature by `key` over `digest` in the `sha256-<hex>.sig` tag of
 /// `store`: a simple-signing layer whose payload names `digest` and whose
 /// signature verifies with `key`. No transparency log is consulted (site
 /// re-signatures are not logged).
 pub async fn verify_image<S: Store>(store: &S, digest: &Digest, key: &PublicKey) -> Result<Verified<ImageSignature>> {
     let tag = Tag::cosign_for(digest, "sig")?;
-    let manifest = oci::store::tagged_manifest(store, &tag).await?.ok_or_else(|| {
-        Error::failed(Check::Signature, format!("{}@{digest}: no signature (tag {tag} does not exist)", store.location()))
+    let manifest = oci::store::tagged_manifest(store, &tag).await?.ok_or_else(|| SiteSignatureError::NoTag {
+        location: store.location(),
+        digest: digest.clone(),
+        tag: tag.clone(),
     })?;
     let Manifest::Image(image) = manifest.manifest() else {
-        return Err(Error::failed(Check::BundleFormat, format!("{}:{tag} is an index, not a signature manifest", store.location())));
+        return Err(SiteSignatureError::NotASignatureManifest { location: store.location(), tag }.into());
     };
     let layers = &image.layers;
     // The engine needs a trusted root to be built; a key-only check with
@@ -65,7 +133,7 @@ pub async fn verify_image<S: Store>(store: &S, digest: &Digest, key: &PublicKey)
         let mut reader = store.open_blob(layer).await?;
         tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut bytes)
             .await
-            .map_err(|e| Error::failed(Check::Content, format!("signature layer {}: {e}", layer.digest)))?;
+            .map_err(|source| SiteSignatureError::Unreadable { layer: layer.digest.clone(), source })?;
         let cosign_layer = CosignLayer {
             media_type: layer.media_type.clone(),
             payload: bytes,
@@ -91,14 +159,13 @@ pub async fn verify_image<S: Store>(store: &S, digest: &Digest, key: &PublicKey)
         }
     }
     match failures.len() {
-        0 => Err(Error::failed(Check::Signature, format!("{}:{tag} holds no cosign signature layer", store.location()))),
+        0 => Err(SiteSignatureError::NoLayer { location: store.location(), tag }.into()),
         1 => Err(failures.remove(0)),
-        n => {
-            let reasons: Vec<String> = failures.iter().enumerate().map(|(i, e)| format!("layer {}: {e}", i + 1)).collect();
-            Err(Error::failed(
-                Check::Signature,
-                format!("none of the {n} signatures is by key {} over {digest}: {}", key.fingerprint(), reasons.join("; ")),
-            ))
+        _ => Err(SiteSignatureError::NoneByKey {
+            key: key.fingerprint().to_string(),
+            digest: digest.clone(),
+            reasons: failures.iter().map(ToString::to_string).collect(),
         }
+        .into()),
     }
 }

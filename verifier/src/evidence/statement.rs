@@ -1,6 +1,6 @@
 //! in-toto statements (v0.1 and v1), the payload of DSSE attestations.
 
-use crate::{Check, Error, Result};
+use crate::Result;
 use std::collections::BTreeMap;
 
 /// The DSSE payload type of an in-toto statement.
@@ -37,25 +37,46 @@ pub struct Subject {
     pub digest: BTreeMap<String, String>,
 }
 
+/// Why a DSSE payload is not an in-toto statement airlock reads.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatementError {
+    /// The envelope's payload type is not in-toto's.
+    #[error("DSSE payload type is {found:?}, expected {IN_TOTO_PAYLOAD_TYPE:?}")]
+    PayloadType {
+        /// The envelope's payload type.
+        found: String,
+    },
+    /// The payload does not parse as a statement.
+    #[error("not an in-toto statement: {reason}")]
+    NotAStatement {
+        /// The parser's message.
+        reason: String,
+    },
+    /// The statement's `_type` is not one airlock knows.
+    #[error("unknown statement type {found:?}")]
+    UnknownType {
+        /// The statement's `_type`.
+        found: String,
+    },
+    /// The statement is about nothing.
+    #[error("statement has no subject")]
+    NoSubject,
+}
+
 impl Statement {
     /// Parse a DSSE payload as an in-toto statement.
     pub fn parse(payload_type: &str, payload: &[u8]) -> Result<Self> {
         if payload_type != IN_TOTO_PAYLOAD_TYPE {
-            return Err(Error::failed(
-                Check::Statement,
-                format!("DSSE payload type is {payload_type:?}, expected {IN_TOTO_PAYLOAD_TYPE:?}"),
-            ));
+            return Err(StatementError::PayloadType { found: payload_type.to_string() }.into());
         }
-        let statement: Self = serde_json::from_slice(payload)
-            .map_err(|e| Error::failed(Check::Statement, format!("not an in-toto statement: {e}")))?;
+        let statement: Self =
+            serde_json::from_slice(payload).map_err(|e| StatementError::NotAStatement { reason: e.to_string() })?;
         if !STATEMENT_TYPES.contains(&statement.statement_type.as_str()) {
-            return Err(Error::failed(
-                Check::Statement,
-                format!("unknown statement type {:?}", statement.statement_type),
-            ));
+            return Err(StatementError::UnknownType { found: statement.statement_type }.into());
         }
         if statement.subject.is_empty() {
-            return Err(Error::failed(Check::Statement, "statement has no subject"));
+            return Err(StatementError::NoSubject.into());
         }
         Ok(statement)
     }
