@@ -31,7 +31,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
             }
             eprintln!("airlock: load: {} did not verify: nothing was pushed", args.bundle.display());
             if args.output == Format::Json {
-                print_json(&LoadResult::refused(&verification.report))?;
+                print_json(&LoadResult::nothing_loaded(&verification.report))?;
             }
             return Ok(Outcome::Refused);
         }
@@ -90,7 +90,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<Outcome> {
             left_out,
             report: Some(&report),
             push_seconds: Some(elapsed.as_secs_f64()),
-            ..LoadResult::refused(&verification.report)
+            ..LoadResult::nothing_loaded(&verification.report)
         })?,
         Format::Text => render_text(&report, elapsed),
     }
@@ -118,8 +118,9 @@ struct LoadResult<'a> {
 }
 
 impl<'a> LoadResult<'a> {
-    /// Nothing loaded: the bundle did not verify.
-    fn refused(verification: &'a verifier::report::Report) -> Self {
+    /// Nothing loaded (yet): the result of a bundle that did not verify,
+    /// and what a load's result starts from.
+    fn nothing_loaded(verification: &'a verifier::report::Report) -> Self {
         Self {
             media_type: RESULT_MEDIA_TYPE,
             loaded: false,
@@ -153,7 +154,7 @@ fn left_out(verification: &verifier::verify::Verification) -> Vec<LeftOut> {
         .map(|i| LeftOut {
             reference: i.reference.clone(),
             digest: i.digest.clone(),
-            check: i.failure.as_ref().and_then(|f| f.check),
+            check: i.failure.as_ref().and_then(verifier::policy::eval::Failure::check),
             reason: i.failure.as_ref().map_or_else(|| "refused".to_string(), |f| f.refusal.to_string()),
         })
         .collect()

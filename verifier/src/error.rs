@@ -211,7 +211,7 @@ pub enum Error {
         found: oci::Digest,
     },
     /// `verify-image` found no signature by the key.
-    #[error(transparent)]
+    #[error("{}: {}", .0.check(), .0)]
     SiteSignature(#[from] crate::signed_image::SiteSignatureError),
     /// A DSSE payload is not an in-toto statement airlock reads.
     #[error("statement: {0}")]

@@ -232,7 +232,7 @@ impl Report {
                 let _ = writeln!(out, "           {} by {}: {}", accepted.role, signer(&accepted.facts), accepted.evidence);
             }
             if let Some(failure) = &image.failure {
-                let _ = writeln!(out, "           {}{}", failure.check.map(|c| format!("{c}: ")).unwrap_or_default(), failure.refusal);
+                let _ = writeln!(out, "           {}{}", failure.check().map(|c| format!("{c}: ")).unwrap_or_default(), failure.refusal);
             }
             for warning in &image.warnings {
                 let _ = writeln!(out, "           warning: {warning}");

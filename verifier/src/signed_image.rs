@@ -42,7 +42,7 @@ pub struct ImageSignature {
 #[non_exhaustive]
 pub enum SiteSignatureError {
     /// The image has no cosign signature tag.
-    #[error("signature: {location}@{digest}: no signature (tag {tag} does not exist)")]
+    #[error("{location}@{digest}: no signature (tag {tag} does not exist)")]
     NoTag {
         /// The repository.
         location: String,
@@ -52,7 +52,7 @@ pub enum SiteSignatureError {
         tag: Tag,
     },
     /// The signature tag names an index.
-    #[error("bundle-format: {location}:{tag} is an index, not a signature manifest")]
+    #[error("{location}:{tag} is an index, not a signature manifest")]
     NotASignatureManifest {
         /// The repository.
         location: String,
@@ -60,7 +60,7 @@ pub enum SiteSignatureError {
         tag: Tag,
     },
     /// The signature manifest has no simple-signing layer.
-    #[error("signature: {location}:{tag} holds no cosign signature layer")]
+    #[error("{location}:{tag} holds no cosign signature layer")]
     NoLayer {
         /// The repository.
         location: String,
@@ -68,7 +68,7 @@ pub enum SiteSignatureError {
         tag: Tag,
     },
     /// A signature layer could not be read.
-    #[error("content: signature layer {layer}: {source}")]
+    #[error("signature layer {layer}: {source}")]
     Unreadable {
         /// The layer.
         layer: Digest,
@@ -76,7 +76,7 @@ pub enum SiteSignatureError {
         source: std::io::Error,
     },
     /// Several signatures, none by the key over this image.
-    #[error("signature: none of the {} signatures is by key {key} over {digest}: {}", reasons.len(), numbered(reasons))]
+    #[error("none of the {} signatures is by key {key} over {digest}: {}", reasons.len(), numbered(reasons))]
     NoneByKey {
         /// The key's fingerprint.
         key: String,

@@ -74,7 +74,7 @@ fn rules(body: &str) -> String {
 fn failed(verdict: &ImageVerdict) -> (String, String) {
     assert_eq!(verdict.outcome, Outcome::Failed, "expected a refusal: {verdict:#?}");
     let failure = verdict.failure.as_ref().unwrap();
-    (failure.check.map_or_else(|| "-".to_string(), |c| c.to_string()), failure.refusal.to_string())
+    (failure.check().map_or_else(|| "-".to_string(), |c| c.to_string()), failure.refusal.to_string())
 }
 
 const KEY_REKOR: &str = "192.168.64.2:5000/cosign-signed/key-1:v1";

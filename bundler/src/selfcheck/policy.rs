@@ -45,7 +45,7 @@ fn evaluate(staged: &Staged, policy: &Policy, trust: &trust_roots::VerifiedTrust
             format!(
                 "{}: {}{}",
                 v.reference,
-                failure.and_then(|f| f.check).map(|c| format!("[{c}] ")).unwrap_or_default(),
+                failure.and_then(|f| f.check()).map(|c| format!("[{c}] ")).unwrap_or_default(),
                 failure.map_or_else(|| "refused".to_string(), |f| f.refusal.to_string())
             )
         })

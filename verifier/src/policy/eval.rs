@@ -33,8 +33,6 @@ pub enum Outcome {
 /// Why an image failed: the first refusal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    /// The verification step that refused, when one did.
-    pub check: Option<Check>,
     /// The rule that failed, when one did.
     pub rule: Option<String>,
     /// Why, as facts.
@@ -45,9 +43,16 @@ pub struct Failure {
 }
 
 impl From<Refusal> for Failure {
-    /// The refusal with its own check and gate, under no rule yet.
+    /// The refusal with its own gate, under no rule yet.
     fn from(refusal: Refusal) -> Self {
-        Self { check: refusal.check(), rule: None, gate: refusal.gate(), refusal }
+        Self { rule: None, gate: refusal.gate(), refusal }
+    }
+}
+
+impl Failure {
+    /// The verification step that refused, when one did: the refusal's.
+    pub fn check(&self) -> Option<Check> {
+        self.refusal.check()
     }
 }
 
@@ -68,7 +73,7 @@ impl serde::Serialize for Failure {
             gate: Option<Gate>,
         }
         Shape {
-            check: self.check,
+            check: self.check(),
             rule: self.rule.as_deref(),
             reason: self.refusal.to_string(),
             facts: &self.refusal,
