@@ -99,15 +99,22 @@ pub fn read_header(path: &Path, file: &mut impl Read) -> Result<VolumeHeader> {
     if block.last() != Some(&b'\n') {
         return Err(malformed(path, "header does not end in a newline"));
     }
-    let header: VolumeHeader = serde_json::from_slice(block.trim_ascii_end())
-        .map_err(|e| malformed(path, format!("header: {e}")))?;
-    if header.format != FORMAT {
+    let json = block.trim_ascii_end();
+    // The format first, alone: another version's fields are not this
+    // one's, and the operator should read "another format", not "damaged".
+    #[derive(serde::Deserialize)]
+    struct Format {
+        format: String,
+    }
+    let format: Format = serde_json::from_slice(json).map_err(|e| malformed(path, format!("header: {e}")))?;
+    if format.format != FORMAT {
         return Err(Error::Unsupported(format!(
             "volume {}: format {:?} (this airlock reads {FORMAT})",
             path.display(),
-            header.format
+            format.format
         )));
     }
+    let header: VolumeHeader = serde_json::from_slice(json).map_err(|e| malformed(path, format!("header: {e}")))?;
     let consistent = header.index >= 1
         && header.index <= header.count
         && header.payload.offset.checked_add(header.payload.size).is_some_and(|end| end <= header.stream.size);
@@ -426,6 +433,28 @@ mod tests {
         assert!(verify_volume(&paths[1]).is_err());
         assert!(reassemble(&paths[0]).is_err());
         let _ = base;
+    }
+
+    /// Volumes written before v2 carry the stream's own sha256; they are
+    /// refused as unsupported, naming both formats, not read as damaged.
+    #[test]
+    fn a_v1_volume_is_refused_as_unsupported_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bundle.tar.001");
+        let zero = format!("sha256:{}", "0".repeat(64));
+        let mut block = format!(
+            r#"{{"format":"airlock-volume/v1","index":1,"count":1,"stream":{{"sha256":"{zero}","size":1}},"payload":{{"offset":0,"size":1,"sha256":"{zero}"}}}}"#
+        )
+        .into_bytes();
+        block.resize(HEADER_BYTES as usize - 1, b' ');
+        block.push(b'\n');
+        block.push(b'x');
+        std::fs::write(&path, block).unwrap();
+        let err = verify_volume(&path).unwrap_err();
+        assert!(matches!(err, Error::Unsupported(_)), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("airlock-volume/v1") && text.contains(FORMAT), "{text}");
+        assert!(VolumeSet::open(&path).is_err());
     }
 
     #[test]
